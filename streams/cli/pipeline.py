@@ -1,0 +1,117 @@
+"""Subcommands that run the pipeline: demo, worker, topics, summary."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def demo(
+        events: int = typer.Option(20_000, "--events", "-n", min=1, help="How many events to generate."),
+        seed: int = typer.Option(7, help="Generator seed: the same seed generates the same events."),
+        data_dir: Path = typer.Option(Path("pulsewire-demo"), "--data-dir", help="Where the broker and store live."),
+        bad_rate: float = typer.Option(0.005, "--bad-rate", min=0.0, max=1.0,
+                                       help="Share of deliberately bad records (exercise dead letters)."),
+        keep: bool = typer.Option(False, help="Keep data from an earlier demo in --data-dir."),
+        as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
+    ):
+        """Run the whole pipeline on embedded parts (broker + in-process ClickHouse) and print a summary."""
+        from rich.console import Console
+
+        from ..demo import DemoError, DemoOptions, run_demo
+
+        logging.getLogger().setLevel(logging.WARNING)
+        console = Console(stderr=True)
+        try:
+            summary = run_demo(DemoOptions(events=events, seed=seed, data_dir=data_dir, bad_rate=bad_rate,
+                                           keep=keep, show_progress=not as_json), console=console)
+        except DemoError as exc:
+            console.print(f"[red]demo failed:[/red] {exc}")
+            raise typer.Exit(1)
+        if as_json:
+            typer.echo(json.dumps(summary, default=str))
+        else:
+            print_summary(summary)
+
+    @app.command()
+    def worker(loglevel: str = typer.Option("info", help="Log level.")):
+        """Run a worker against the configured broker and store (PULSEWIRE_* environment)."""
+        from ..settings import Settings
+        from ..worker import run_worker
+
+        run_worker(Settings(), loglevel=loglevel)
+
+    @app.command()
+    def topics():
+        """Create every pulsewire topic on the configured broker (idempotent) and list them."""
+        from ..settings import Settings
+        from ..topics import ALL_TOPICS, ensure_topics, partitions_of
+
+        s = Settings()
+        created = set(ensure_topics(s.bootstrap_servers, s.topic_partitions))
+        for t in ALL_TOPICS:
+            typer.echo(f"{'created' if t.name in created else 'exists ':8} {t.name:18} "
+                       f"partitions={partitions_of(t, s.topic_partitions)} key={t.key}")
+
+    @app.command()
+    def summary(
+        data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="A demo's data directory."),
+        as_json: bool = typer.Option(False, "--json"),
+    ):
+        """Print what the store holds (events per source and kind, dead letters, sentiment)."""
+        from ..settings import Settings
+        from ..store import open_from_settings
+        from ..summary import store_summary
+
+        s = Settings(data_dir=data_dir) if data_dir else Settings()
+        if data_dir:
+            s.store_url = f"chdb://{(data_dir / 'clickhouse').resolve()}"
+        with open_from_settings(s) as store:
+            result = store_summary(store)
+        if as_json:
+            typer.echo(json.dumps(result, default=str))
+        else:
+            print_summary(result)
+
+
+def print_summary(summary: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    t = Table(title="Stored events by source and kind")
+    for col in ("source", "kind", "events", "scored", "mean sentiment"):
+        t.add_column(col, justify="right" if col != "source" and col != "kind" else "left")
+    for r in summary["by_source_kind"]:
+        ms = "-" if r["mean_sentiment"] is None else f"{r['mean_sentiment']:+.3f}"
+        t.add_row(r["source"], r["kind"], str(r["events"]), str(r["scored"]), ms)
+    console.print(t)
+    s = Table(title="Mean sentiment by source")
+    s.add_column("source")
+    s.add_column("events", justify="right")
+    s.add_column("mean sentiment", justify="right")
+    for r in summary["by_source"]:
+        s.add_row(r["source"], str(r["events"]), "-" if r["mean_sentiment"] is None else f"{r['mean_sentiment']:+.3f}")
+    console.print(s)
+    d = Table(title=f"Dead letters: {summary['dead_letters']}")
+    d.add_column("reason")
+    d.add_column("count", justify="right")
+    for reason, n in summary["dead_letters_by_reason"].items():
+        d.add_row(reason, str(n))
+    console.print(d)
+    lines = [f"stored events: {summary['stored_events']} (unique ids {summary['unique_event_ids']})",
+             f"sentiment labels: {summary['sentiment_labels']}", f"model: {', '.join(summary['model_versions'])}"]
+    if "events_per_s" in summary:
+        lines += [f"events sent: {summary['events_sent']}  pipeline: {summary['pipeline_s']} s  "
+                  f"throughput: {summary['events_per_s']} events/s  wall: {summary['wall_s']} s",
+                  f"peak RSS: worker {summary.get('worker_peak_rss_mb')} MB, broker "
+                  f"{summary.get('broker_peak_rss_mb')} MB, demo {summary.get('demo_peak_rss_mb')} MB",
+                  f"data: {summary['data_dir']}"]
+    for line in lines:
+        console.print(line)

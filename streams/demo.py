@@ -1,0 +1,231 @@
+"""``pulsewire demo``: the whole pipeline on embedded parts, start to finish.
+
+1. start the embedded broker (loopback, free port) under the data directory;
+2. start ``pulsewire worker`` as a child process (the same command a deployment runs),
+   with the store at ``chdb://<data-dir>/clickhouse``;
+3. feed it the generator's simulated SMB (deterministic for a seed);
+4. follow progress from the broker (committed offsets of the worker group);
+5. stop the worker and the broker, then read the summary back from ClickHouse.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+MARKER = ".pulsewire-demo"
+GROUP = "pulsewire"
+TRACKED = ["scored.text", "events.dlq"]
+
+
+class DemoError(RuntimeError):
+    pass
+
+
+@dataclass
+class DemoOptions:
+    events: int = 20_000
+    seed: int = 7
+    data_dir: Path = Path("pulsewire-demo")
+    bad_rate: float = 0.005
+    keep: bool = False
+    stall_timeout_s: float = 180.0
+    show_progress: bool = True
+
+
+def prepare_data_dir(path: Path, keep: bool) -> None:
+    if path.exists() and any(path.iterdir()) and not keep:
+        if not (path / MARKER).exists():
+            raise DemoError(f"{path} is not empty and was not made by 'pulsewire demo'; "
+                            "choose another --data-dir (nothing was deleted)")
+        shutil.rmtree(path)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / MARKER).write_text("made by pulsewire demo; safe to delete\n")
+
+
+def demo_key(path: Path) -> str:
+    """The demo's pseudonymisation key: the environment's if set, else one kept (0600) in the data dir."""
+    env = os.environ.get("PULSEWIRE_PSEUDONYM_KEY")
+    if env:
+        return env
+    kf = path / "pseudonym.key"
+    if not kf.exists():
+        kf.touch(mode=0o600)
+        kf.write_text(secrets.token_hex(32))
+    return kf.read_text().strip()
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def start_worker(bootstrap: str, data_dir: Path, key: str, extra_env: dict | None = None) -> subprocess.Popen:
+    env = dict(os.environ)
+    env.update({
+        "PULSEWIRE_BROKER_URL": f"kafka://{bootstrap}",
+        "PULSEWIRE_DATA_DIR": str(data_dir),
+        "PULSEWIRE_STORE_URL": f"chdb://{(data_dir / 'clickhouse').resolve()}",
+        "PULSEWIRE_PSEUDONYM_KEY": key,
+        "PYTHONUNBUFFERED": "1",
+    })
+    env.update(extra_env or {})
+    log = open(data_dir / "worker.log", "ab")
+    return subprocess.Popen([sys.executable, "-m", "pulsewire.streams.cli", "worker"], env=env,
+                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+
+def stop_process(proc: subprocess.Popen, timeout_s: float = 30.0) -> int:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+    return proc.returncode
+
+
+def produce(bootstrap: str, records, topic_for, key_for, on_sent=None) -> int:
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=256 * 1024,
+                             enable_idempotence=True, client_id="pulsewire-demo")
+    n = 0
+    try:
+        for rec in records:
+            value = rec if isinstance(rec, bytes) else json.dumps(rec, ensure_ascii=False).encode()
+            producer.send(topic_for(rec), key=key_for(rec).encode(), value=value)
+            n += 1
+            if on_sent and n % 500 == 0:
+                on_sent(n)
+        producer.flush(timeout=60)
+    finally:
+        producer.close(timeout=30)
+    return n
+
+
+def wait_drained(reader, produced_total: int, worker: subprocess.Popen, stall_timeout_s: float, on_progress=None):
+    """Wait until the worker group has committed everything on every topic it reads."""
+    last_done, last_change = -1, time.monotonic()
+    while True:
+        if worker.poll() is not None:
+            raise DemoError(f"the worker exited early with code {worker.returncode}; see worker.log")
+        p = reader.read()
+        done = sum(p.done(t) for t in TRACKED)
+        if on_progress:
+            on_progress(min(done, produced_total))
+        inputs_done = all(p.lag(t) == 0 for t in p.end)
+        if inputs_done and done >= produced_total:
+            return p
+        if done != last_done:
+            last_done, last_change = done, time.monotonic()
+        elif time.monotonic() - last_change > stall_timeout_s:
+            raise DemoError(f"no progress for {stall_timeout_s:.0f}s (lag {p.total_lag}); see worker.log")
+        time.sleep(0.5)
+
+
+def run_demo(opts: DemoOptions, console=None) -> dict:
+    from pulsewire.infra.broker.embedded import EmbeddedBroker
+
+    from .connectors.generator import GeneratorConfig, SmbSimulation
+    from .progress import ProgressReader
+    from .settings import Settings
+    from .store import open_store
+    from .summary import store_summary
+    from .topics import EVENT_KINDS, ensure_topics
+
+    t_start = time.monotonic()
+    data_dir = opts.data_dir.resolve()
+    prepare_data_dir(data_dir, opts.keep)
+    key = demo_key(data_dir)
+    settings = Settings(data_dir=data_dir)
+    sim = SmbSimulation(GeneratorConfig(seed=opts.seed, bad_record_rate=opts.bad_rate))
+    broker = EmbeddedBroker(data_dir / "broker")
+    worker = None
+    figures: dict = {}
+    try:
+        bootstrap = broker.start()
+        ensure_topics(bootstrap, settings.topic_partitions)
+        worker = start_worker(bootstrap, data_dir, key)
+        reader = ProgressReader(bootstrap, GROUP, [*TRACKED, *(f"events.{k}" for k in EVENT_KINDS), "events.valid"])
+        bar = _Progress(console, opts.events, opts.show_progress)
+        with bar:
+            t0 = time.monotonic()
+            sent = produce(bootstrap, sim.records(limit=opts.events), sim.topic_for, sim.key_for,
+                           on_sent=bar.sent)
+            t_sent = time.monotonic()
+            wait_drained(reader, sent, worker, opts.stall_timeout_s, on_progress=bar.done)
+            t_done = time.monotonic()
+        reader.close()
+        figures["worker_peak_rss_mb"] = round(_vm_hwm_kb(worker.pid) / 1024, 1)
+        figures["broker_peak_rss_mb"] = round(_vm_hwm_kb(broker.proc.pid) / 1024, 1) if broker.proc else None
+        rc = stop_process(worker)
+        if rc not in (0, -signal.SIGTERM):
+            raise DemoError(f"the worker exited with code {rc} while stopping; see {data_dir / 'worker.log'}")
+        worker = None
+    finally:
+        if worker is not None:
+            stop_process(worker)
+        broker.stop()
+    with open_store(settings.store_url) as store:
+        summary = store_summary(store)
+    summary.update({
+        "events_sent": sent,
+        "seed": opts.seed,
+        "data_dir": str(data_dir),
+        "produce_s": round(t_sent - t0, 2),
+        "pipeline_s": round(t_done - t0, 2),
+        "events_per_s": round(sent / max(t_done - t0, 1e-9), 1),
+        "wall_s": round(time.monotonic() - t_start, 2),
+        "demo_peak_rss_mb": round(_vm_hwm_kb(os.getpid()) / 1024, 1),
+        **figures,
+    })
+    (data_dir / "ground_truth.json").write_text(json.dumps(sim.ground_truth(), indent=1, default=str))
+    (data_dir / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
+    return summary
+
+
+class _Progress:
+    """A rich progress bar (sent vs. stored) that degrades to nothing when not wanted."""
+
+    def __init__(self, console, total: int, enabled: bool):
+        self.enabled = enabled
+        if enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                              TimeElapsedColumn(), console=console, transient=False)
+            self.t_sent = self.p.add_task("sent to Kafka ", total=total)
+            self.t_done = self.p.add_task("stored        ", total=total)
+
+    def __enter__(self):
+        if self.enabled:
+            self.p.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self.p.__exit__(*exc)
+
+    def sent(self, n: int) -> None:
+        if self.enabled:
+            self.p.update(self.t_sent, completed=n)
+
+    def done(self, n: int) -> None:
+        if self.enabled:
+            self.p.update(self.t_done, completed=n)
+            self.p.update(self.t_sent, completed=max(n, self.p.tasks[self.t_sent].completed))

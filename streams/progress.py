@@ -1,0 +1,58 @@
+"""How far the worker group has got, read from the broker (committed vs end offsets).
+
+Used by ``pulsewire demo`` for its progress bar and by ``pulsewire status``:
+it needs no access to the store, so it works with any number of workers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class GroupProgress:
+    committed: dict[str, int]  # topic -> sum of committed offsets
+    end: dict[str, int]        # topic -> sum of end offsets
+
+    def lag(self, topic: str) -> int:
+        return self.end.get(topic, 0) - self.committed.get(topic, 0)
+
+    @property
+    def total_lag(self) -> int:
+        return sum(self.lag(t) for t in self.end)
+
+    def done(self, topic: str) -> int:
+        return self.committed.get(topic, 0)
+
+
+class ProgressReader:
+    def __init__(self, bootstrap: str, group: str, topics: list[str]):
+        from kafka import KafkaConsumer
+        from kafka.admin import KafkaAdminClient
+
+        self.group, self.topics = group, topics
+        self.admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="pulsewire-progress")
+        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="pulsewire-progress",
+                                      enable_auto_commit=False)
+
+    def read(self) -> GroupProgress:
+        from kafka import TopicPartition
+
+        tps = [TopicPartition(t, p) for t in self.topics for p in (self.consumer.partitions_for_topic(t) or ())]
+        end = self.consumer.end_offsets(tps)
+        try:
+            committed = self.admin.list_consumer_group_offsets(self.group)
+        except Exception:
+            committed = {}
+        c_sum: dict[str, int] = {t: 0 for t in self.topics}
+        e_sum: dict[str, int] = {t: 0 for t in self.topics}
+        for tp, off in end.items():
+            e_sum[tp.topic] += off
+        for tp, meta in committed.items():
+            if tp.topic in c_sum and meta.offset is not None and meta.offset >= 0:
+                c_sum[tp.topic] += meta.offset
+        return GroupProgress(c_sum, e_sum)
+
+    def close(self) -> None:
+        self.admin.close()
+        self.consumer.close()

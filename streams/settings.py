@@ -1,0 +1,109 @@
+"""One settings object for the whole pipeline.
+
+Read from the environment (prefix ``PULSEWIRE_``) and, optionally, from a
+``.env``-style file named by ``PULSEWIRE_CONFIG``. URLs decide the backend:
+
+* broker: ``kafka://host:port[,host:port]`` (what a deployment runs) or
+  ``embedded`` (``pulsewire demo`` starts a broker on loopback and fills this in);
+* store: ``chdb:///abs/path`` (in-process ClickHouse) or ``http(s)://host:8123``.
+
+Secrets (the pseudonymisation key, the ClickHouse password) are ``SecretStr``:
+they never appear in ``repr()`` or logs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The smallest team-level group ever shown; settings may only raise it.
+MIN_GROUP_FLOOR = 5
+MIN_COMMENT_GROUP_FLOOR = 10
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PULSEWIRE_",
+        env_file=os.environ.get("PULSEWIRE_CONFIG"),
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(default=Path("pulsewire-data"), description="Where embedded state lives.")
+    broker_url: str = Field(default="kafka://127.0.0.1:9092")
+    store_url: str | None = Field(default=None, description="Defaults to chdb://<data_dir>/clickhouse.")
+    store_user: str = "default"
+    store_password: SecretStr = SecretStr("")
+
+    app_id: str = "pulsewire"
+    topic_partitions: int = Field(default=4, ge=1)
+    worker_web_port: int | None = Field(default=None, description="Faust web port; None = pick a free one.")
+
+    # Micro-batches: stream.take(n, within=s)
+    score_batch_size: int = Field(default=64, ge=1)
+    score_batch_within_s: float = Field(default=0.5, gt=0)
+    sink_batch_size: int = Field(default=2000, ge=1)
+    sink_batch_within_s: float = Field(default=1.0, gt=0)
+
+    model_dir: Path | None = None
+    model_threads: int = Field(default=2, ge=1)
+    model_max_tokens: int = Field(default=128, ge=8)
+
+    # Bad input limits
+    max_text_chars: int = Field(default=20_000, ge=1)
+    max_payload_bytes: int = Field(default=256 * 1024, ge=1024)
+
+    # Privacy
+    pseudonym_key: SecretStr | None = None
+    min_group_size: int = MIN_GROUP_FLOOR
+    min_comment_group_size: int = MIN_COMMENT_GROUP_FLOOR
+    raw_text_ttl_days: int = Field(default=90, ge=1)
+
+    # Faust/Kafka consumer tuning (short timeouts keep rebalances quick on one machine)
+    session_timeout_s: float = 10.0
+    heartbeat_interval_s: float = 1.0
+    commit_interval_s: float = 1.0
+
+    @field_validator("min_group_size")
+    @classmethod
+    def _group_floor(cls, v: int) -> int:
+        if v < MIN_GROUP_FLOOR:
+            raise ValueError(f"min_group_size can only be raised (floor {MIN_GROUP_FLOOR})")
+        return v
+
+    @field_validator("min_comment_group_size")
+    @classmethod
+    def _comment_floor(cls, v: int) -> int:
+        if v < MIN_COMMENT_GROUP_FLOOR:
+            raise ValueError(f"min_comment_group_size can only be raised (floor {MIN_COMMENT_GROUP_FLOOR})")
+        return v
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_scheme(cls, v: str) -> str:
+        if not v.startswith("kafka://"):
+            raise ValueError("broker_url must look like kafka://host:port[,host:port]")
+        return v
+
+    @model_validator(mode="after")
+    def _default_store(self) -> "Settings":
+        if self.store_url is None:
+            self.store_url = f"chdb://{self.data_dir.resolve() / 'clickhouse'}"
+        return self
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return self.broker_url.removeprefix("kafka://")
+
+    def require_pseudonym_key(self) -> bytes:
+        """The key for pseudonymising employee ids; the worker refuses to start without it."""
+        if self.pseudonym_key is None or len(self.pseudonym_key.get_secret_value()) < 16:
+            raise SystemExit(
+                "PULSEWIRE_PSEUDONYM_KEY is not set (or shorter than 16 characters). "
+                "The worker pseudonymises employee ids with this key before they reach any topic "
+                "or table, and refuses to start without it. Generate one with: "
+                "python -c 'import secrets; print(secrets.token_hex(32))'"
+            )
+        return self.pseudonym_key.get_secret_value().encode()

@@ -1,0 +1,230 @@
+"""The ClickHouse store: one module, two backends chosen by URL.
+
+``chdb:///abs/path`` runs ClickHouse in-process (the embedded default);
+``http(s)://host:8123`` talks to a server. Same client API, same SQL.
+
+Migrations are the numbered ``.sql`` files in ``infra/clickhouse/``, applied in
+order once each and recorded in ``schema_migrations``; every statement is
+idempotent (``IF NOT EXISTS``) so a crash halfway through is safe to re-run.
+
+chDB allows one engine per process and one process per path. We take an
+advisory lock file first so that a second process gets a clear message naming
+the path and the owning PID instead of chDB's internal error.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import os
+import re
+import threading
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from urllib.parse import urlparse
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_PACKAGE = "pulsewire.infra.clickhouse"
+
+
+class StoreInUse(RuntimeError):
+    pass
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    def statements(self) -> list[str]:
+        body = "\n".join(line for line in self.sql.splitlines() if not line.lstrip().startswith("--"))
+        # a statement ends with ';' at the end of a line (a ';' inside a string or COMMENT does not)
+        return [s.strip() for s in re.split(r";[ \t]*$", body, flags=re.M) if s.strip()]
+
+
+def load_migrations() -> list[Migration]:
+    out = []
+    for entry in resources.files(MIGRATIONS_PACKAGE).iterdir():
+        m = re.match(r"^(\d{4})_(.+)\.sql$", entry.name)
+        if m:
+            out.append(Migration(int(m.group(1)), m.group(2), entry.read_text()))
+    out.sort(key=lambda m: m.version)
+    versions = [m.version for m in out]
+    if len(set(versions)) != len(versions):
+        raise StoreError(f"duplicate migration numbers in {MIGRATIONS_PACKAGE}: {versions}")
+    return out
+
+
+class _ChdbLock:
+    """An flock on ``<path>/.pulsewire.lock`` holding the owner's PID."""
+
+    def __init__(self, path: Path):
+        self.path = path / ".pulsewire.lock"
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise StoreInUse(
+                f"the ClickHouse store at {self.path.parent} is in use by process {owner} "
+                f"({_cmdline(owner)}). chDB allows one process per store: stop that process, "
+                f"or point this one at another data directory."
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+
+def _cmdline(pid: str) -> str:
+    try:
+        return Path(f"/proc/{int(pid)}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()[:200]
+    except (ValueError, OSError):
+        return "command unknown"
+
+
+_open_chdb: dict[str, "Store"] = {}
+_open_lock = threading.Lock()
+
+
+class Store:
+    """A clickhouse-connect client plus our migrations and batch inserts."""
+
+    def __init__(self, url: str, *, user: str = "default", password: str = "", text_ttl_days: int = 90):
+        self.url = url
+        self.text_ttl_days = text_ttl_days
+        self._lock: _ChdbLock | None = None
+        self._refs = 1
+        parsed = urlparse(url)
+        import clickhouse_connect
+
+        if parsed.scheme == "chdb":
+            path = Path(parsed.path)
+            if not path.is_absolute():
+                raise StoreError(f"chdb URL needs an absolute path: {url}")
+            self._lock = _ChdbLock(path)
+            self._lock.acquire()
+            try:
+                self.client = clickhouse_connect.get_client(dsn=f"chdb://{path}", tz_mode="aware")
+            except Exception:
+                self._lock.release()
+                raise
+            self.backend = "chdb"
+        elif parsed.scheme in ("http", "https"):
+            self.client = clickhouse_connect.get_client(
+                host=parsed.hostname, port=parsed.port or (8443 if parsed.scheme == "https" else 8123),
+                username=parsed.username or user, password=parsed.password or password,
+                secure=parsed.scheme == "https", database=(parsed.path.strip("/") or "default"),
+                tz_mode="aware")
+            self.backend = "server"
+        else:
+            raise StoreError(f"unsupported store URL {url!r}: use chdb:///abs/path or http(s)://host:8123")
+
+    # -- schema -----------------------------------------------------------------------------
+    def migrate(self) -> list[int]:
+        """Apply pending migrations; return the versions applied now."""
+        self.client.command(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, "
+            "checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) "
+            "ENGINE = ReplacingMergeTree ORDER BY version")
+        done = {r[0] for r in self.client.query("SELECT version FROM schema_migrations FINAL").result_rows}
+        applied = []
+        for m in load_migrations():
+            if m.version in done:
+                continue
+            for stmt in m.statements():
+                self.client.command(stmt)
+            self.client.insert("schema_migrations", [[m.version, m.name, hashlib.sha256(m.sql.encode()).hexdigest()]],
+                               column_names=["version", "name", "checksum"])
+            applied.append(m.version)
+            log.info("applied migration %04d_%s", m.version, m.name)
+        self._apply_text_ttl()
+        return applied
+
+    def _apply_text_ttl(self) -> None:
+        create = self.client.command("SHOW CREATE TABLE events_scored")
+        want = f"toIntervalDay({int(self.text_ttl_days)})"
+        if want not in str(create):
+            self.client.command(
+                "ALTER TABLE events_scored MODIFY COLUMN text String DEFAULT '' "
+                f"TTL toDateTime(occurred_at) + toIntervalDay({int(self.text_ttl_days)})")
+
+    # -- writes -----------------------------------------------------------------------------
+    def insert_rows(self, table: str, rows: list[dict]) -> int:
+        """Insert dict rows in one batch (columns from the first row's keys)."""
+        if not rows:
+            return 0
+        cols = list(rows[0].keys())
+        self.client.insert(table, [[r.get(c) for c in cols] for r in rows], column_names=cols)
+        return len(rows)
+
+    # -- reads ------------------------------------------------------------------------------
+    def query(self, sql: str, parameters: dict | None = None):
+        return self.client.query(sql, parameters=parameters)
+
+    def query_dicts(self, sql: str, parameters: dict | None = None) -> list[dict]:
+        res = self.client.query(sql, parameters=parameters)
+        return [dict(zip(res.column_names, row)) for row in res.result_rows]
+
+    def close(self) -> None:
+        with _open_lock:
+            self._refs -= 1
+            if self._refs > 0:
+                return
+            _open_chdb.pop(self.url, None)
+        try:
+            self.client.close()
+        finally:
+            if self._lock:
+                self._lock.release()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_store(url: str, *, migrate: bool = True, user: str = "default", password: str = "",
+               text_ttl_days: int = 90) -> Store:
+    """Open (and migrate) a store. Within one process, the same chdb URL shares one engine."""
+    if url.startswith("chdb://"):
+        with _open_lock:
+            existing = _open_chdb.get(url)
+            if existing is not None:
+                existing._refs += 1
+                return existing
+            other = next(iter(_open_chdb), None)
+            if other is not None:
+                raise StoreError(f"this process already has the chDB store {other} open; chDB runs one "
+                                 f"store per process, so {url} cannot be opened here at the same time")
+            store = Store(url, user=user, password=password, text_ttl_days=text_ttl_days)
+            _open_chdb[url] = store
+    else:
+        store = Store(url, user=user, password=password, text_ttl_days=text_ttl_days)
+    if migrate:
+        store.migrate()
+    return store
+
+
+def open_from_settings(settings, migrate: bool = True) -> Store:
+    return open_store(settings.store_url, migrate=migrate, user=settings.store_user,
+                      password=settings.store_password.get_secret_value(), text_ttl_days=settings.raw_text_ttl_days)

@@ -1,0 +1,26 @@
+"""Run the pulsewire worker (what a deployment runs; ``pulsewire demo`` runs the same thing)."""
+
+from __future__ import annotations
+
+import logging
+
+from .settings import Settings
+
+
+def run_worker(settings: Settings, loglevel: str = "info") -> None:
+    import faust
+
+    from .app import create_app
+    from .topics import ensure_topics
+
+    key = settings.require_pseudonym_key()  # refuse to start without it, before touching anything
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_topics(settings.bootstrap_servers, settings.topic_partitions)
+    app, ctx = create_app(settings, key=key)
+    # Fail fast on a missing model or a locked store, before joining the consumer group.
+    ctx.store  # noqa: B018
+    ctx.scorer  # noqa: B018
+    logging.getLogger("pulsewire").info("worker ready: broker=%s store=%s model=%s", settings.broker_url,
+                                        ctx.store.backend, ctx.scorer.version)
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True)
+    worker.execute_from_commandline()
