@@ -75,7 +75,7 @@ def create_app(settings: Settings, *, key: bytes | None = None) -> tuple[faust.A
     ctx = WorkerContext(settings=settings, pseudonymise=Pseudonymiser(key), stats=StageStats())
     for spec in ALL_TOPICS:
         ctx.topics[spec.name] = app.topic(
-            spec.name, partitions=partitions_of(spec, settings.topic_partitions),
+            settings.topic(spec.name), partitions=partitions_of(spec, settings.topic_partitions),
             value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw",
             retention=(spec.retention_ms / 1000 if spec.retention_ms else None), compacting=spec.compacted,
         )

@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     store_password: SecretStr = SecretStr("")
 
     app_id: str = "pulsewire"
+    topic_prefix: str = Field(default="", description="Prefix for every topic name (tenants, isolated tests).")
     topic_partitions: int = Field(default=4, ge=1)
     worker_web_port: int | None = Field(default=None, description="Faust web port; None = pick a free one.")
 
@@ -92,6 +93,10 @@ class Settings(BaseSettings):
         if self.store_url is None:
             self.store_url = f"chdb://{self.data_dir.resolve() / 'clickhouse'}"
         return self
+
+    def topic(self, name: str) -> str:
+        """The physical Kafka topic for a logical name such as ``events.review``."""
+        return self.topic_prefix + name
 
     @property
     def bootstrap_servers(self) -> str:

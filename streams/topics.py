@@ -70,8 +70,9 @@ def partitions_of(spec: TopicSpec, default: int) -> int:
     return spec.partitions if spec.partitions is not None else default
 
 
-def ensure_topics(bootstrap: str, default_partitions: int, specs=ALL_TOPICS, timeout_s: float = 30.0) -> list[str]:
-    """Create missing topics; return the names created. Existing topics are left alone."""
+def ensure_topics(bootstrap: str, default_partitions: int, specs=ALL_TOPICS, timeout_s: float = 30.0,
+                  prefix: str = "") -> list[str]:
+    """Create missing topics (named ``prefix + spec.name``); return the names created. Existing ones are left alone."""
     from kafka.admin import KafkaAdminClient, NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
@@ -87,8 +88,8 @@ def ensure_topics(bootstrap: str, default_partitions: int, specs=ALL_TOPICS, tim
             time.sleep(0.5)
     try:
         existing = set(admin.list_topics())
-        new = [NewTopic(s.name, partitions_of(s, default_partitions), 1, topic_configs=s.kafka_configs())
-               for s in specs if s.name not in existing]
+        new = [NewTopic(prefix + s.name, partitions_of(s, default_partitions), 1, topic_configs=s.kafka_configs())
+               for s in specs if prefix + s.name not in existing]
         created = []
         for topic in new:  # one by one: a broker that rejects one config must not block the rest
             try:

@@ -15,7 +15,7 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
 
     key = settings.require_pseudonym_key()  # refuse to start without it, before touching anything
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    ensure_topics(settings.bootstrap_servers, settings.topic_partitions)
+    ensure_topics(settings.bootstrap_servers, settings.topic_partitions, prefix=settings.topic_prefix)
     app, ctx = create_app(settings, key=key)
     # Fail fast on a missing model or a locked store, before joining the consumer group.
     ctx.store  # noqa: B018

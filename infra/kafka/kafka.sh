@@ -64,7 +64,7 @@ cmd_fetch() {
   tmp="$(mktemp -d "$KAFKA_HOME/.libs.XXXXXX")"
   log "resolving org.apache.kafka:kafka_2.13:$KAFKA_VERSION with Maven ..."
   # shellcheck disable=SC2086  # PULSEWIRE_MVN_ARGS is a list of words on purpose
-  if ! "$MVN" -B -q -f "$HERE/pom.xml" ${PULSEWIRE_MVN_ARGS:-} \
+  if ! "$MVN" -B -q -Dstyle.color=never -f "$HERE/pom.xml" ${PULSEWIRE_MVN_ARGS:-} \
       -Dkafka.version="$KAFKA_VERSION" \
       dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp" >&2; then
     rm -rf "$tmp"

@@ -11,7 +11,7 @@ from ._common import failure, log, now, send_dead_letter
 
 def install(app, ctx) -> None:
     s = ctx.settings
-    sources = app.topic(*(f"events.{k}" for k in EVENT_KINDS), value_type=bytes, key_type=bytes,
+    sources = app.topic(*(s.topic(f"events.{k}") for k in EVENT_KINDS), value_type=bytes, key_type=bytes,
                         value_serializer="raw", key_serializer="raw")
     valid = ctx.topics["events.valid"]
 
@@ -20,7 +20,8 @@ def install(app, ctx) -> None:
         async for event in stream.events():
             msg, t0 = event.message, now()
             try:
-                ev, dl = validate_record(event.value, msg.topic, pseudonymise=ctx.pseudonymise,
+                logical = msg.topic[len(s.topic_prefix):]
+                ev, dl = validate_record(event.value, logical, pseudonymise=ctx.pseudonymise,
                                          max_text_chars=s.max_text_chars, max_payload_bytes=s.max_payload_bytes,
                                          partition=msg.partition, offset=msg.offset)
                 if ev is not None:
@@ -30,7 +31,7 @@ def install(app, ctx) -> None:
                 ctx.stats.add("validate", 1, now() - t0, dead_letters=int(ev is None))
             except Exception as exc:  # never let one record stop the worker
                 log.exception("validate failed on %s[%s]@%s", msg.topic, msg.partition, msg.offset)
-                await send_dead_letter(ctx, failure(msg.topic, event.value or b"", exc, "validate",
+                await send_dead_letter(ctx, failure(msg.topic[len(s.topic_prefix):], event.value or b"", exc, "validate",
                                                     partition=msg.partition, offset=msg.offset))
 
     ctx.agents["validate"] = validate

@@ -1,0 +1,55 @@
+"""Shared fixtures.
+
+``broker`` yields a Kafka bootstrap address. It is the embedded broker (noida-db,
+started here on a free loopback port) and, when ``PULSEWIRE_TEST_KAFKA`` names a
+running Apache Kafka (``.ci/run`` starts one), the same tests run against it too.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+REAL_KAFKA = os.environ.get("PULSEWIRE_TEST_KAFKA")
+BROKER_KINDS = ["embedded"] + (["kafka"] if REAL_KAFKA else [])
+
+
+@pytest.fixture(scope="session")
+def embedded_broker(tmp_path_factory):
+    from pulsewire.infra.broker.embedded import EmbeddedBroker
+
+    with EmbeddedBroker(tmp_path_factory.mktemp("broker")) as broker:
+        yield broker
+
+
+@pytest.fixture(scope="session", params=BROKER_KINDS)
+def broker(request) -> str:
+    """A bootstrap address (``host:port``) of a running broker."""
+    if request.param == "kafka":
+        return REAL_KAFKA
+    return request.getfixturevalue("embedded_broker").bootstrap
+
+
+@pytest.fixture
+def namespace() -> str:
+    """A unique topic prefix and app id, so tests on one broker never see each other's data."""
+    return f"t{uuid.uuid4().hex[:10]}."
+
+
+@pytest.fixture(scope="session")
+def pseudonym_key() -> str:
+    return "test-key-" + "0123456789abcdef" * 2
+
+
+@pytest.fixture(scope="session")
+def store(tmp_path_factory):
+    """The one in-process chDB store of this test session (chDB allows one store path per process).
+
+    Tests share it: use unique ids and never assume empty tables."""
+    from pulsewire.streams.store import open_store
+
+    s = open_store(f"chdb://{tmp_path_factory.mktemp('store').resolve()}")
+    yield s
+    s.close()

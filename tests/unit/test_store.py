@@ -1,0 +1,86 @@
+import subprocess
+import sys
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+
+from pulsewire.schemas.dead_letter import DeadLetter, Reason
+from pulsewire.streams.privacy import Pseudonymiser
+from pulsewire.streams.rows import dead_letter_row, scored_row
+from pulsewire.streams.store import StoreError, load_migrations, open_store
+
+P = Pseudonymiser(b"unit-test-key-0123456789")
+
+
+def scored(event_id: str, text="great", score=0.8):
+    ev = {"event_id": event_id, "source": "unit", "kind": "review", "type": "review", "customer_id": "c1",
+          "occurred_at": datetime.now(timezone.utc).isoformat(), "ingested_at": datetime.now(timezone.utc).isoformat(),
+          "text": text, "rating": 5, "attributes": {"lang": "en"}}
+    sent = {"label": "positive", "probabilities": {"negative": 0.1, "neutral": 0.1, "positive": 0.8},
+            "score": score, "model_version": "unit-1", "truncated": False}
+    return {"schema_version": 1, "event": ev, "sentiment": sent}
+
+
+def test_migrations_are_numbered_and_idempotent(store):
+    versions = [m.version for m in load_migrations()]
+    assert versions == sorted(set(versions)) and versions[0] == 1
+    assert store.migrate() == []  # already applied: nothing to do
+    tables = {r[0] for r in store.query("SHOW TABLES").result_rows}
+    assert {"events_scored", "dead_letters", "schema_migrations", "pipeline_health"} <= tables
+
+
+def test_replayed_rows_are_stored_once(store):
+    ids = [f"dup-{uuid.uuid4().hex}" for _ in range(3)]
+    rows = [scored_row(scored(i)) for i in ids]
+    store.insert_rows("events_scored", rows)
+    store.insert_rows("events_scored", rows)  # the replay after a crash
+    got = store.query_dicts("SELECT event_id, count() AS n FROM events_scored FINAL WHERE event_id IN {ids:Array(String)} "
+                            "GROUP BY event_id", {"ids": ids})
+    assert sorted(r["event_id"] for r in got) == sorted(ids)
+    assert all(r["n"] == 1 for r in got)
+
+
+def test_scored_row_keeps_sentiment_and_fields(store):
+    eid = f"row-{uuid.uuid4().hex}"
+    store.insert_rows("events_scored", [scored_row(scored(eid, text="héllo ✓", score=-0.5))])
+    row = store.query_dicts("SELECT * FROM events_scored FINAL WHERE event_id = {e:String}", {"e": eid})[0]
+    assert row["text"] == "héllo ✓" and row["rating"] == 5 and row["sentiment_label"] == "positive"
+    assert row["sentiment_score"] == pytest.approx(-0.5) and row["attributes"] == {"lang": "en"}
+    assert row["occurred_at"].tzinfo is not None
+
+
+def test_text_ttl_follows_settings(store):
+    assert "toIntervalDay(90)" in store.client.command("SHOW CREATE TABLE events_scored")
+
+
+def test_dead_letter_rows_redact_raw_employee_ids(store):
+    raw = b'{"kind": "hr", "employee_id": "jane@example.com", "type": "exit"}'
+    dl = DeadLetter.make("events.hr", raw, Reason.MISSING_FIELD, "team_id: Field required", partition=0, offset=7)
+    row = dead_letter_row(dl, P)
+    assert "jane" not in row["payload"] and P("jane@example.com") in row["payload"]
+    unparseable = DeadLetter.make("events.hr", b'{"employee_id": "jane@example.com", broken', Reason.MALFORMED_JSON, "x")
+    assert "jane" not in dead_letter_row(unparseable, P)["payload"]
+    store.insert_rows("dead_letters", [row, row])
+    n = store.query("SELECT count() FROM dead_letters FINAL WHERE dl_id = {i:String}", {"i": row["dl_id"]}).result_rows
+    assert n == [(1,)]
+
+
+def test_second_process_gets_a_clear_error_naming_path_and_owner(store):
+    code = ("from pulsewire.streams.store import open_store\n"
+            f"open_store({store.url!r})\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0
+    path = store.url.removeprefix("chdb://")
+    assert "StoreInUse" in r.stderr and path in r.stderr
+    assert f"in use by process {__import__('os').getpid()}" in r.stderr
+
+
+def test_same_process_second_path_is_refused_clearly(store, tmp_path):
+    with pytest.raises(StoreError, match="one store per process"):
+        open_store(f"chdb://{tmp_path}")
+
+
+def test_unknown_url_scheme_is_refused():
+    with pytest.raises(StoreError, match="unsupported store URL"):
+        open_store("postgres://localhost/x")

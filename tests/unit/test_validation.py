@@ -1,0 +1,73 @@
+import json
+
+import pytest
+
+from pulsewire.schemas.dead_letter import Reason
+from pulsewire.streams.privacy import Pseudonymiser
+from pulsewire.streams.validation import validate_record
+
+P = Pseudonymiser(b"unit-test-key-0123456789")
+GOOD = {"event_id": "r1", "source": "s", "kind": "review", "occurred_at": "2026-11-01T10:00:00Z",
+        "customer_id": "c1", "text": "fine"}
+
+
+def run(raw, topic="events.review", **kw):
+    opts = {"pseudonymise": P, "max_text_chars": 1000, "max_payload_bytes": 50_000, **kw}
+    return validate_record(raw if isinstance(raw, bytes) else json.dumps(raw).encode(), topic, **opts)
+
+
+@pytest.mark.parametrize("raw, reason", [
+    (b"{not json", Reason.MALFORMED_JSON),
+    (b"[1, 2]", Reason.NOT_AN_OBJECT),
+    (b"\xff\xfe\x00", Reason.INVALID_ENCODING),
+    ({k: v for k, v in GOOD.items() if k != "customer_id"}, Reason.MISSING_FIELD),
+    ({**GOOD, "rating": "5"}, Reason.WRONG_TYPE),
+    ({**GOOD, "kind": "tweet"}, Reason.UNKNOWN_KIND),
+    ({**GOOD, "text": "x" * 1001}, Reason.TEXT_TOO_LARGE),
+    ({**GOOD, "occurred_at": "2026-11-01T10:00:00"}, Reason.NAIVE_TIMESTAMP),
+    ({**GOOD, "new_field": 1}, Reason.SCHEMA_DRIFT),
+    ({**GOOD, "schema_version": 2}, Reason.UNSUPPORTED_VERSION),
+    ({**GOOD, "rating": 9}, Reason.INVALID_VALUE),
+])
+def test_bad_input_becomes_a_dead_letter_with_a_reason(raw, reason):
+    ev, dl = run(raw)
+    assert ev is None
+    assert dl.reason == reason
+    assert dl.detail
+    assert dl.source_topic == "events.review"
+
+
+def test_dead_letter_keeps_the_original_payload():
+    raw = b'{"kind": "review", broken'
+    _, dl = run(raw, partition=3, offset=42)
+    assert dl.payload == raw.decode() and (dl.partition, dl.offset) == (3, 42)
+    _, dl = run(b"\xff\xfe")
+    assert dl.payload_encoding == "base64"
+
+
+def test_payload_over_the_limit_is_refused_before_parsing():
+    _, dl = run({**GOOD, "text": "y" * 900}, max_payload_bytes=500)
+    assert dl.reason == Reason.PAYLOAD_TOO_LARGE
+
+
+def test_event_on_the_wrong_topic_is_a_dead_letter():
+    _, dl = run(GOOD, topic="events.ticket")
+    assert dl.reason == Reason.WRONG_TOPIC
+
+
+def test_valid_event_is_stamped_and_employee_id_pseudonymised():
+    raw = {"event_id": "h1", "source": "hris", "kind": "hr", "type": "overtime", "occurred_at": "2026-11-01T10:00:00Z",
+           "employee_id": "jane.doe@example.com", "team_id": "ops", "hours": 5}
+    ev, dl = run(raw, topic="events.hr")
+    assert dl is None
+    assert ev.ingested_at is not None
+    assert ev.employee_id != "jane.doe@example.com" and P.is_pseudonym(ev.employee_id)
+    assert "jane" not in ev.model_dump_json()
+
+
+def test_replayed_event_keeps_its_pseudonym():
+    raw = {"event_id": "h1", "source": "hris", "kind": "hr", "type": "hire", "occurred_at": "2026-11-01T10:00:00Z",
+           "employee_id": "e-7", "team_id": "ops"}
+    first, _ = run(raw, topic="events.hr")
+    again, _ = run(json.loads(first.model_dump_json()), topic="events.hr")
+    assert again.employee_id == first.employee_id
