@@ -6,7 +6,10 @@ it needs no access to the store, so it works with any number of workers.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -40,9 +43,10 @@ class ProgressReader:
 
         tps = [TopicPartition(t, p) for t in self.topics for p in (self.consumer.partitions_for_topic(t) or ())]
         end = self.consumer.end_offsets(tps)
-        try:
-            committed = self.admin.list_consumer_group_offsets(self.group)
-        except Exception:
+        try:  # kafka-python 3.x: list_group_offsets({group: None}) -> {group: {tp: OffsetAndMetadata}}
+            committed = self.admin.list_group_offsets({self.group: None}).get(self.group, {})
+        except Exception as exc:  # the group does not exist yet (no commit so far)
+            log.debug("no committed offsets for %s yet: %s", self.group, exc)
             committed = {}
         c_sum: dict[str, int] = {t: 0 for t in self.topics}
         e_sum: dict[str, int] = {t: 0 for t in self.topics}

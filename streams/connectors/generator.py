@@ -12,13 +12,14 @@ renew every four weeks. Each has a hidden *churn propensity* ``p ~ Beta(1.3, 3.5
 With probability about ``1.4 p`` the customer is a future churner; the
 cancellation week is drawn from 5 to ~1.2 x ``weeks`` after signup (so some fall
 after the horizon: censored). A churner's weekly *distress* ramps up linearly
-over a lead time of 3-8 weeks before the cancellation; every customer also
-carries a chronic part (``0.3 p``), random bad weeks (an incident: about 1 week in
-16, fading over the next), and noise. Distress drives everything observable:
+over a lead time of 3-8 weeks before the cancellation (``0.85 r^0.6`` for a
+ramp ``r`` going from ~0.1 to 1, so it shows early); every customer also carries
+a chronic part (``0.3 p``), random bad weeks (an incident: about 1 week in 25,
+fading over the next two), and noise. Distress drives everything observable:
 more tickets and chats, higher ticket priority, lower CSAT on 'rated' tickets,
 lower review ratings, more negative text, plan downgrades (``plan_change``) and,
 at the end, a ``cancellation``. A quarter of churners are *quiet*: their distress
-shows half as much in text and they go quiet (fewer events) instead of
+shows 40% less and they fall silent (up to 60% fewer events) instead of
 complaining. So churn is predictable weeks ahead but not perfectly.
 Cancelled customers are replaced by new signups the following week.
 
@@ -44,7 +45,7 @@ label that the hidden state asks for; the chosen labels are kept in
 
 Size and ``limit``: without explicit ``customers``/``employees``/``teams``, the
 population scales with ``limit`` so that ``limit`` records fill about ``weeks``
-weeks (20,000 -> ~250 customers, 60 employees, 8 teams). The stream stops at
+weeks (20,000 -> ~316 customers, 63 employees, 8 teams). The stream stops at
 exactly ``limit`` records; if the weeks run out first, the simulation simply
 continues past ``weeks`` (with replacements keeping the population steady).
 Without a limit it runs ``weeks`` weeks. Everything derives from ``seed``.
@@ -65,7 +66,7 @@ from .text_corpus import AGENT_REPLIES, pools
 
 WEEK, DAY, HOUR = 7 * 86400, 86400, 3600
 DEFAULT_CUSTOMERS, DEFAULT_EMPLOYEES = 300, 60
-EVENTS_PER_WEEK_DEFAULT = 770  # what the default population produces per week (measured; seed 7)
+EVENTS_PER_WEEK_DEFAULT = 730  # what 300 customers + 60 employees produce per week (measured, seeds 7-9)
 TEAM_NAMES = ("support", "sales", "engineering", "operations", "marketing", "finance", "product", "people",
               "design", "data", "success", "legal")
 
@@ -116,7 +117,7 @@ class SmbSimulation:
         self.employees: list[Employee] = []
         self.ticket_no = 0
         self.week = 0
-        self.last_t: int | None = None
+        self.last_t: str | None = None  # occurred_at of the last good record yielded
         self.emitted_end: dict[str, str] = {}  # entity id -> iso time of its cancellation / exit, once yielded
         self.burnout_t: dict[str, int] = {}
         self.churned_pending = 0
@@ -156,6 +157,7 @@ class SmbSimulation:
         team = self.team_of[team_id]
         e = Employee(f"emp-{len(self.employees) + 1:04d}", team_id,
                      min(1.0, max(0.0, rng.betavariate(2, 5) + team["effect"])), week, rng.random() < 0.7)
+        e.habit = rng.uniform(0, 5)
         if rng.random() < min(0.9, max(0.01, 1.3 * e.q - 0.12)):
             e.onset = week + rng.randint(1, int(1.3 * w))
             e.ramp = rng.randint(4, 10)
@@ -191,7 +193,9 @@ class SmbSimulation:
         pool = self.text[who][label]
         return " ".join(pool[self.rng.randrange(len(pool))] for _ in range(n))
 
-    def agent_reply(self) -> tuple[str, str]:
+    def agent_reply(self) -> tuple[str, str] | None:
+        if not self.agents:
+            return None
         agent = self.agents[self.rng.randrange(len(self.agents))]
         return agent.id, AGENT_REPLIES[self.rng.randrange(len(AGENT_REPLIES))]
 
@@ -205,11 +209,11 @@ class SmbSimulation:
         for _ in range(self.churned_pending):
             self.new_customer(w)
         self.churned_pending = 0
-        for week, team_id in [r for r in self.replacements if r[0] == w]:
+        for _, team_id in [r for r in self.replacements if r[0] == w]:
             self.new_employee(team_id, w)
         self.replacements = [r for r in self.replacements if r[0] != w]
-        support = [e for e in self.employees if e.active and e.team == self.teams[0]["id"]]
-        self.agents = support or [e for e in self.employees if e.active] or self.employees
+        staff = [e for e in self.employees if e.active and (e.exit_week is None or e.exit_week > w)]
+        self.agents = [e for e in staff if e.team == self.teams[0]["id"]] or staff
         for c in list(self.customers):
             if c.active and c.signup_week < w:
                 customer_week(self, c, w)
@@ -219,17 +223,18 @@ class SmbSimulation:
                 employee_week(self, e, w, shocks[e.team])
 
     def _good_records(self, limit: int | None):
-        weeks = self.config.weeks
-        w = 0
-        while limit is not None or w < weeks:
+        weeks, w, idle = self.config.weeks, 0, 0
+        while limit is not None or w < weeks:  # events spilling past the last week (late ratings) are dropped
+            self.week = w + 1  # weeks begun so far
+            pushed = self.n_pushed
             self._simulate_week(w)
+            idle = idle + 1 if self.n_pushed == pushed else 0
+            if idle > 104:
+                raise RuntimeError("the simulated SMB produces no events (no customers and no employees?)")
             end = self.t0 + (w + 1) * WEEK
             while self.heap and self.heap[0][0] < end:
                 yield heapq.heappop(self.heap)[2]
             w += 1
-            self.week = w
-            if limit is None and w >= weeks:
-                return  # events that spill past the horizon (late ticket ratings) are dropped
 
     def records(self, limit: int | None = None):
         """Yield JSON-ready dicts (and, with ``bad_record_rate``, some bad dicts/bytes) in time order."""
@@ -246,7 +251,8 @@ class SmbSimulation:
                 fault = faults.FAULTS[n_bad % len(faults.FAULTS)]
                 n_bad += 1
                 n += 1
-                yield faults.make_bad(rec, fault, self.sentences("customer", -1))
+                filler = self.text["customer"][-1][bad_rng.randrange(len(self.text["customer"][-1]))]
+                yield faults.make_bad(rec, fault, filler)  # own RNG: the good stream is unchanged
             if limit is not None and n >= limit:
                 return
             self._note(rec)
@@ -285,7 +291,7 @@ class SmbSimulation:
                                "consent": e.consent, "hired_week": e.hired_week}
         return {"customers": customers, "employees": employees,
                 "config": {**asdict(self.config), **self.sizes, "weeks_simulated": self.week,
-                           "teams_sizes": self.team_sizes()}}
+                           "team_sizes": self.team_sizes()}}
 
     def team_sizes(self) -> dict[str, int]:
         sizes = {t["id"]: 0 for t in self.teams}

@@ -23,11 +23,12 @@ class Customer:
 
 class Employee:
     __slots__ = ("id", "team", "q", "hired_week", "consent", "onset", "ramp", "exit_week", "exit_type",
-                 "seq", "active")
+                 "habit", "seq", "active")
 
     def __init__(self, id: str, team: str, q: float, hired_week: int, consent: bool):
         self.id, self.team, self.q, self.hired_week, self.consent = id, team, q, hired_week, consent
         self.onset, self.ramp, self.exit_week, self.exit_type = None, 0, None, None
+        self.habit = 0.0  # usual overtime hours, unrelated to burnout
         self.seq, self.active = 0, True
 
 
@@ -77,6 +78,16 @@ def customer_time(sim, w: int) -> int:
     return sim.at(w, rng.randrange(7), rng.uniform(8, 22))
 
 
+def daytime(sim, t: int) -> int:
+    """Move a follow-up that would fall at night to the next morning (08-09h)."""
+    hour = (t - sim.t0) % 86400 / HOUR
+    if hour < 8:
+        return t + int((8 - hour) * HOUR) + int(sim.rng.random() * HOUR)
+    if hour >= 20:
+        return t + int((32 - hour) * HOUR) + int(sim.rng.random() * HOUR)
+    return t
+
+
 def customer_week(sim, c: Customer, w: int) -> None:
     rng = sim.rng
     plan, mrr = PLANS[c.plan]
@@ -89,13 +100,13 @@ def customer_week(sim, c: Customer, w: int) -> None:
     ramp = 0.0
     if c.churn_week is not None and w >= c.churn_week - c.lead:
         ramp = (w - (c.churn_week - c.lead) + 1) / (c.lead + 1)
-    if rng.random() < 0.06:
-        c.carry = 0.5  # a bad week: an outage, a wrong invoice...
+    if rng.random() < 0.04:
+        c.carry = 0.4  # a bad week: an outage, a wrong invoice...
     incident, c.carry = c.carry, (c.carry * 0.4 if c.carry > 0.05 else 0.0)
-    s = clamp(0.3 * c.p + 0.7 * ramp * (0.5 if c.quiet else 1.0) + incident + rng.gauss(0, 0.08))
+    s = clamp(0.3 * c.p + 0.85 * ramp ** 0.6 * (0.6 if c.quiet else 1.0) + incident + rng.gauss(0, 0.08))
     act = 1.0 - 0.6 * ramp if c.quiet else 1.0
     if (w - c.signup_week) % 4 == 0:
-        sim.push(c, sim.at(w, c.renew_day, 6.0), "account", "renewal", customer_id=c.id, plan=plan, mrr=mrr)
+        sim.push(c, sim.at(w, c.renew_day, 6 + rng.random()), "account", "renewal", customer_id=c.id, plan=plan, mrr=mrr)
     if ramp > 0.3 and c.plan > 0 and rng.random() < 0.12:
         c.plan -= 1
         sim.push(c, customer_time(sim, w), "account", "plan_change", customer_id=c.id,
@@ -126,20 +137,24 @@ def _ticket(sim, c: Customer, w: int, s: float) -> None:
     label = pick_label(rng, s + 0.1)
     sim.push(c, t, "ticket", "created", label, status="new", priority=priority,
              text=sim.sentences("customer", label, rng.randint(1, 2)), **common)
-    if rng.random() < 0.3 + 0.4 * s:
+    # A customer says nothing after cancelling: follow-ups stop at the start of the churn week.
+    gone = sim.at(c.churn_week, 0, 0) if c.churn_week is not None else None
+    t_comment = daytime(sim, t + int(rng.uniform(1, 30) * HOUR))
+    if rng.random() < 0.3 + 0.4 * s and (gone is None or t_comment < gone):
         label = pick_label(rng, s + 0.1)
-        sim.push(c, t + int(rng.uniform(1, 30) * HOUR), "ticket", "comment", label, status="open",
+        sim.push(c, t_comment, "ticket", "comment", label, status="open",
                  text=sim.sentences("customer", label), **common)
-    solved = t + int(rng.uniform(2, 60) * (1 + s) * HOUR)
+    solved = daytime(sim, t + int(rng.uniform(2, 60) * (1 + s) * HOUR))
     sim.push(c, solved, "ticket", "status_changed", status="solved", **common)
-    if rng.random() < 0.55:
+    t_rated = daytime(sim, solved + int(rng.uniform(1, 24) * HOUR))
+    if rng.random() < 0.55 and (gone is None or t_rated < gone):
         csat = int(clamp(round(4.6 - 3.4 * s + rng.gauss(0, 0.7)), 1, 5))
         extra = {}
         label = None
         if rng.random() < 0.35:
             label = (-1, -1, 0, 1, 1)[csat - 1]
             extra["text"] = sim.sentences("customer", label)
-        sim.push(c, solved + int(rng.uniform(1, 24) * HOUR), "ticket", "rated", label, csat=csat, **extra, **common)
+        sim.push(c, t_rated, "ticket", "rated", label, csat=csat, **extra, **common)
 
 
 def _chat(sim, c: Customer, w: int, s: float) -> None:
@@ -151,8 +166,9 @@ def _chat(sim, c: Customer, w: int, s: float) -> None:
         sim.push(c, t, "chat", "message", label, customer_id=c.id, conversation_id=conv, author_role="customer",
                  channel=channel, text=sim.sentences("customer", label))
         t += int(rng.uniform(30, 600))
-        if i == 0 or rng.random() < 0.5:
-            agent, reply = sim.agent_reply()
+        answer = sim.agent_reply() if i == 0 or rng.random() < 0.5 else None
+        if answer:
+            agent, reply = answer
             sim.push(c, t, "chat", "message", customer_id=c.id, employee_id=agent, conversation_id=conv,
                      author_role="agent", channel=channel, text=reply)
             t += int(rng.uniform(30, 900))
@@ -182,7 +198,7 @@ def employee_week(sim, e: Employee, w: int, shock: float) -> None:
     z = clamp(0.22 * e.q + 0.7 * ramp + shock + rng.gauss(0, 0.07))
     team = sim.team_of[e.team]
     friday = sim.workdays[-1]
-    hours = clamp(round(rng.gauss(1 + 12 * z, 2) * 2) / 2, 0, 60)
+    hours = clamp(round(rng.gauss(e.habit + 10 * z, 2.5) * 2) / 2, 0, 60)
     sim.push(e, sim.at(w, friday, rng.uniform(16, 18)), "hr", "overtime", hours=hours, **hr)
     if (w + team["offset"]) % 2 == 0 and rng.random() < 0.85 - 0.25 * z:
         t = sim.at(w, sim.workdays[1], rng.uniform(9, 17))

@@ -58,7 +58,8 @@ _AVIATION = re.compile(
     r"miles|mileage|crew|attendants?|layovers?|runway|tsa|take ?off|land\w*|airlines?|aircraft|cabin|jets?|"
     r"terminal|destination|travel\w*|trips?|hotel|connect\w*|rebook\w*|tarmac|pax|passengers?|delay\w*|"
     r"cancel\w*|wifi|a\d{3}|\d{3,4}[a-z]?|(?-i:[A-Z]{3})|weather|snow\w*|storm|fare|vouchers?|upgrade\w*|"
-    r"first class|itinerary|reservations?|status|tickets?|ticketing|counter|aa\w+|ua\w+)\b", re.I)
+    r"first class|itinerary|reservations?|status|tickets?|ticketing|counter|aa\w+|ua\w+|airways?|lufthansa|"
+    r"alaska\w*|spirit|frontier|emirates|british|qantas|klm|sw|jb|vx)\b", re.I)
 _PROFANE = re.compile(r"(fuck|shit|bitch|dick|suck|crap|damn|hell\b|wtf|piss|ass\b|asshole)", re.I)
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _LEADING_MENTIONS = re.compile(r"^(?:\.?@\w+[:,]?\s*)+")

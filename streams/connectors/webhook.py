@@ -1,0 +1,340 @@
+"""``webhook``: an HTTP receiver for help-desk tickets (Zendesk, Freshdesk) and chat (Slack, Intercom).
+
+* Signatures are verified where the source signs (Zendesk, Slack, Intercom; Freshdesk: a shared
+  token header); a bad or stale signature gets 401 and nothing is produced. Secrets come from
+  environment variables named in the config, never from the config file.
+* A request is answered 200 only after its event is produced (``Raw.ack``); a malformed or
+  unmappable body is dead-lettered, then answered 400; over ``max_body_bytes``: 413; queue full
+  or broker slow past ``ack_timeout_s``: 503 (the sender retries: same event_id, de-duplicated).
+* Replays: a delivery id seen recently is answered 200 without producing again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import html
+import json
+import logging
+import os
+import queue
+import re
+import threading
+import time
+from collections import OrderedDict
+from datetime import datetime, timezone
+from typing import Iterator, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..sdk import Connector, ConnectorConfig, ConnectorError, Raw, Reason, Reject, compact, parse_time
+
+log = logging.getLogger(__name__)
+Provider = Literal["zendesk", "freshdesk", "slack", "intercom"]
+SIGNED = {"zendesk", "slack", "intercom"}
+
+
+class Route(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    provider: Provider
+    path: str | None = Field(None, description="Default: /<provider>")
+    secret_env: str | None = Field(None, description="Env var with the signing secret (Freshdesk: shared token)")
+    source: str | None = Field(None, description="The events' `source`; default: the provider")
+    author_role: Literal["employee", "customer"] = Field("employee", description="slack: who writes in the channel")
+
+
+class WebhookConfig(ConnectorConfig):
+    host: str = "127.0.0.1"
+    port: int = Field(8088, ge=0, le=65535, description="0: any free port")
+    routes: list[Route] = Field(min_length=1)
+    max_body_bytes: int = Field(256 * 1024, ge=1024)
+    max_clock_skew_s: int = 300
+    ack_timeout_s: float = 20.0
+    queue_size: int = Field(1000, ge=1)
+    replay_window: int = Field(100_000, ge=0, description="How many recent delivery ids are remembered")
+
+
+# ---- signatures (pure; `sign` is what tests and local tools use) ----
+
+def sign(provider: str, secret: str, body: bytes, ts: str | None = None) -> dict[str, str]:
+    """The headers the provider would send for ``body``."""
+    if provider == "zendesk":
+        ts = ts or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        mac = hmac.new(secret.encode(), ts.encode() + body, hashlib.sha256).digest()
+        return {"X-Zendesk-Webhook-Signature": base64.b64encode(mac).decode(),
+                "X-Zendesk-Webhook-Signature-Timestamp": ts}
+    if provider == "slack":
+        ts = ts or str(int(time.time()))
+        mac = hmac.new(secret.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
+        return {"X-Slack-Signature": f"v0={mac}", "X-Slack-Request-Timestamp": ts}
+    if provider == "intercom":
+        return {"X-Hub-Signature": "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()}
+    return {"X-Pulsewire-Token": secret}
+
+
+def verify(provider: str, secret: str, headers, body: bytes, now: float, skew_s: int) -> str | None:
+    """None when the request is authentic, else why not."""
+    h = {k.lower(): v for k, v in headers.items()}
+    if provider == "zendesk":
+        ts, got = h.get("x-zendesk-webhook-signature-timestamp", ""), h.get("x-zendesk-webhook-signature", "")
+        try:
+            age = now - datetime.fromisoformat(ts).timestamp()
+        except ValueError:
+            return "missing or unreadable signature timestamp"
+        want = sign("zendesk", secret, body, ts)["X-Zendesk-Webhook-Signature"]
+    elif provider == "slack":
+        ts, got = h.get("x-slack-request-timestamp", ""), h.get("x-slack-signature", "")
+        if not ts.isdigit():
+            return "missing or unreadable signature timestamp"
+        age, want = now - int(ts), sign("slack", secret, body, ts)["X-Slack-Signature"]
+    elif provider == "intercom":
+        age, got, want = 0, h.get("x-hub-signature", ""), sign("intercom", secret, body)["X-Hub-Signature"]
+    else:
+        age, got, want = 0, h.get("x-pulsewire-token", ""), secret
+    if not hmac.compare_digest(got.encode(), want.encode()):
+        return "bad signature"
+    if abs(age) > skew_s:
+        return f"timestamp is {int(age)}s old (limit {skew_s}s): a replayed or delayed request"
+    return None
+
+
+def delivery_id(provider: str, obj: dict, body: bytes) -> str:
+    key = {"zendesk": "id", "slack": "event_id", "intercom": "id"}.get(provider)
+    found = obj.get(key) if key else None
+    return f"{provider}:{found}" if found else f"{provider}:sha256:{hashlib.sha256(body).hexdigest()}"
+
+
+# ---- mapping (pure) ----
+
+_TAGS = re.compile(r"<[^>]+>")
+ZD_TYPES = {"ticket.created": "created", "ticket.comment_added": "comment", "ticket.status_changed": "status_changed"}
+ZD_STATUS = {"new": "new", "open": "open", "pending": "pending", "hold": "pending", "solved": "solved", "closed": "closed"}
+FD_STATUS = {"open": "open", "pending": "pending", "resolved": "solved", "closed": "closed",
+             "waiting on customer": "pending", "waiting on third party": "pending"}
+FD_PRIORITY = {"low": "low", "medium": "normal", "high": "high", "urgent": "urgent"}
+
+
+def _lower(v) -> str | None:
+    return str(v).lower() if v not in (None, "") else None
+
+
+def map_zendesk(body: dict, source: str) -> dict | None:
+    kind = ZD_TYPES.get(str(body.get("type", "")).removeprefix("zen:event-type:"))
+    if kind is None:
+        return None  # an event type we do not track
+    d, ev = body["detail"], body.get("event") or {}
+    text = None
+    if kind == "created":
+        text = "\n".join(filter(None, [d.get("subject"), d.get("description")])) or None
+    elif kind == "comment":
+        comment = ev["comment"]
+        if (comment.get("author") or {}).get("is_staff") or comment.get("is_public") is False:
+            return None  # agents' replies and internal notes are not customer voice
+        text = comment.get("body")
+    status = ev.get("current") if kind == "status_changed" else d.get("status")
+    return compact({"kind": "ticket", "type": kind, "source": source, "event_id": f"zendesk:{body['id']}",
+                    "occurred_at": parse_time(body["time"]), "customer_id": str(d["requester_id"]),
+                    "ticket_id": str(d["id"]), "status": ZD_STATUS.get(_lower(status) or ""),
+                    "priority": _lower(d.get("priority")), "channel": (d.get("via") or {}).get("channel"),
+                    "text": text})
+
+
+def map_freshdesk(body: dict, source: str, received_at: str, body_hash: str) -> dict:
+    t = body["freshdesk_webhook"]
+    trig = str(t.get("triggered_event", ""))
+    kind = "created" if "ticket_action:created" in trig else "status_changed" if "status" in trig else "comment"
+    try:
+        at = parse_time(t.get("ticket_updated_at") or received_at, "UTC")
+    except Reject:
+        at = received_at  # Freshdesk formats placeholders for humans; the arrival time is close enough
+    text = t.get("ticket_latest_public_comment") if kind == "comment" else t.get("ticket_description")
+    return compact({"kind": "ticket", "type": kind, "source": source, "event_id": f"freshdesk:{body_hash[:40]}",
+                    "occurred_at": at, "customer_id": str(t.get("ticket_requester_id") or t["ticket_requester_email"]),
+                    "ticket_id": str(t["ticket_id"]), "status": FD_STATUS.get(_lower(t.get("ticket_status")) or ""),
+                    "priority": FD_PRIORITY.get(_lower(t.get("ticket_priority")) or ""),
+                    "channel": _lower(t.get("ticket_source")), "text": text})
+
+
+def map_slack(body: dict, source: str, role: str) -> dict | None:
+    e = body.get("event") or {}
+    if body.get("type") != "event_callback" or e.get("type") != "message" or e.get("subtype") or not e.get("user"):
+        return None  # edits, joins, bot posts
+    who = "employee_id" if role == "employee" else "customer_id"
+    return {"kind": "chat", "type": "message", "source": source, "event_id": f"slack:{body['event_id']}",
+            "occurred_at": parse_time(e["ts"]), "conversation_id": f"{e['channel']}:{e.get('thread_ts', e['ts'])}",
+            "author_role": role, who: e["user"], "channel": f"slack:{e['channel']}", "text": e.get("text") or "",
+            "team_id": body.get("team_id")}
+
+
+def map_intercom(body: dict, source: str) -> dict | None:
+    topic, item = body.get("topic", ""), body["data"]["item"]
+    if topic == "conversation.user.created":
+        part = dict(item["source"], created_at=item.get("created_at"), id=f"{item['id']}-source")
+    elif topic in ("conversation.user.replied", "conversation.admin.replied"):
+        part = item["conversation_parts"]["conversation_parts"][-1]
+    else:
+        return None
+    author = part["author"]
+    role = "agent" if author["type"] in ("admin", "bot") else "customer"
+    if author["type"] == "bot":
+        return None
+    return {"kind": "chat", "type": "message", "source": source, "event_id": f"intercom:{part['id']}",
+            "occurred_at": parse_time(part.get("created_at") or body["created_at"]),
+            "conversation_id": str(item["id"]), "author_role": role,
+            ("employee_id" if role == "agent" else "customer_id"): str(author["id"]),
+            "channel": "intercom", "text": html.unescape(_TAGS.sub(" ", part.get("body") or "")).strip()}
+
+
+class Webhook(Connector):
+    """HTTP webhooks: Zendesk / Freshdesk tickets, Slack / Intercom chat; signed, acknowledged after produce."""
+
+    name = "webhook"
+    Config = WebhookConfig
+
+    def __init__(self, config=None, **kw):
+        super().__init__(config, **kw)
+        self.routes = {r.path or f"/{r.provider}": r for r in self.config.routes}
+        for path, r in self.routes.items():
+            if r.provider in SIGNED and not r.secret_env:
+                raise ConnectorError(f"route {path}: {r.provider} signs its requests; set secret_env "
+                                     "(the name of the environment variable holding the secret)")
+        self.port: int | None = None
+
+    # -- pure mapping: payload = {"route", "received_at", "body_sha256", "body"} --
+    def map(self, p: dict) -> dict | None:
+        r = self.routes[p["route"]]
+        src, body = r.source or r.provider, p["body"]
+        if r.provider == "zendesk":
+            return map_zendesk(body, src)
+        if r.provider == "freshdesk":
+            return map_freshdesk(body, src, p["received_at"], p["body_sha256"])
+        if r.provider == "slack":
+            return map_slack(body, src, r.author_role)
+        return map_intercom(body, src)
+
+    # -- server --
+    def setup(self) -> None:
+        self._secrets = {}
+        for path, r in self.routes.items():
+            if r.secret_env:
+                if not os.environ.get(r.secret_env):
+                    raise ConnectorError(f"route {path}: environment variable {r.secret_env} is not set")
+                self._secrets[path] = os.environ[r.secret_env]
+        self._q: queue.Queue = queue.Queue(maxsize=self.config.queue_size)
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._inflight: dict[str, asyncio.Future] = {}
+        self._ready, self._error = threading.Event(), None
+        self._thread = threading.Thread(target=self._serve, name=f"webhook-{self.instance}", daemon=True)
+        self._thread.start()
+        self._ready.wait(15)
+        if self._error or self.port is None:
+            raise ConnectorError(f"webhook server could not listen on {self.config.host}:{self.config.port}: "
+                                 f"{self._error}")
+        log.info("webhook %s listening on http://%s:%s%s", self.instance, self.config.host, self.port,
+                 ", ".join(self.routes))
+
+    def _serve(self) -> None:
+        from aiohttp import web
+
+        self._loop = loop = asyncio.new_event_loop()
+        app = web.Application(client_max_size=self.config.max_body_bytes)
+        for path in self.routes:
+            app.router.add_post(path, self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        try:
+            loop.run_until_complete(self._runner.setup())
+            site = web.TCPSite(self._runner, self.config.host, self.config.port)
+            loop.run_until_complete(site.start())
+            self.port = site._server.sockets[0].getsockname()[1]
+        except Exception as exc:
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        loop.run_forever()
+        loop.run_until_complete(self._runner.cleanup())
+        loop.close()
+
+    def teardown(self) -> None:
+        if getattr(self, "_thread", None) and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+
+    def poll(self, cursor: str | None) -> Iterator[Raw | None]:
+        while True:
+            try:
+                yield self._q.get(timeout=0.2)
+                while True:
+                    yield self._q.get_nowait()
+            except queue.Empty:
+                yield None  # flush now: callers are waiting for their answer
+
+    async def _handle(self, request):
+        from aiohttp import web
+
+        c, path = self.config, request.path
+        route = self.routes[path]
+        if (request.content_length or 0) > c.max_body_bytes:
+            return web.json_response({"error": f"body over {c.max_body_bytes} bytes"}, status=413)
+        body = await request.read()  # aiohttp answers 413 itself past client_max_size
+        if path in self._secrets:
+            why = verify(route.provider, self._secrets[path], request.headers, body, time.time(), c.max_clock_skew_s)
+            if why:
+                log.warning("webhook %s: rejected a request (%s)", path, why)
+                return web.json_response({"error": why}, status=401)
+        try:
+            obj = json.loads(body)
+            if not isinstance(obj, dict):
+                raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
+        except (ValueError, UnicodeDecodeError) as exc:
+            reason = Reason.NOT_AN_OBJECT if "expected a JSON object" in str(exc) else Reason.MALFORMED_JSON
+            outcome = await self._submit(None, Raw(None, raw=body, reject=(reason, f"{path}: {exc}")))
+            return self._answer(outcome, error=str(exc))
+        if route.provider == "slack" and obj.get("type") == "url_verification":
+            return web.json_response({"challenge": obj.get("challenge", "")})
+        did = delivery_id(route.provider, obj, body)
+        if did in self._seen:
+            return web.json_response({"status": "duplicate"})
+        payload = {"route": path, "received_at": datetime.now(timezone.utc).isoformat(),
+                   "body_sha256": hashlib.sha256(body).hexdigest(), "body": obj}
+        return self._answer(await self._submit(did, Raw(payload, raw=body)))
+
+    async def _submit(self, did: str | None, raw: Raw) -> str:
+        if did in self._inflight:  # the same delivery, twice at once: answer both from one production
+            return await asyncio.shield(self._inflight[did])
+        fut = self._loop.create_future()
+        def ack(outcome: str) -> None:  # called from the runner's thread once the outcome is durable
+            try:
+                self._loop.call_soon_threadsafe(lambda: fut.done() or fut.set_result(outcome))
+            except RuntimeError:  # server already stopped: the caller has gone
+                pass
+        raw.ack = ack
+        try:
+            self._q.put_nowait(raw)
+        except queue.Full:
+            return "busy"
+        if did:
+            self._inflight[did] = fut
+        try:
+            outcome = await asyncio.wait_for(asyncio.shield(fut), self.config.ack_timeout_s)
+        except asyncio.TimeoutError:
+            return "busy"
+        finally:
+            self._inflight.pop(did, None)
+        if did and self.config.replay_window:
+            self._seen[did] = None
+            while len(self._seen) > self.config.replay_window:
+                self._seen.popitem(last=False)
+        return outcome
+
+    @staticmethod
+    def _answer(outcome: str, error: str = ""):
+        from aiohttp import web
+
+        if outcome == "busy":
+            return web.json_response({"error": "busy; retry"}, status=503, headers={"Retry-After": "1"})
+        if outcome == "dead_lettered":
+            return web.json_response({"status": "dead_lettered", "error": error or "unmappable payload"}, status=400)
+        return web.json_response({"status": outcome})

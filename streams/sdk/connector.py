@@ -1,0 +1,164 @@
+"""The connector contract: everything a connector author writes against.
+
+A connector is a class with a config model and four methods::
+
+    class ShopReviews(Connector):
+        name = "shop_reviews"              # how `pulsewire connect NAME` finds it
+        Config = ShopReviewsConfig         # pydantic model, validated in __init__ (no I/O there)
+
+        def setup(self): ...               # open files, connections, servers
+        def poll(self, cursor): ...        # yield raw records (or Raw(payload, cursor=...)), None when idle
+        def map(self, payload): ...        # pure: raw record -> canonical event dict(s), or None to skip
+        def teardown(self): ...            # close what setup() opened
+
+The runtime (``runtime.py``) does the rest: validates every mapped event with
+``schemas.events``, sends bad ones to ``events.dlq`` with the raw payload and a
+reason, produces good ones to ``events.<kind>`` in bounded batches, and stores
+the cursor of the last delivered record only after the batch is flushed.
+
+>>> stable_id("shop", "order-1", 2)
+'shop:b3cc1826fc56f88947a9d10781325dfe'
+>>> parse_time("2026-11-01 10:00:00", assume_tz="UTC")
+'2026-11-01T10:00:00+00:00'
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any, Callable, ClassVar, Iterator
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pulsewire.schemas.dead_letter import Reason
+
+__all__ = ["Connector", "ConnectorConfig", "ConnectorError", "Raw", "Reject", "Reason",
+           "stable_id", "parse_time", "to_int", "to_float", "compact"]
+
+
+class ConnectorConfig(BaseModel):
+    """Base of every connector's config; unknown keys are refused so a typo fails at start."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    instance: str | None = Field(default=None, description="Names this running copy: key of its cursor and of "
+                                 "its dead letters. Default: the connector's name.")
+
+
+class ConnectorError(RuntimeError):
+    """Fatal: the connector stops, prints this message and exits non-zero."""
+
+
+class Reject(Exception):
+    """Raise from ``map()`` (or ``poll()`` via ``Raw(reject=...)``) to dead-letter a record with a reason."""
+
+    def __init__(self, reason: Reason, detail: str):
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+
+@dataclass
+class Raw:
+    """One raw record as the source gave it.
+
+    payload: what ``map()`` receives (a dict, a CSV row, ...).
+    cursor:  the position *after* this record; stored once the record is delivered.
+    raw:     the original bytes/text for a dead letter (default: the payload as JSON).
+    reject:  ``(Reason, detail)``: dead-letter without mapping (e.g. invalid UTF-8 found while reading).
+    ack:     called with "produced", "dead_lettered" or "skipped" once the outcome is durable.
+    """
+
+    payload: Any
+    cursor: str | None = None
+    raw: bytes | str | None = None
+    reject: tuple[Reason, str] | None = None
+    ack: Callable[[str], None] | None = None
+
+
+class Connector:
+    name: ClassVar[str] = ""
+    Config: ClassVar[type[ConnectorConfig]] = ConnectorConfig
+
+    def __init__(self, config: ConnectorConfig | dict | None = None, **overrides):
+        if isinstance(config, self.Config) and not overrides:
+            self.config = config
+        else:
+            data = config.model_dump() if isinstance(config, BaseModel) else dict(config or {})
+            self.config = self.Config.model_validate({**data, **overrides})
+
+    @property
+    def instance(self) -> str:
+        return self.config.instance or self.name
+
+    def setup(self) -> None:
+        """Open connections, files, servers. Raise ConnectorError for what the user must fix."""
+
+    def poll(self, cursor: str | None) -> Iterator[Raw | Any | None]:
+        """Yield raw records after ``cursor`` (None: from the start); yield None when idle (flushes)."""
+        raise NotImplementedError
+
+    def map(self, payload: Any) -> dict | list[dict] | None:
+        """Pure: a raw record to canonical event dict(s); None skips it; raise Reject to dead-letter it."""
+        raise NotImplementedError
+
+    def teardown(self) -> None:
+        """Close what setup() opened. Called even when poll() failed."""
+
+
+# ---- helpers for map(): small, pure, and the usual source of bugs when hand-written ----
+
+def stable_id(source: str, *natural_key: Any) -> str:
+    """An event_id that is the same on every replay: a hash of the source and the record's natural key."""
+    digest = hashlib.sha256("\x1f".join([source, *map(str, natural_key)]).encode()).hexdigest()[:32]
+    return f"{source[:90]}:{digest}"
+
+
+def parse_time(value: Any, assume_tz: str | None = None) -> str:
+    """ISO-8601 / epoch seconds / date -> aware ISO string. Naive times need ``assume_tz`` (else Reject)."""
+    if value is None or value == "":
+        raise Reject(Reason.MISSING_FIELD, "timestamp is missing")
+    try:
+        if isinstance(value, (int, float)) or (isinstance(value, str) and value.replace(".", "", 1).isdigit()):
+            return datetime.fromtimestamp(float(value), tz=timezone.utc).isoformat()
+        if isinstance(value, datetime):
+            dt = value
+        elif isinstance(value, date):
+            dt = datetime(value.year, value.month, value.day)
+        else:
+            dt = datetime.fromisoformat(str(value).strip())
+    except (ValueError, OverflowError) as exc:
+        raise Reject(Reason.INVALID_VALUE, f"not a timestamp: {str(value)[:60]!r} ({exc})") from None
+    if dt.tzinfo is None:
+        if not assume_tz:
+            raise Reject(Reason.NAIVE_TIMESTAMP, f"timestamp {value!r} has no timezone; set assume_tz in the config")
+        dt = dt.replace(tzinfo=ZoneInfo(assume_tz))
+    return dt.isoformat()
+
+
+def to_int(value: Any) -> int | None:
+    """'4', '4.0', 4 -> 4; '' / None -> None; anything else -> Reject(WRONG_TYPE)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise Reject(Reason.WRONG_TYPE, f"not a number: {str(value)[:60]!r}") from None
+    if not f.is_integer():
+        raise Reject(Reason.WRONG_TYPE, f"not a whole number: {value!r}")
+    return int(f)
+
+
+def to_float(value: Any) -> float | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        return float(str(value).replace(",", ".")) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        raise Reject(Reason.WRONG_TYPE, f"not a number: {str(value)[:60]!r}") from None
+
+
+def compact(d: dict) -> dict:
+    """Drop None values and empty strings (the canonical schema prefers absent to empty)."""
+    return {k: v for k, v in d.items() if v is not None and v != ""}

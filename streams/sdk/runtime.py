@@ -1,0 +1,317 @@
+"""Run a connector: map -> validate -> produce in bounded batches -> store the cursor.
+
+* Backpressure: one batch (``batch_size`` records) is in flight at a time; the source is not
+  read again until the batch is acknowledged by the broker, so a slow broker slows the source
+  down and memory stays bounded by one batch.
+* No loss: the cursor is stored (compacted topic ``connectors.cursors``) only after its batch
+  is flushed, and ``Raw.ack`` is called only then. Broker down: retry with backoff, forever
+  unless stopped. A crash between flush and cursor store replays that batch: same event_ids,
+  so sinks de-duplicate.
+* Dead letters: ``Reject``, any exception in ``map()``, and schema-invalid events go to
+  ``events.dlq`` keyed by the connector instance, with the raw payload and a reason.
+* Fatal: errors in ``setup()``/``poll()`` stop the run with ``ConnectorError`` (exit non-zero),
+  after delivering what was already read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from pydantic import ValidationError
+
+from pulsewire.schemas.dead_letter import DeadLetter, Reason
+from pulsewire.schemas.events import event_to_json, parse_event
+
+from ..topics import DLQ, EVENT_TOPICS, TopicSpec
+from .connector import Connector, ConnectorError, Raw, Reject
+
+log = logging.getLogger(__name__)
+
+CURSORS = TopicSpec("connectors.cursors", "connector instance", "cursor (string)", partitions=1, compacted=True,
+                    retention_ms=None, doc="Last delivered position of each connector instance.")
+
+
+@dataclass(frozen=True)
+class Message:
+    topic: str
+    key: bytes
+    value: bytes
+
+
+def to_messages(connector: Connector, raw: Raw) -> tuple[list[Message], str]:
+    """Map and validate one raw record: ``(messages, outcome)``; pure apart from calling ``map()``."""
+    def dead(reason: Reason, detail: str) -> tuple[list[Message], str]:
+        original = raw.raw if raw.raw is not None else _as_json(raw.payload)
+        dl = DeadLetter.make(connector.instance, original, reason, detail, where=f"connector:{connector.name}")
+        return [Message(DLQ.name, connector.instance.encode(), dl.model_dump_json().encode())], "dead_lettered"
+
+    if raw.reject:
+        return dead(*raw.reject)
+    try:
+        mapped = connector.map(raw.payload)
+    except Reject as exc:
+        return dead(exc.reason, exc.detail)
+    except Exception as exc:  # a bug or an unexpected shape: the record is kept, the connector goes on
+        return dead(Reason.MAPPING_FAILED, f"{type(exc).__name__}: {exc}")
+    if mapped is None:
+        return [], "skipped"
+    out, problems = [], []
+    for obj in mapped if isinstance(mapped, list) else [mapped]:
+        try:
+            ev = parse_event(obj)
+        except (ValidationError, ValueError, TypeError) as exc:
+            from ..validation import _describe, _reason_for
+
+            problems.append((_reason_for(exc), _describe(exc)) if isinstance(exc, ValidationError)
+                            else (Reason.MAPPING_FAILED, str(exc)))
+            continue
+        out.append(Message(f"events.{ev.kind}", ev.entity_id.encode(), event_to_json(ev)))
+    if problems:  # one bad event dead-letters the whole raw record: nothing half-delivered
+        return dead(problems[0][0], "; ".join(p[1] for p in problems))
+    return out, "produced" if out else "skipped"
+
+
+def _as_json(payload) -> str:
+    if isinstance(payload, (bytes, str)):
+        return payload
+    return json.dumps(payload, default=str, ensure_ascii=False)
+
+
+@dataclass
+class RunStats:
+    raws: int = 0
+    events: int = 0
+    dead_letters: int = 0
+    skipped: int = 0
+    batches: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self.started
+
+
+class Runner:
+    """Drive one connector into a sink (``KafkaSink`` or the test kit's ``TestingSink``)."""
+
+    def __init__(self, connector: Connector, sink, *, batch_size: int = 1000, linger_s: float = 0.05,
+                 stop: threading.Event | None = None, limit: int | None = None, max_idle: int | None = None,
+                 on_raw: Callable[[Raw], None] | None = None):
+        self.c, self.sink, self.batch_size, self.linger_s = connector, sink, batch_size, linger_s
+        self.stop = stop or threading.Event()
+        self.limit, self.max_idle, self.on_raw = limit, max_idle, on_raw
+        self.stats = RunStats()
+        self._msgs: list[Message] = []
+        self._acks: list[tuple[Callable, str]] = []
+        self._cursor: str | None = None
+        self._first_at: float | None = None
+
+    def run(self) -> RunStats:
+        c = self.c
+        try:
+            c.setup()
+        except ConnectorError:
+            raise
+        except Exception as exc:
+            raise ConnectorError(f"connector {c.instance!r} could not start: {type(exc).__name__}: {exc}") from exc
+        try:
+            self._loop(self.sink.load_cursor(c.instance))
+        finally:
+            try:
+                c.teardown()
+            except Exception:
+                log.exception("connector %s: teardown failed", c.instance)
+        return self.stats
+
+    def _loop(self, cursor: str | None) -> None:
+        idle = 0
+        gen = self.c.poll(cursor)
+        try:
+            for item in gen:
+                if item is None:
+                    self.flush()
+                    idle += 1
+                    if self.stop.is_set() or (self.max_idle is not None and idle >= self.max_idle):
+                        break
+                    continue
+                idle = 0
+                self._add(item if isinstance(item, Raw) else Raw(item))
+                if len(self._msgs) >= self.batch_size or time.monotonic() - self._first_at >= self.linger_s:
+                    self.flush()
+                if self.stop.is_set() or (self.limit is not None and self.stats.raws >= self.limit):
+                    break
+        except ConnectorError:
+            self.flush()
+            raise
+        except Exception as exc:
+            self.flush()
+            raise ConnectorError(f"connector {self.c.instance!r} failed while reading: "
+                                 f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            gen.close() if hasattr(gen, "close") else None
+        self.flush()
+
+    def _add(self, raw: Raw) -> None:
+        if self.on_raw:
+            self.on_raw(raw)
+        msgs, outcome = to_messages(self.c, raw)
+        self.stats.raws += 1
+        if outcome == "produced":
+            self.stats.events += len(msgs)
+        elif outcome == "dead_lettered":
+            self.stats.dead_letters += 1
+        else:
+            self.stats.skipped += 1
+        self._msgs.extend(msgs)
+        if raw.ack:
+            self._acks.append((raw.ack, outcome))
+        if raw.cursor is not None:
+            self._cursor = raw.cursor
+        if self._first_at is None:
+            self._first_at = time.monotonic()
+
+    def flush(self) -> None:
+        """Deliver the batch, then store its cursor, then acknowledge: never the other way round."""
+        if self._msgs:
+            self.sink.deliver(self._msgs)
+            self.stats.batches += 1
+        if self._cursor is not None:
+            self.sink.save_cursor(self.c.instance, self._cursor)
+        for ack, outcome in self._acks:
+            ack(outcome)
+        self._msgs, self._acks, self._cursor, self._first_at = [], [], None, None
+
+
+class KafkaSink:
+    """Produce with kafka-python (acks=all, idempotent); retries with backoff while the broker is away."""
+
+    def __init__(self, bootstrap: str, *, client_id: str = "pulsewire-connector", stop: threading.Event | None = None,
+                 flush_timeout_s: float = 10.0, backoff_max_s: float = 5.0):
+        self.bootstrap, self.client_id = bootstrap, client_id
+        self.stop = stop or threading.Event()
+        self.flush_timeout_s, self.backoff_max_s = flush_timeout_s, backoff_max_s
+        self._producer = None
+
+    def open(self, partitions: int = 4) -> "KafkaSink":
+        from ..topics import ensure_topics
+
+        self._retry("create topics", lambda: ensure_topics(self.bootstrap, partitions,
+                                                             specs=(*EVENT_TOPICS, DLQ, CURSORS), timeout_s=5))
+        return self
+
+    def _retry(self, what: str, fn):
+        delay = 0.2
+        while True:
+            try:
+                return fn()
+            except Exception as exc:
+                if self.stop.is_set():
+                    raise ConnectorError(f"stopped while waiting for the broker at {self.bootstrap} ({what})") from exc
+                log.warning("broker at %s unavailable (%s: %s); retrying in %.1fs", self.bootstrap, what,
+                            type(exc).__name__, delay)
+                self.stop.wait(delay)
+                delay = min(delay * 2, self.backoff_max_s)
+
+    def _get_producer(self):
+        if self._producer is None:
+            from kafka import KafkaProducer
+
+            self._producer = KafkaProducer(
+                bootstrap_servers=self.bootstrap, client_id=self.client_id, acks="all", enable_idempotence=True,
+                linger_ms=5, batch_size=256 * 1024, max_block_ms=5000, request_timeout_ms=5000,
+                delivery_timeout_ms=int(self.flush_timeout_s * 1000), reconnect_backoff_max_ms=1000)
+        return self._producer
+
+    def _reset(self) -> None:
+        p, self._producer = self._producer, None
+        if p is not None:
+            try:
+                p.close(timeout=0)
+            except Exception:
+                pass
+
+    def deliver(self, messages: list[Message]) -> None:
+        pending, delay = list(messages), 0.2
+        while True:
+            pending, err = self._try(pending)
+            if not pending:
+                return
+            if self.stop.is_set():
+                raise ConnectorError(f"stopped while the broker at {self.bootstrap} was unavailable: {len(pending)} "
+                                     "records not delivered; the cursor was not advanced, they will be read again")
+            log.warning("broker at %s unavailable (%s); retrying %d records in %.1fs", self.bootstrap, err,
+                        len(pending), delay)
+            self._reset()
+            self.stop.wait(delay)
+            delay = min(delay * 2, self.backoff_max_s)
+
+    def _try(self, msgs: list[Message]) -> tuple[list[Message], str]:
+        sent, unsent, err = [], [], ""
+        try:
+            p = self._get_producer()
+        except Exception as exc:
+            return msgs, f"{type(exc).__name__}: {exc}"
+        for i, m in enumerate(msgs):
+            try:
+                sent.append((m, p.send(m.topic, key=m.key, value=m.value)))
+            except Exception as exc:
+                unsent, err = msgs[i:], f"{type(exc).__name__}: {exc}"
+                break
+        try:
+            p.flush(timeout=self.flush_timeout_s)
+        except Exception as exc:
+            err = err or f"{type(exc).__name__}: {exc}"
+        failed = [m for m, f in sent if not (f.is_done and f.succeeded())]
+        if failed and not err:
+            bad = next((f for _, f in sent if f.is_done and f.failed()), None)
+            err = repr(bad.exception) if bad else "flush timed out"
+        return failed + unsent, err
+
+    def save_cursor(self, key: str, cursor: str) -> None:
+        self.deliver([Message(CURSORS.name, key.encode(), cursor.encode())])
+
+    def load_cursor(self, key: str) -> str | None:
+        return self._retry("read cursor", lambda: self._read_cursor(key))
+
+    def _read_cursor(self, key: str) -> str | None:
+        from kafka import KafkaConsumer, TopicPartition
+
+        tp, k, last = TopicPartition(CURSORS.name, 0), key.encode(), None
+        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None,
+                                 client_id=f"{self.client_id}-cursor", request_timeout_ms=5000)
+        try:
+            consumer.assign([tp])
+            consumer.seek_to_beginning(tp)
+            end = consumer.end_offsets([tp])[tp]
+            deadline = time.monotonic() + 30
+            while consumer.position(tp) < end:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("reading the cursor topic took over 30s")
+                for recs in consumer.poll(timeout_ms=500).values():
+                    for r in recs:
+                        if r.key == k:
+                            last = r.value.decode() if r.value is not None else None
+        finally:
+            consumer.close()
+        return last
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.close(timeout=10)
+            self._producer = None
+
+
+def run(connector: Connector, bootstrap: str, *, stop: threading.Event | None = None, partitions: int = 4,
+        **runner_kw) -> RunStats:
+    """Run ``connector`` against a Kafka broker until its source ends or ``stop`` is set."""
+    stop = stop or threading.Event()
+    sink = KafkaSink(bootstrap, client_id=f"pulsewire-{connector.instance}", stop=stop).open(partitions)
+    try:
+        return Runner(connector, sink, stop=stop, **runner_kw).run()
+    finally:
+        sink.close()
