@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(default=4, ge=1)
     worker_web_port: int | None = Field(default=None, description="Faust web port; None = pick a free one.")
 
+    signals_enabled: bool = Field(default=True, description="Run the churn/burnout/metrics agents too.")
+
     # Micro-batches: stream.take(n, within=s)
     score_batch_size: int = Field(default=64, ge=1)
     score_batch_within_s: float = Field(default=0.5, gt=0)

@@ -35,10 +35,9 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def _binary() -> str:
-    exe = shutil.which("noida-db")
-    if exe:
-        return exe
-    try:  # installed as a package whose console script is not on PATH (e.g. a venv not activated)
+    """The broker binary itself, not the ``noida-db`` console script: the script runs the
+    binary as a child, and a signal to the script would leave the broker running."""
+    try:
         import noida_db  # type: ignore
 
         cand = Path(noida_db.__file__).parent / "noida-db"
@@ -46,6 +45,9 @@ def _binary() -> str:
             return str(cand)
     except ImportError:
         pass
+    exe = shutil.which("noida-db")
+    if exe:
+        return exe
     raise BrokerError("noida-db is not installed: pip install noida-db==0.2.3")
 
 
@@ -110,13 +112,16 @@ class EmbeddedBroker:
         proc, self.proc = self.proc, None
         if proc is None or proc.poll() is not None:
             return
-        proc.send_signal(signal.SIGTERM)
+        # The broker runs in its own session (start_new_session): signal its whole process group,
+        # so that nothing it started outlives it.
+        _signal_group(proc, signal.SIGTERM)
         try:
             proc.wait(timeout=self.stop_timeout_s)
         except subprocess.TimeoutExpired:
             log.warning("broker pid %s did not stop in %ss; killing it", proc.pid, self.stop_timeout_s)
-            proc.kill()
+            _signal_group(proc, signal.SIGKILL)
             proc.wait(timeout=5)
+        _signal_group(proc, signal.SIGKILL)  # stragglers in the group, if any
 
     def __enter__(self) -> "EmbeddedBroker":
         self.start()
@@ -126,8 +131,12 @@ class EmbeddedBroker:
         self.stop()
 
     def __del__(self):  # a forgotten broker must not outlive the interpreter
-        if getattr(self, "proc", None) is not None and os.getpid() == getattr(self, "_pid", os.getpid()):
-            try:
-                self.proc.kill()
-            except Exception:
-                pass
+        if getattr(self, "proc", None) is not None:
+            _signal_group(self.proc, signal.SIGKILL)
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass

@@ -66,7 +66,8 @@ cmd_fetch() {
   # shellcheck disable=SC2086  # PULSEWIRE_MVN_ARGS is a list of words on purpose
   if ! "$MVN" -B -q -Dstyle.color=never -f "$HERE/pom.xml" ${PULSEWIRE_MVN_ARGS:-} \
       -Dkafka.version="$KAFKA_VERSION" \
-      dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp" >&2; then
+      dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp" 2>&1 \
+      | sed -u 's/\x1b\[[0-9;]*m//g' >&2; then
     rm -rf "$tmp"
     die "mvn dependency:copy-dependencies failed"
   fi

@@ -13,8 +13,14 @@ ProbaFn = Callable[[Sequence[str]], np.ndarray]
 
 
 def binary_from_proba(p: np.ndarray) -> np.ndarray:
-    """UCI is binary: positive iff p_positive > p_negative (neutral mass ignored)."""
-    return (p[:, 2] > p[:, 0]).astype(int)
+    """UCI is binary: 1 iff p_positive > p_negative, 0 iff below (neutral mass ignored).
+
+    A tie (e.g. VADER's neutral band, [0, 1, 0]) gives -1: an abstention, counted as wrong.
+
+    >>> binary_from_proba(np.array([[0.1, 0.2, 0.7], [0.6, 0.3, 0.1], [0.0, 1.0, 0.0]])).tolist()
+    [1, 0, -1]
+    """
+    return np.where(p[:, 2] > p[:, 0], 1, np.where(p[:, 2] < p[:, 0], 0, -1))
 
 
 def macro_f1(y_true: Sequence[int], y_pred: Sequence[int], n_classes: int = 3) -> float:

@@ -279,3 +279,61 @@ def quantize_int8(fp32_path: str | Path, int8_path: str | Path) -> None:
         nodes_to_exclude=["head_mm", "pos_gather", "seq_len"],
         extra_options={"DefaultTensorType": 1},
     )
+
+
+def tiny_random_weights(vocab: int = 30522, hidden: int = 8, layers: int = 2, inter: int = 16,
+                        max_pos: int = 512, seed: int = 0) -> dict[str, np.ndarray]:
+    """Random BERT weights of a tiny shape, for test fixtures (exactness of padding, not accuracy)."""
+    rng = np.random.default_rng(seed)
+
+    def r(*shape, scale=0.5):
+        return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+    w = {
+        "embeddings.word_embeddings.weight": r(vocab, hidden),
+        "embeddings.position_embeddings.weight": r(max_pos, hidden),
+        "embeddings.token_type_embeddings.weight": r(2, hidden),
+        "embeddings.LayerNorm.weight": np.ones(hidden, np.float32),
+        "embeddings.LayerNorm.bias": np.zeros(hidden, np.float32),
+    }
+    for i in range(layers):
+        p = f"encoder.layer.{i}."
+        for n in ("query", "key", "value"):
+            w[p + f"attention.self.{n}.weight"] = r(hidden, hidden)
+            w[p + f"attention.self.{n}.bias"] = r(hidden, scale=0.1)
+        w[p + "attention.output.dense.weight"] = r(hidden, hidden)
+        w[p + "attention.output.dense.bias"] = r(hidden, scale=0.1)
+        w[p + "attention.output.LayerNorm.weight"] = np.ones(hidden, np.float32)
+        w[p + "attention.output.LayerNorm.bias"] = np.zeros(hidden, np.float32)
+        w[p + "intermediate.dense.weight"] = r(inter, hidden)
+        w[p + "intermediate.dense.bias"] = r(inter, scale=0.1)
+        w[p + "output.dense.weight"] = r(hidden, inter)
+        w[p + "output.dense.bias"] = r(hidden, scale=0.1)
+        w[p + "output.LayerNorm.weight"] = np.ones(hidden, np.float32)
+        w[p + "output.LayerNorm.bias"] = np.zeros(hidden, np.float32)
+    return w
+
+
+def write_tiny_fixture(dest: str | Path, tokenizer_json: str | Path, seed: int = 0) -> None:
+    """Write a tiny fp32 model dir (model.onnx, tokenizer.json, manifest.json) for tests.
+
+    ``python -c "from pulsewire.models.sentiment.onnx_build import write_tiny_fixture as w;
+    w('tests/fixtures/sentiment/tiny_fp32', 'models/sentiment/artifacts/tokenizer.json')"``
+    """
+    import hashlib
+    import shutil
+
+    import onnx
+
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed + 1)
+    w = tiny_random_weights(seed=seed)
+    head_w = (rng.standard_normal((8, 3)) * 8).astype(np.float32)
+    onnx.save(build_model(w, head_w, np.zeros(3, np.float32), num_heads=2, fused=True), str(dest / "model.onnx"))
+    shutil.copy(tokenizer_json, dest / "tokenizer.json")
+    files = {n: hashlib.sha256((dest / n).read_bytes()).hexdigest() for n in ("model.onnx", "tokenizer.json")}
+    manifest = {"name": "tiny-random-test-model", "version": "tiny-random-fp32-test", "labels": list(LABELS),
+                "model": "model.onnx", "tokenizer": "tokenizer.json", "pad_id": 0, "max_position_embeddings": 512,
+                "files": files, "note": "random weights: for padding/contract tests only"}
+    (dest / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

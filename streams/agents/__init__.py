@@ -11,7 +11,17 @@ from . import score, sink, validate
 
 INSTALLERS = [validate.install, score.install, sink.install]
 
+# Issue 4 (learners): model follower + single learner, per-entity features, metrics, alerts audit.
+from . import alerts as _alerts, features as _features, learn as _learn, metrics as _metrics  # noqa: E402
+
+INSTALLERS += [_learn.install, _features.install, _metrics.install, _alerts.install]
+
+
+CORE = {validate.install, score.install, sink.install}
+
 
 def install_all(app, ctx) -> None:
     for install in INSTALLERS:
-        install(app, ctx)
+        # A deployment may split roles: scoring-only workers run with PULSEWIRE_SIGNALS_ENABLED=false.
+        if install in CORE or ctx.settings.signals_enabled:
+            install(app, ctx)

@@ -236,7 +236,7 @@ class KafkaSink:
                 pass
 
     def deliver(self, messages: list[Message]) -> None:
-        pending, delay = list(messages), 0.2
+        pending, delay = list(messages), min(0.2, self.backoff_max_s)
         while True:
             pending, err = self._try(pending)
             if not pending:

@@ -1,0 +1,667 @@
+"""The three boards and the alert rules, built in code (one source for Grafana and ``pulsewire board``).
+
+``python -m pulsewire.dashboards.build`` (or ``pulsewire grafana export``) writes the
+committed files: ``dashboards/*.json`` (Grafana dashboard JSON for the
+``grafana-clickhouse-datasource`` plugin, provisioned by file) and
+``infra/grafana/provisioning/alerting/pulsewire-rules.yaml``. A test checks that the
+committed files equal what this module builds.
+
+Every SQL text uses the plugin's macros (``$__timeFilter``, ``$__timeInterval``,
+``$__dateFilter``, ``$__fromTime``, ``$__toTime``, ``$__interval_s``); Grafana's backend
+expands them, and so does :mod:`pulsewire.dashboards.macros` for the embedded board.
+
+Small-group suppression lives in the SQL: every query that shows team-level employee
+data computes the group size next to the value and replaces the team by the label
+``suppressed (<N)`` with a NULL value when the group is smaller than ``min_group``
+(``min_comment_group`` for numbers derived from employee comments).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DS_TYPE = "grafana-clickhouse-datasource"
+DS_UID = "pulsewire-clickhouse"
+DS = {"type": DS_TYPE, "uid": DS_UID}
+FOLDER_UID = "pulsewire"
+FOLDER_TITLE = "pulsewire"
+RULE_GROUP = "pulsewire"
+CONTACT_POINT = "pulsewire"
+SCHEMA_VERSION = 39
+
+SUPPRESSED = "suppressed (<{n})"
+
+
+@dataclass
+class Board:
+    """A dashboard plus what the embedded renderer needs to know about it."""
+
+    dashboard: dict
+    #: SQL giving the board's "now" for the embedded renderer: the latest data it shows.
+    anchor_sql: str
+    #: Panel ids that show team-level employee data (the suppression tests look at these).
+    team_panels: set[int] = field(default_factory=set)
+
+    @property
+    def uid(self) -> str:
+        return self.dashboard["uid"]
+
+
+class _Panels:
+    """Accumulates panels with ids and grid positions."""
+
+    def __init__(self):
+        self.panels: list[dict] = []
+
+    def add(self, kind: str, title: str, sql: str, grid: tuple[int, int, int, int], *, description: str = "",
+            unit: str | None = None, decimals: int | None = None, interval: str | None = None,
+            fmt: str | None = None, options: dict | None = None, custom: dict | None = None,
+            defaults: dict | None = None, overrides: list | None = None, max_points: int | None = None) -> int:
+        pid = len(self.panels) + 1
+        x, y, w, h = grid
+        if fmt is None:
+            fmt = "timeseries" if kind in ("timeseries", "status-history") else "table"
+        target = {
+            "refId": "A",
+            "datasource": dict(DS),
+            "editorType": "sql",
+            "queryType": "timeseries" if fmt == "timeseries" else "table",
+            "format": 0 if fmt == "timeseries" else 1,
+            "rawSql": _sql(sql),
+        }
+        fd: dict = {"color": {"mode": "palette-classic"}}
+        if kind in ("stat",):
+            fd["color"] = {"mode": "thresholds"}
+        if unit:
+            fd["unit"] = unit
+        if decimals is not None:
+            fd["decimals"] = decimals
+        if custom:
+            fd["custom"] = custom
+        fd.update(defaults or {})
+        panel = {
+            "id": pid,
+            "type": kind,
+            "title": title,
+            "description": description,
+            "gridPos": {"x": x, "y": y, "w": w, "h": h},
+            "datasource": dict(DS),
+            "targets": [target],
+            "fieldConfig": {"defaults": fd, "overrides": overrides or []},
+            "options": options or {},
+        }
+        if interval:
+            panel["interval"] = interval
+        if max_points:
+            panel["maxDataPoints"] = max_points
+        self.panels.append(panel)
+        return pid
+
+
+def _sql(text: str) -> str:
+    lines = [ln.rstrip() for ln in text.strip("\n").splitlines()]
+    indent = min((len(ln) - len(ln.lstrip()) for ln in lines if ln.strip()), default=0)
+    return "\n".join(ln[indent:] for ln in lines)
+
+
+def _dashboard(uid: str, title: str, description: str, panels: list[dict], time_from: str, refresh: str) -> dict:
+    return {
+        "uid": uid,
+        "title": title,
+        "description": description,
+        "tags": ["pulsewire"],
+        "timezone": "utc",
+        "editable": True,
+        "graphTooltip": 1,
+        "schemaVersion": SCHEMA_VERSION,
+        "version": 1,
+        "refresh": refresh,
+        "time": {"from": time_from, "to": "now"},
+        "timepicker": {"refresh_intervals": ["5s", "10s", "30s", "1m", "5m", "15m"]},
+        "templating": {"list": []},
+        "annotations": {"list": []},
+        "links": [{"title": t, "type": "link", "url": f"/d/{u}", "targetBlank": False}
+                  for u, t in (("pulsewire-customer", "Customer pulse"), ("pulsewire-workforce", "Workforce pulse"),
+                               ("pulsewire-pipeline", "Pipeline health")) if u != uid],
+        "panels": panels,
+    }
+
+
+_STAT_OPTS = {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+              "colorMode": "value", "graphMode": "none", "textMode": "value_and_name", "justifyMode": "auto"}
+_TS_OPTS = {"legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},
+            "tooltip": {"mode": "multi", "sort": "desc"}}
+_TS_CUSTOM = {"drawStyle": "line", "lineWidth": 2, "fillOpacity": 8, "showPoints": "never", "spanNulls": False}
+_BARS_CUSTOM = {"drawStyle": "bars", "fillOpacity": 80, "lineWidth": 1, "showPoints": "never",
+                "stacking": {"mode": "normal", "group": "A"}}
+_TABLE_OPTS = {"showHeader": True, "cellHeight": "sm", "footer": {"show": False}}
+
+
+def _thresholds(*steps: tuple[float | None, str]) -> dict:
+    return {"mode": "absolute", "steps": [{"value": v, "color": c} for v, c in steps]}
+
+
+def _heat(column: str, *steps: tuple[float | None, str]) -> dict:
+    return {"matcher": {"id": "byName", "options": column},
+            "properties": [{"id": "custom.cellOptions", "value": {"type": "color-background", "mode": "basic"}},
+                           {"id": "thresholds", "value": _thresholds(*steps)}]}
+
+
+# --------------------------------------------------------------------------------------------------
+def customer_pulse() -> Board:
+    p = _Panels()
+    p.add("stat", "Customer sentiment", """
+        SELECT round(sum(score_sum) / nullIf(sum(scored), 0), 3) AS sentiment
+        FROM sentiment_minute
+        WHERE author = 'customer' AND $__timeFilter(minute)
+        """, (0, 0, 6, 4), description="Mean sentiment score (p_positive - p_negative, -1..1) of customer text "
+        "in the time range, from the per-minute aggregate.", decimals=3, options=_STAT_OPTS,
+          defaults={"min": -1, "max": 1, "thresholds": _thresholds((None, "red"), (-0.1, "orange"), (0.1, "green"))})
+    p.add("stat", "CSAT", """
+        SELECT round(100 * countIf(csat >= 4) / nullIf(count(), 0), 1) AS csat_pct
+        FROM events_scored FINAL
+        WHERE kind = 'ticket' AND csat IS NOT NULL AND $__timeFilter(occurred_at)
+        """, (6, 0, 6, 4), description="Share of ticket ratings at 4 or 5 (of 5), exact (FINAL).", unit="percent",
+          decimals=1, options=_STAT_OPTS,
+          defaults={"thresholds": _thresholds((None, "red"), (70, "orange"), (80, "green"))})
+    p.add("stat", "Retention", """
+        SELECT value AS retention
+        FROM metrics_daily FINAL
+        WHERE metric = 'retention_rate' AND dimension = 'all' AND day <= toDate($__toTime)
+        ORDER BY day DESC
+        LIMIT 1
+        """, (12, 0, 6, 4), description="Latest customer retention rate up to the end of the range (metrics_daily).",
+          unit="percent", decimals=1, options=_STAT_OPTS,
+          defaults={"thresholds": _thresholds((None, "red"), (85, "orange"), (90, "green"))})
+    p.add("stat", "Churn alerts", """
+        SELECT count() AS churn_alerts
+        FROM alerts_audit FINAL
+        WHERE alert_type = 'churn' AND $__timeFilter(occurred_at)
+        """, (18, 0, 6, 4), description="Churn alerts whose triggering event falls in the time range.", decimals=0, options=_STAT_OPTS,
+          defaults={"thresholds": _thresholds((None, "green"), (1, "orange"), (20, "red"))})
+    p.add("timeseries", "Sentiment by channel", """
+        SELECT $__timeInterval(minute) AS time, channel, round(sum(score_sum) / sum(scored), 3) AS sentiment
+        FROM sentiment_minute
+        WHERE author = 'customer' AND channel != '' AND scored > 0 AND $__timeFilter(minute)
+        GROUP BY time, channel
+        ORDER BY time
+        """, (0, 4, 16, 9), description="Mean sentiment of customer text per channel over time "
+        "(sentiment_minute; a batch replayed after a crash is weighted twice, see docs/dashboards.md).",
+          decimals=2, interval="1d", options=_TS_OPTS, custom=_TS_CUSTOM, defaults={"min": -1, "max": 1})
+    p.add("barchart", "Negative share by channel", """
+        SELECT channel, round(sum(negative) / sum(scored), 3) AS negative_share
+        FROM sentiment_minute
+        WHERE author = 'customer' AND channel != '' AND scored > 0 AND $__timeFilter(minute)
+        GROUP BY channel
+        ORDER BY negative_share DESC
+        """, (16, 4, 8, 9), description="Share of customer texts scored negative, per channel.",
+          unit="percentunit", decimals=1,
+          options={"orientation": "horizontal", "showValue": "auto", "legend": {"showLegend": False},
+                   "xTickLabelRotation": 0}, defaults={"min": 0})
+    p.add("timeseries", "CSAT over time", """
+        SELECT $__timeInterval(occurred_at) AS time, round(100 * countIf(csat >= 4) / count(), 1) AS csat_pct
+        FROM events_scored FINAL
+        WHERE kind = 'ticket' AND csat IS NOT NULL AND $__timeFilter(occurred_at)
+        GROUP BY time
+        ORDER BY time
+        """, (0, 13, 12, 8), description="Share of satisfied ticket ratings (4-5 of 5) over time.",
+          unit="percent", decimals=1, interval="1d", options=_TS_OPTS, custom=_TS_CUSTOM,
+          defaults={"min": 0, "max": 100})
+    p.add("timeseries", "Retention rate (daily)", """
+        SELECT toDateTime(day, 'UTC') AS time, value AS retention
+        FROM metrics_daily FINAL
+        WHERE metric = 'retention_rate' AND dimension = 'all' AND $__dateFilter(day)
+        ORDER BY time
+        """, (12, 13, 12, 8), description="Customer retention rate per day (28-day window), as the metrics job "
+        "wrote it.", unit="percent", decimals=1, interval="1d", options=_TS_OPTS, custom=_TS_CUSTOM)
+    p.add("table", "Top churn risks", """
+        SELECT entity_id AS customer, round(probability, 3) AS churn_risk,
+               arrayStringConcat(reasons, '; ') AS why, model_version AS version, scored_at AS scored
+        FROM risk_latest FINAL
+        WHERE model = 'churn' AND entity_type = 'customer'
+        ORDER BY probability DESC
+        LIMIT 15
+        """, (0, 21, 14, 10), description="Customers with the highest latest churn risk, with the reasons the "
+        "model gave (risk_latest, newest prediction per customer).", options=_TABLE_OPTS,
+          overrides=[_heat("churn_risk", (None, "green"), (0.5, "orange"), (0.7, "red"))])
+    p.add("table", "Recent churn alerts", """
+        SELECT created_at AS sent, subject AS customer, round(score, 3) AS risk,
+               arrayStringConcat(reasons, '; ') AS why
+        FROM alerts_audit FINAL
+        WHERE alert_type = 'churn' AND $__timeFilter(occurred_at)
+        ORDER BY created_at DESC
+        LIMIT 20
+        """, (14, 21, 10, 10), description="The latest churn alerts sent to alerts.churn (alerts_audit).",
+          options=_TABLE_OPTS)
+    d = _dashboard("pulsewire-customer", "Customer pulse",
+                   "Customer sentiment by channel, CSAT, retention, churn risks and alerts.", p.panels, "now-14d", "30s")
+    return Board(d, "SELECT max(occurred_at) FROM events_scored WHERE employee_id = ''")
+
+
+def workforce_pulse(min_group: int = 5, min_comment_group: int = 10) -> Board:
+    g, cg = int(min_group), int(min_comment_group)
+    sup = SUPPRESSED.format(n=g)
+    p = _Panels()
+    team_panels: set[int] = set()
+    p.add("stat", "eNPS", f"""
+        SELECT if(uniqExact(employee_id) >= {g},
+                  round(100 * (countIf(answer >= 9) - countIf(answer <= 6)) / count(), 1), NULL) AS enps
+        FROM events_scored FINAL
+        WHERE kind = 'hr' AND type = 'enps' AND answer IS NOT NULL AND $__timeFilter(occurred_at)
+        """, (0, 0, 6, 4), description=f"Employee net promoter score (% promoters 9-10 minus % detractors 0-6), "
+        f"whole company; shown only with at least {g} respondents.", decimals=1, options=_STAT_OPTS,
+          defaults={"noValue": f"suppressed (<{g} respondents)", "min": -100, "max": 100,
+                    "thresholds": _thresholds((None, "red"), (0, "orange"), (20, "green"))})
+    p.add("stat", "Voluntary turnover", """
+        SELECT value AS voluntary_turnover
+        FROM metrics_daily FINAL
+        WHERE metric = 'voluntary_turnover_rate' AND dimension = 'all' AND day <= toDate($__toTime)
+        ORDER BY day DESC
+        LIMIT 1
+        """, (6, 0, 6, 4), description="Latest voluntary turnover rate up to the end of the range, whole company (metrics_daily).",
+          unit="percent", decimals=2, options=_STAT_OPTS,
+          defaults={"thresholds": _thresholds((None, "green"), (1.5, "orange"), (3, "red"))})
+    p.add("stat", "Burnout alerts", """
+        SELECT count() AS burnout_alerts
+        FROM alerts_audit FINAL
+        WHERE alert_type = 'burnout' AND $__timeFilter(occurred_at)
+        """, (12, 0, 6, 4), description="Burnout alerts in the time range, whole company.", decimals=0,
+          options=_STAT_OPTS, defaults={"thresholds": _thresholds((None, "green"), (1, "orange"), (10, "red"))})
+    p.add("stat", "Teams shown / suppressed", f"""
+        SELECT countIf(n >= {g}) AS teams_shown, countIf(n < {g}) AS teams_suppressed
+        FROM
+        (
+            SELECT team_id, uniqExact(employee_id) AS n
+            FROM events_scored
+            WHERE kind = 'hr' AND team_id != '' AND $__timeFilter(occurred_at)
+            GROUP BY team_id
+        )
+        """, (18, 0, 6, 4), description=f"Teams with fewer than {g} employees in the data are never shown on "
+        f"their own: they appear as '{sup}'.", decimals=0,
+          options={**_STAT_OPTS, "reduceOptions": {"calcs": ["lastNotNull"], "fields": "/.*/", "values": False}},
+          defaults={"thresholds": _thresholds((None, "blue"))})
+    team_panels.add(p.add("table", "Team heat map", f"""
+        WITH per_person AS
+        (
+            SELECT team_id, employee_id,
+                   countIf(type = 'pulse') AS pulse_k, sumIf(answer, type = 'pulse') AS pulse_sum,
+                   countIf(type = 'enps') AS enps_k, countIf(type = 'enps' AND answer >= 9) AS promoters,
+                   countIf(type = 'enps' AND answer <= 6) AS detractors,
+                   countIf(sentiment_label != '') AS comments, sumIf(sentiment_score, sentiment_label != '') AS comment_sum,
+                   countIf(type = 'overtime') AS overtime_k, sumIf(hours, type = 'overtime') AS overtime_sum
+            FROM events_scored FINAL
+            WHERE kind IN ('hr', 'chat') AND employee_id != '' AND team_id != '' AND $__timeFilter(occurred_at)
+            GROUP BY team_id, employee_id
+            SETTINGS do_not_merge_across_partitions_select_final = 1
+        ),
+        per_team AS
+        (
+            SELECT team_id,
+                   count() AS respondents,
+                   countIf(pulse_k > 0) AS pulse_n,
+                   sum(pulse_sum) / nullIf(sum(pulse_k), 0) AS pulse,
+                   countIf(enps_k > 0) AS enps_n,
+                   100 * (sum(promoters) - sum(detractors)) / nullIf(sum(enps_k), 0) AS enps_value,
+                   countIf(comments > 0) AS commenters,
+                   sum(comment_sum) / nullIf(sum(comments), 0) AS comment_sentiment,
+                   sum(overtime_sum) / nullIf(countIf(overtime_k > 0), 0) AS overtime_h
+            FROM per_person
+            GROUP BY team_id
+        ),
+        risk AS
+        (
+            SELECT team_id, members, mean_probability
+            FROM team_risk_latest
+            WHERE model = 'burnout'
+        )
+        SELECT if(ok, team_id, '{sup}') AS team,
+               count() AS teams,
+               if(ok, any(respondents), NULL) AS employees,
+               if(ok AND any(pulse_n) >= {g}, round(any(pulse), 2), NULL) AS pulse_1_5,
+               if(ok AND any(enps_n) >= {g}, round(any(enps_value), 0), NULL) AS enps,
+               if(ok AND any(commenters) >= {cg}, round(any(comment_sentiment), 2), NULL) AS comment_sentiment,
+               if(ok AND any(risk_members) >= {g}, round(any(burnout_mean), 2), NULL) AS burnout_risk,
+               if(ok, round(any(overtime_h), 1), NULL) AS overtime_h,
+               multiIf(NOT ok, 'suppressed: fewer than {g} employees',
+                       any(commenters) < {cg}, 'comment sentiment suppressed (<{cg} commenters)', '') AS note
+        FROM
+        (
+            SELECT per_team.*, per_team.respondents >= {g} AS ok,
+                   risk.members AS risk_members, risk.mean_probability AS burnout_mean
+            FROM per_team
+            LEFT JOIN risk ON risk.team_id = per_team.team_id
+        )
+        GROUP BY ok, team
+        ORDER BY ok DESC, team
+        """, (0, 4, 15, 9), description=f"Per team: pulse score (1-5), eNPS, sentiment of employee comments, "
+        f"mean burnout risk and overtime hours per person. Teams with fewer than {g} employees are merged into "
+        f"'{sup}' with no numbers; comment sentiment needs {cg} commenters.", options=_TABLE_OPTS,
+        overrides=[_heat("pulse_1_5", (None, "red"), (3, "orange"), (3.5, "green")),
+                   _heat("enps", (None, "red"), (0, "orange"), (20, "green")),
+                   _heat("comment_sentiment", (None, "red"), (-0.1, "orange"), (0.1, "green")),
+                   _heat("burnout_risk", (None, "green"), (0.4, "orange"), (0.55, "red")),
+                   _heat("overtime_h", (None, "green"), (8, "orange"), (15, "red"))]))
+    team_panels.add(p.add("barchart", "Burnout alerts by team", f"""
+        SELECT if(team_id IN
+                  (
+                      SELECT team_id
+                      FROM events_scored
+                      WHERE kind = 'hr' AND team_id != ''
+                      GROUP BY team_id
+                      HAVING uniqExact(employee_id) >= {g}
+                  ), team_id, '{sup}') AS team,
+               if(team = '{sup}', NULL, count()) AS alerts
+        FROM alerts_audit FINAL
+        WHERE alert_type = 'burnout' AND team_id != '' AND $__timeFilter(occurred_at)
+        GROUP BY team
+        ORDER BY team = '{sup}', alerts DESC
+        """, (15, 4, 9, 9), description=f"Burnout alerts per team; teams with fewer than {g} employees show as "
+        f"'{sup}' without a count.", decimals=0,
+          options={"orientation": "horizontal", "showValue": "auto", "legend": {"showLegend": False}},
+          defaults={"noValue": "suppressed"}))
+    team_panels.add(p.add("status-history", "Team pulse by week (heat map)", f"""
+        SELECT time, team, any(pulse) AS pulse
+        FROM
+        (
+            SELECT $__timeInterval(occurred_at) AS time,
+                   if(team_id IN
+                      (
+                          SELECT team_id
+                          FROM events_scored
+                          WHERE kind = 'hr' AND type = 'pulse' AND team_id != '' AND $__timeFilter(occurred_at)
+                          GROUP BY team_id
+                          HAVING uniqExact(employee_id) >= {g}
+                      ), team_id, '{sup}') AS team,
+                   if(team != '{sup}' AND uniqExact(employee_id) >= {g}, round(avg(answer), 2), NULL) AS pulse
+            FROM events_scored FINAL
+            WHERE kind = 'hr' AND type = 'pulse' AND team_id != '' AND $__timeFilter(occurred_at)
+            GROUP BY time, team_id
+        )
+        GROUP BY time, team
+        ORDER BY time, team
+        """, (0, 13, 24, 9), description=f"Mean pulse answer (1-5) per team and week. A cell with fewer than {g} "
+        f"respondents is empty (suppressed); teams with fewer than {g} respondents in the range show as '{sup}'.",
+        decimals=2, interval="7d", options={"showValue": "never", "rowHeight": 0.85, "legend": {"showLegend": True}},
+        defaults={"noValue": "suppressed", "min": 2, "max": 4,
+                  "color": {"mode": "continuous-RdYlGr"},
+                  "thresholds": _thresholds((None, "red"), (3, "orange"), (3.5, "green"))}))
+    p.add("timeseries", "eNPS over time", f"""
+        SELECT $__timeInterval(occurred_at) AS time,
+               if(uniqExact(employee_id) >= {g},
+                  round(100 * (countIf(answer >= 9) - countIf(answer <= 6)) / count(), 1), NULL) AS enps
+        FROM events_scored FINAL
+        WHERE kind = 'hr' AND type = 'enps' AND answer IS NOT NULL AND $__timeFilter(occurred_at)
+        GROUP BY time
+        ORDER BY time
+        """, (0, 22, 12, 8), description=f"Whole-company eNPS per week (at least {g} respondents per point).",
+          decimals=1, interval="7d", options=_TS_OPTS, custom=_TS_CUSTOM, defaults={"min": -100, "max": 100})
+    team_panels.add(p.add("timeseries", "Voluntary turnover by team", f"""
+        SELECT time, team, any(turnover) AS turnover
+        FROM
+        (
+            SELECT toDateTime(day, 'UTC') AS time,
+                   dimension = 'team' AND n >= {g} AND dimension_value IN
+                   (
+                       SELECT team_id
+                       FROM events_scored
+                       WHERE kind = 'hr' AND team_id != ''
+                       GROUP BY team_id
+                       HAVING uniqExact(employee_id) >= {g}
+                   ) AS shown,
+                   if(dimension = 'all', 'company', if(shown, dimension_value, '{sup}')) AS team,
+                   if(dimension = 'all' OR shown, value, NULL) AS turnover
+            FROM metrics_daily FINAL
+            WHERE metric = 'voluntary_turnover_rate' AND dimension IN ('all', 'team') AND $__dateFilter(day)
+        )
+        GROUP BY time, team
+        ORDER BY time, team
+        """, (12, 22, 12, 8), description=f"Voluntary turnover rate per day, company and teams with at least {g} "
+        f"employees (metrics_daily, and at least {g} in the HR events: the board does not trust n alone); "
+        f"smaller teams show as '{sup}' without a line.", unit="percent",
+        decimals=2, interval="1d", options=_TS_OPTS, custom=_TS_CUSTOM))
+    d = _dashboard("pulsewire-workforce", "Workforce pulse",
+                   f"eNPS, team pulse and burnout, turnover. Team-level numbers need at least {g} employees "
+                   f"({cg} for comment sentiment); smaller groups are shown as suppressed.", p.panels, "now-90d", "1m")
+    return Board(d, "SELECT max(occurred_at) FROM events_scored WHERE employee_id != ''", team_panels)
+
+
+def pipeline_health() -> Board:
+    p = _Panels()
+    p.add("stat", "Events stored", """
+        SELECT sum(events) AS stored
+        FROM pipeline_health
+        WHERE stage = 'sink' AND $__timeFilter(ts)
+        """, (0, 0, 6, 4), description="Events written to events_scored in the time range (all workers).",
+          decimals=0, options=_STAT_OPTS, defaults={"thresholds": _thresholds((None, "blue"))})
+    p.add("stat", "Throughput", """
+        SELECT round(sum(events) / greatest(1, dateDiff('second', $__fromTime, $__toTime)), 1) AS events_per_s
+        FROM pipeline_health
+        WHERE stage = 'validate' AND $__timeFilter(ts)
+        """, (6, 0, 6, 4), description="Mean events per second into the pipeline over the time range.",
+          unit="short", decimals=1, options=_STAT_OPTS, defaults={"thresholds": _thresholds((None, "blue"))})
+    p.add("stat", "Consumer lag (latest)", """
+        SELECT sum(latest_lag) AS total_lag
+        FROM
+        (
+            SELECT topic, argMax(lag, ts) AS latest_lag
+            FROM consumer_lag
+            WHERE partition = -1 AND $__timeFilter(ts)
+            GROUP BY topic
+        )
+        HAVING count() > 0
+        """, (12, 0, 6, 4), description="Messages not yet processed, summed over topics, at the latest sample.",
+          decimals=0, options=_STAT_OPTS,
+          defaults={"thresholds": _thresholds((None, "green"), (5000, "orange"), (20000, "red"))})
+    p.add("stat", "Dead-letter rate", """
+        SELECT round(sum(dead_letters) / nullIf(sumIf(events, stage = 'validate'), 0), 4) AS dead_letter_rate
+        FROM pipeline_health
+        WHERE $__timeFilter(ts)
+        """, (18, 0, 6, 4), description="Dead letters per event received, over the time range.",
+          unit="percentunit", decimals=2, options=_STAT_OPTS,
+          defaults={"thresholds": _thresholds((None, "green"), (0.01, "orange"), (0.05, "red"))})
+    p.add("timeseries", "Throughput by stage", """
+        SELECT $__timeInterval(ts) AS time, stage, sum(events) / $__interval_s AS events_per_s
+        FROM pipeline_health
+        WHERE $__timeFilter(ts)
+        GROUP BY time, stage
+        ORDER BY time
+        """, (0, 4, 12, 8), description="Events per second through validate, score and sink (all workers).",
+          unit="short", decimals=0, interval="10s", options=_TS_OPTS, custom=_TS_CUSTOM)
+    p.add("timeseries", "Consumer lag by topic", """
+        SELECT $__timeInterval(ts) AS time, topic, max(lag) AS max_lag
+        FROM consumer_lag
+        WHERE partition = -1 AND $__timeFilter(ts)
+        GROUP BY time, topic
+        ORDER BY time
+        """, (12, 4, 12, 8), description="End offset minus committed offset of the worker group, per topic.",
+          decimals=0, interval="10s", options=_TS_OPTS, custom=_TS_CUSTOM, defaults={"min": 0})
+    p.add("timeseries", "Dead letters by reason", """
+        SELECT $__timeInterval(failed_at) AS time, reason, count() AS dead_letters
+        FROM dead_letters FINAL
+        WHERE $__timeFilter(failed_at)
+        GROUP BY time, reason
+        ORDER BY time
+        """, (0, 12, 12, 8), description="Records refused by the pipeline per reason (dead_letters, mirrored "
+        "from events.dlq).", decimals=0, interval="1m", options=_TS_OPTS, custom=_BARS_CUSTOM)
+    p.add("timeseries", "Model latency", """
+        SELECT $__timeInterval(ts) AS time,
+               round(1000 * sum(busy_s) / nullIf(sum(events), 0), 3) AS ms_per_text,
+               round(1000 * sum(busy_s) / nullIf(sum(batches), 0), 1) AS ms_per_batch
+        FROM pipeline_health
+        WHERE stage = 'score' AND $__timeFilter(ts)
+        GROUP BY time
+        ORDER BY time
+        """, (12, 12, 12, 8), description="Sentiment scoring time per text and per micro-batch (score stage).",
+          unit="ms", decimals=1, interval="10s", options=_TS_OPTS, custom=_TS_CUSTOM, defaults={"min": 0})
+    p.add("timeseries", "Batch latency by stage", """
+        SELECT $__timeInterval(ts) AS time, stage, round(1000 * sum(busy_s) / nullIf(sum(batches), 0), 1) AS ms_per_batch
+        FROM pipeline_health
+        WHERE $__timeFilter(ts)
+        GROUP BY time, stage
+        ORDER BY time
+        """, (0, 20, 12, 8), description="Time a worker spends per batch in each stage.", unit="ms", decimals=1,
+          interval="10s", options=_TS_OPTS, custom=_TS_CUSTOM, defaults={"min": 0})
+    p.add("barchart", "Dead letters by reason (total)", """
+        SELECT reason, count() AS dead_letters
+        FROM dead_letters FINAL
+        WHERE $__timeFilter(failed_at)
+        GROUP BY reason
+        ORDER BY dead_letters DESC
+        """, (12, 20, 12, 8), description="Dead letters per reason over the time range.", decimals=0,
+          options={"orientation": "horizontal", "showValue": "auto", "legend": {"showLegend": False}})
+    d = _dashboard("pulsewire-pipeline", "Pipeline health",
+                   "Throughput, consumer lag, dead letters and model latency of the pulsewire workers.", p.panels,
+                   "now-1h", "5s")
+    return Board(d, "SELECT max(ts) FROM pipeline_health")
+
+
+def boards(min_group: int = 5, min_comment_group: int = 10) -> list[Board]:
+    return [customer_pulse(), workforce_pulse(min_group, min_comment_group), pipeline_health()]
+
+
+# --------------------------------------------------------------------------------------------------
+# Alert rules (Grafana-managed, evaluated by Grafana against the ClickHouse data source).
+@dataclass(frozen=True)
+class RuleSpec:
+    uid: str
+    title: str
+    sql: str
+    op: str           # gt | lt
+    threshold: float
+    window_s: int      # relativeTimeRange.from
+    pending: str       # "for"
+    summary: str
+    severity: str = "warning"
+
+
+RULES = [
+    RuleSpec("pulsewire-negative-spike", "Negative customer sentiment spike", """
+        SELECT ifNull(max(recent - baseline), 0) AS spike
+        FROM
+        (
+            SELECT channel,
+                   sumIf(negative, minute >= $__fromTime) / nullIf(sumIf(scored, minute >= $__fromTime), 0) AS recent,
+                   sumIf(negative, minute < $__fromTime) / nullIf(sumIf(scored, minute < $__fromTime), 0) AS baseline
+            FROM sentiment_minute
+            WHERE author = 'customer' AND channel != ''
+              AND minute >= $__fromTime - INTERVAL 1 DAY AND minute <= $__toTime
+            GROUP BY channel
+            HAVING sumIf(scored, minute >= $__fromTime) >= 20
+        )
+        """, "gt", 0.2, 900, "5m",
+             "The share of negative customer texts on a channel rose more than 20 points above its 24-hour "
+             "baseline in the last 15 minutes."),
+    RuleSpec("pulsewire-dead-letter-rate", "Dead-letter rate high", """
+        SELECT ifNull(sum(dead_letters) / nullIf(sumIf(events, stage = 'validate'), 0), 0) AS dead_letter_rate
+        FROM pipeline_health
+        WHERE $__timeFilter(ts)
+        """, "gt", 0.05, 600, "5m", "More than 5% of incoming events became dead letters in the last 10 minutes."),
+    RuleSpec("pulsewire-consumer-lag", "Consumer lag high", """
+        SELECT ifNull(sum(latest_lag), 0) AS total_lag
+        FROM
+        (
+            SELECT topic, argMax(lag, ts) AS latest_lag
+            FROM consumer_lag
+            WHERE partition = -1 AND $__timeFilter(ts)
+            GROUP BY topic
+        )
+        """, "gt", 10000, 300, "5m", "The worker group is more than 10,000 messages behind and not catching up.",
+             severity="critical"),
+]
+
+
+def alert_rule(spec: RuleSpec, *, folder_uid: str = FOLDER_UID, receiver: str | None = CONTACT_POINT,
+               for_api: bool = True) -> dict:
+    """One Grafana-managed alert rule. ``for_api`` gives the provisioning HTTP API shape
+    (``folderUID``, ``ruleGroup``); otherwise the file-provisioning shape (inside a group)."""
+    query = {
+        "refId": "A",
+        "relativeTimeRange": {"from": spec.window_s, "to": 0},
+        "datasourceUid": DS_UID,
+        "model": {"refId": "A", "datasource": dict(DS), "editorType": "sql", "queryType": "table", "format": 1,
+                  "rawSql": _sql(spec.sql), "intervalMs": 1000, "maxDataPoints": 43200},
+    }
+    condition = {
+        "refId": "C",
+        "relativeTimeRange": {"from": 0, "to": 0},
+        "datasourceUid": "__expr__",
+        "model": {"refId": "C", "type": "threshold", "expression": "A",
+                  "datasource": {"type": "__expr__", "uid": "__expr__"},
+                  "conditions": [{"type": "query", "evaluator": {"type": spec.op, "params": [spec.threshold]}}]},
+    }
+    rule = {
+        "uid": spec.uid,
+        "title": spec.title,
+        "condition": "C",
+        "data": [query, condition],
+        "noDataState": "OK",
+        "execErrState": "Error",
+        "for": spec.pending,
+        "annotations": {"summary": spec.summary},
+        "labels": {"service": "pulsewire", "severity": spec.severity},
+        "isPaused": False,
+    }
+    if receiver:
+        rule["notification_settings"] = {"receiver": receiver}
+    if for_api:
+        rule.update({"folderUID": folder_uid, "ruleGroup": RULE_GROUP, "orgID": 1})
+    return rule
+
+
+def rules_provisioning(receiver: str | None = CONTACT_POINT) -> dict:
+    """The alert rules as a Grafana file-provisioning document."""
+    return {"apiVersion": 1,
+            "groups": [{"orgId": 1, "name": RULE_GROUP, "folder": FOLDER_TITLE, "interval": "1m",
+                        "rules": [alert_rule(s, receiver=receiver, for_api=False) for s in RULES]}]}
+
+
+def datasource(url: str = "http://clickhouse:8123", user: str = "default", database: str = "default") -> dict:
+    """The ClickHouse data source for the HTTP API (the password goes in secureJsonData by the caller)."""
+    from urllib.parse import urlparse
+
+    u = urlparse(url)
+    return {
+        "uid": DS_UID, "name": "pulsewire ClickHouse", "type": DS_TYPE, "access": "proxy", "isDefault": False,
+        "jsonData": {"host": u.hostname or "clickhouse", "port": u.port or (8443 if u.scheme == "https" else 8123),
+                     "protocol": "http", "secure": u.scheme == "https", "username": user,
+                     "defaultDatabase": database},
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+REPO = Path(__file__).resolve().parents[1]
+RULES_FILE = Path("infra/grafana/provisioning/alerting/pulsewire-rules.yaml")
+
+
+def rendered_files(min_group: int = 5, min_comment_group: int = 10) -> dict[Path, str]:
+    """Relative path -> file text for every generated file."""
+    import yaml
+
+    out: dict[Path, str] = {}
+    for b in boards(min_group, min_comment_group):
+        name = b.dashboard["title"].lower().replace(" ", "-")
+        out[Path("dashboards") / f"{name}.json"] = json.dumps(b.dashboard, indent=2, ensure_ascii=False) + "\n"
+    header = ("# Generated by `pulsewire grafana export` from pulsewire/dashboards/build.py: do not edit by hand.\n"
+              "# Grafana-managed alert rules on the ClickHouse data source; notifications go to the\n"
+              "# 'pulsewire' contact point (contact-points.yaml), filled from the environment.\n")
+    out[RULES_FILE] = header + yaml.safe_dump(rules_provisioning(), sort_keys=False, width=120, allow_unicode=True)
+    return out
+
+
+def write_files(root: Path = REPO, min_group: int = 5, min_comment_group: int = 10) -> list[Path]:
+    """Write the generated files under ``root``; return those whose content changed."""
+    changed = []
+    for rel, text in rendered_files(min_group, min_comment_group).items():
+        path = root / rel
+        if not path.exists() or path.read_text() != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            changed.append(rel)
+    return changed
+
+
+if __name__ == "__main__":  # pragma: no cover
+    for rel in write_files():
+        print(f"wrote {rel}")

@@ -1,0 +1,275 @@
+"""The SMB metrics, sentiment spikes and team-level burnout, aggregated per dimension in event time.
+
+Events are partitioned by entity, metrics by *dimension* (``all``,
+``team:<id>``, ``channel:<id>``, ``product:<id>``): the features agent turns
+each event into small *contributions* (``contributions``), sends them keyed by
+dimension, and one aggregator per dimension folds them in (``apply``). The
+aggregator writes ``metrics_daily`` rows and raises ``alerts.sentiment`` /
+team-level ``alerts.burnout``.
+
+Definitions (value for ``day`` over a trailing window of ``WINDOW[metric]`` days ending that day):
+
+* ``enps``: % promoters (9-10) minus % detractors (0-6) among answers; n = distinct respondents. 28 days.
+* ``csat``: % of ticket ratings that are 4 or 5; n = ratings. 1 day.
+* ``retention_rate``: % of the customers active at the window start who did not cancel in it; n = those
+  customers. 28 days.
+* ``voluntary_turnover_rate``: voluntary exits as % of the headcount at the window start; n = headcount. 28 days.
+* ``sentiment_customer`` / ``sentiment_employee``: mean sentiment score (-1..1) of texts; n = texts.
+  1 day for customers, 28 days for employees.
+
+Privacy: rows about employees (``enps``, ``voluntary_turnover_rate``, ``sentiment_employee``) are not
+written when n is below ``min_group_size`` (``min_comment_group_size`` for comment sentiment).
+
+>>> st = new_dim_state()
+>>> items = [{"k": "enps", "d": 100, "t": 0.0, "v": v, "r": f"emp_{i}"} for i, v in enumerate([10, 9, 9, 3, 7])]
+>>> st, rows, alerts = apply(st, "team:team-a", items, min_group_size=5)
+>>> [(r["metric"], r["dimension"], r["value"], r["n"]) for r in rows]
+[('enps', 'team', 40.0, 5)]
+>>> st, rows, _ = apply(new_dim_state(), "team:team-b", items[:4], min_group_size=5)   # 4 < 5: suppressed
+>>> rows
+[]
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timezone
+
+from .features import event_time, is_negative
+from .policy import DAY
+
+WINDOW = {"enps": 28, "csat": 1, "retention_rate": 28, "voluntary_turnover_rate": 28,
+          "sentiment_customer": 1, "sentiment_employee": 28}
+KEEP_DAYS = 35
+EPOCH = date(1970, 1, 1)
+
+
+def day_of(t: float) -> int:
+    return int(t // DAY)
+
+
+def day_date(d: int) -> date:
+    return date.fromordinal(EPOCH.toordinal() + d)
+
+
+# ---------------------------------------------------------------------------- contributions (features agent)
+def contributions(ev: dict, sentiment: dict | None, entity_type: str | None, team_id: str = "",
+                  team_flag: bool | None = None, entity_id: str | None = None) -> list[tuple[str, dict]]:
+    """Small items keyed by dimension that one event contributes (already pseudonymised ids only)."""
+    t = event_time(ev)
+    d = day_of(t)
+    kind, typ = ev.get("kind"), ev.get("type")
+    out: list[tuple[str, dict]] = []
+
+    def add(dims, item):
+        item.update(d=d, t=t)
+        for dim in dims:
+            if dim:
+                out.append((dim, dict(item)))
+
+    has_score = sentiment is not None and sentiment.get("score") is not None
+    if entity_type == "customer":
+        ch = f"channel:{ev['channel']}" if ev.get("channel") else None
+        pr = f"product:{ev['product']}" if ev.get("product") else None
+        if has_score:
+            add(["all", ch, pr], {"k": "cs", "s": float(sentiment["score"]), "neg": int(is_negative(sentiment))})
+        if kind == "ticket" and ev.get("csat") is not None:
+            add(["all", ch], {"k": "csat", "v": int(ev["csat"])})
+        if kind == "account" and typ in ("signup", "cancellation"):
+            add(["all"], {"k": "acct", "op": 1 if typ == "signup" else -1})
+    elif entity_type == "employee":
+        tm = f"team:{team_id}" if team_id else None
+        if has_score:
+            add(["all", tm], {"k": "es", "s": float(sentiment["score"]), "neg": int(is_negative(sentiment))})
+        if kind == "hr" and typ == "enps" and ev.get("score") is not None:
+            add(["all", tm], {"k": "enps", "v": int(ev["score"]), "r": entity_id or ev.get("employee_id", "")})
+        if kind == "hr" and typ in ("hire", "exit"):
+            add(["all", tm], {"k": "hc", "op": 1 if typ == "hire" else -1,
+                              "vol": int(typ == "exit" and ev.get("exit_type") == "voluntary")})
+        if team_flag is not None and tm:
+            add([tm], {"k": "flag", "e": entity_id or "", "on": bool(team_flag)})
+    return out
+
+
+# ---------------------------------------------------------------------------- aggregation (metrics agent)
+def new_dim_state() -> dict:
+    return {"days": {}, "active": 0, "hc": 0, "spike": {}, "flags": [], "team_alert": {}}
+
+
+def _day(st: dict, d: int) -> dict:
+    return st["days"].setdefault(str(d), {})
+
+
+def _window(st: dict, d: int, w: int):
+    for i in range(d - w + 1, d + 1):
+        b = st["days"].get(str(i))
+        if b:
+            yield b
+
+
+def apply(st: dict, dim_key: str, items: list[dict], *, min_group_size: int = 5, min_comment_group_size: int = 10,
+          spike_min_texts: int = 8, spike_margin: float = 0.15, spike_cooldown_days: float = 7.0,
+          team_burnout_min_flagged: int = 2) -> tuple[dict, list[dict], list[dict]]:
+    """Fold contributions into the dimension's state; return (state, metrics rows, alerts)."""
+    dimension, _, value = dim_key.partition(":")
+    touched: set[int] = set()
+    alerts: list[dict] = []
+    for it in sorted(items, key=lambda i: i["t"]):
+        d, k = int(it["d"]), it["k"]
+        if dimension in ("channel", "product", "team") and k in ("cs", "es"):
+            a = _spike_step(st, dim_key, d, it["t"], spike_min_texts if dimension != "team" else
+                            max(spike_min_texts, min_comment_group_size), spike_margin, spike_cooldown_days)
+            if a:
+                alerts.append(a)
+        b = _day(st, d)
+        touched.add(d)
+        if k in ("cs", "es"):
+            s = b.setdefault(k, [0.0, 0, 0])
+            s[0] += it["s"]
+            s[1] += 1
+            s[2] += it["neg"]
+        elif k == "csat":
+            s = b.setdefault("csat", [0, 0])
+            s[0] += int(it["v"] >= 4)
+            s[1] += 1
+        elif k == "enps":
+            s = b.setdefault("enps", {})
+            s[it["r"]] = it["v"]  # the respondent's latest answer that day
+        elif k == "acct":
+            b.setdefault("acct", [0, 0])[0 if it["op"] > 0 else 1] += 1
+            st["active"] = max(0, st["active"] + it["op"])
+        elif k == "hc":
+            s = b.setdefault("hc", [0, 0, 0])  # hires, exits, voluntary exits
+            s[0 if it["op"] > 0 else 1] += 1
+            s[2] += it["vol"]
+            st["hc"] = max(0, st["hc"] + it["op"])
+        elif k == "flag":
+            flags = set(st["flags"])
+            (flags.add if it["on"] else flags.discard)(it["e"])
+            st["flags"] = sorted(flags)
+            a = _team_burnout_step(st, value, it["t"], min_group_size, team_burnout_min_flagged)
+            if a:
+                alerts.append(a)
+    rows = []
+    for d in sorted(touched):
+        rows.extend(metric_rows(st, dimension, value, d, min_group_size, min_comment_group_size))
+    if st["days"]:
+        newest = max(int(x) for x in st["days"])
+        for x in [x for x in st["days"] if int(x) < newest - KEEP_DAYS]:
+            del st["days"][x]
+    return st, rows, alerts
+
+
+def metric_rows(st: dict, dimension: str, value: str, d: int, min_group_size: int,
+                min_comment_group_size: int) -> list[dict]:
+    rows = []
+
+    def row(metric, v, n, floor=0):
+        if n <= 0 or (floor and n < floor):
+            return
+        rows.append({"day": day_date(d), "metric": metric, "dimension": dimension, "dimension_value": value,
+                     "value": round(float(v), 4), "n": int(n), "window_days": WINDOW[metric]})
+
+    b = st["days"].get(str(d), {})
+    if dimension in ("all", "channel"):
+        if "cs" in b:
+            row("sentiment_customer", b["cs"][0] / b["cs"][1], b["cs"][1])
+        if "csat" in b:
+            row("csat", 100.0 * b["csat"][0] / b["csat"][1], b["csat"][1])
+    if dimension in ("all", "team"):
+        es = [x["es"] for x in _window(st, d, WINDOW["sentiment_employee"]) if "es" in x]
+        if es and any(d_ == d for d_ in [d]) and "es" in b:
+            n = sum(x[1] for x in es)
+            row("sentiment_employee", sum(x[0] for x in es) / n, n, min_comment_group_size)
+        answers: dict[str, int] = {}
+        for x in _window(st, d, WINDOW["enps"]):
+            answers.update(x.get("enps", {}))
+        if answers and "enps" in b:
+            v = list(answers.values())
+            row("enps", 100.0 * (sum(a >= 9 for a in v) - sum(a <= 6 for a in v)) / len(v), len(v), min_group_size)
+        if "hc" in b:
+            win = list(_window(st, d, WINDOW["voluntary_turnover_rate"]))
+            hires = sum(x.get("hc", [0, 0, 0])[0] for x in win)
+            exits = sum(x.get("hc", [0, 0, 0])[1] for x in win)
+            vol = sum(x.get("hc", [0, 0, 0])[2] for x in win)
+            start = st["hc"] + exits - hires
+            if start > 0:
+                row("voluntary_turnover_rate", 100.0 * vol / start, start, min_group_size)
+    if dimension == "all" and "acct" in b:
+        win = list(_window(st, d, WINDOW["retention_rate"]))
+        signups = sum(x.get("acct", [0, 0])[0] for x in win)
+        cancels = sum(x.get("acct", [0, 0])[1] for x in win)
+        start = st["active"] + cancels - signups
+        if start > 0:
+            row("retention_rate", 100.0 * max(0, start - cancels) / start, start)
+    return rows
+
+
+# ---------------------------------------------------------------------------- sentiment spikes
+def _spike_step(st: dict, dim_key: str, d: int, t: float, min_texts: int, margin: float,
+                cooldown_days: float) -> dict | None:
+    """Called before folding an item of day ``d``: when a new day starts, judge the day that just closed."""
+    sp = st["spike"]
+    cur = sp.get("day")
+    if cur is None:
+        sp["day"] = d
+        return None
+    if d <= cur:
+        return None
+    sp["day"] = d
+    b = st["days"].get(str(cur), {})
+    k = "es" if dim_key.startswith("team:") else "cs"
+    if k not in b or b[k][1] <= 0:
+        return None
+    n, neg = b[k][1], b[k][2]
+    share = neg / n
+    base = sp.setdefault("base", [0.0, 0.0, 0])  # EW mean, EW variance, days seen
+    alert = None
+    if n >= min_texts and base[2] >= 5:
+        thr = base[0] + max(margin, 2.0 * math.sqrt(base[1]))
+        a = sp.setdefault("alert", {})
+        last = a.get("last_t")
+        if not a.get("armed", True) and share < (base[0] + thr) / 2:
+            a["armed"] = True
+        if a.get("armed", True) and share >= thr and (last is None or t - last >= cooldown_days * DAY):
+            a.update(armed=False, last_t=t, n=a.get("n", 0) + 1)
+            dim, _, val = dim_key.partition(":")
+            when = day_date(cur).isoformat()
+            alert = {"alert_type": "sentiment", "subject": val, "subject_type": dim, "team_id": val if dim == "team"
+                     else "", "score": round(share, 4), "threshold": round(thr, 4), "model_version": "spike-ewma-v1",
+                     "reasons": [{"feature": "negative_share", "value": round(share, 4),
+                                  "contribution": round(share - base[0], 4),
+                                  "text": f"{neg} of {n} messages on {when} were negative ({share:.0%}); "
+                                          f"usual for this {dim} is {base[0]:.0%}"}],
+                     "inputs": {"day": when, "texts": n, "negative": neg, "baseline_share": round(base[0], 4),
+                                "baseline_days": base[2]},
+                     "t": t, "trigger_event_id": f"{dim_key}|{when}", "n_alerts": a["n"]}
+    if n >= 3:
+        alpha = 0.15 if base[2] >= 5 else 1.0 / (base[2] + 1)
+        diff = share - base[0]
+        base[0] += alpha * diff
+        base[1] = (1 - alpha) * (base[1] + alpha * diff * diff)
+        base[2] += 1
+    return alert
+
+
+def _team_burnout_step(st: dict, team: str, t: float, min_group_size: int, min_flagged: int) -> dict | None:
+    """A team-level burnout alert (no person named) when enough people in a big-enough team are at risk."""
+    k, hc = len(st["flags"]), st["hc"]
+    a = st["team_alert"]
+    need = max(min_flagged, 1)
+    if not a.get("armed", True) and k < need:
+        a["armed"] = True
+    if hc < min_group_size or k < need or not a.get("armed", True):
+        return None
+    last = a.get("last_t")
+    if last is not None and t - last < 21 * DAY:
+        return None
+    a.update(armed=False, last_t=t, n=a.get("n", 0) + 1)
+    when = datetime.fromtimestamp(t, timezone.utc).date().isoformat()
+    return {"alert_type": "burnout", "subject": team, "subject_type": "team", "team_id": team,
+            "score": round(k / hc, 4), "threshold": round(need / hc, 4), "model_version": "team-aggregate-v1",
+            "reasons": [{"feature": "at_risk_share", "value": round(k / hc, 4), "contribution": round(k / hc, 4),
+                         "text": f"{k} of {hc} people in {team} show a high burnout risk (as of {when})"}],
+            "inputs": {"at_risk": k, "headcount": hc}, "t": t, "trigger_event_id": f"team:{team}|{when}|{k}",
+            "n_alerts": a["n"]}

@@ -1,0 +1,174 @@
+"""One event through the per-entity logic: label join → feature update → prediction → alert decision.
+
+The Faust ``features`` agent and the in-process replay (``replay.py``) both call
+``process_event``; it is pure apart from mutating the state dict it is given.
+
+>>> from .estimators import OnlineLearner
+>>> cfg = LearnerConfig(min_positives_to_alert=0)
+>>> models = {"churn": OnlineLearner("churn").handle()}
+>>> ev = {"event_id": "e1", "kind": "ticket", "type": "created", "customer_id": "cus-1",
+...       "occurred_at": "2026-05-01T10:00:00+00:00", "text": "awful", "priority": "urgent", "ticket_id": "t1"}
+>>> state, out = process_event(None, ev, {"label": "negative", "score": -0.9}, models, cfg)
+>>> out.entity_type, out.entity_id, round(out.prediction["probability"], 2), state["pending"][0]["id"]
+('customer', 'cus-1', 0.5, 'e1')
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from .estimators import ModelHandle, explain
+from .features import (FEATURES, FEATURES_OF, UPDATE, customer_authored, employee_authored, event_time, finite,
+                       last_sentiment, new_state, note_sentiment)
+from .labels import MODEL_OF, add_pending, ends_entity, join_label, join_late, label_of, late_label
+from .policy import AlertPolicy
+
+
+@dataclass(frozen=True)
+class LearnerConfig:
+    """Thresholds of the learners and alerts; ``from_env`` reads ``PULSEWIRE_LEARN_*`` overrides."""
+
+    churn_threshold: float = 0.2
+    churn_rearm_below: float = 0.1
+    churn_cooldown_days: float = 45.0
+    burnout_threshold: float = 0.4
+    burnout_rearm_below: float = 0.2
+    burnout_cooldown_days: float = 30.0
+    # warm-up: no alerts until the model has learned this many positive examples
+    min_positives_to_alert: int = 20
+    # the trivial baseline: alert when the entity's last text sentiment is below this
+    baseline_sentiment_below: float = -0.5
+    # sentiment spikes per channel / product / team
+    spike_min_texts: int = 8
+    spike_margin: float = 0.15
+    spike_cooldown_days: float = 7.0
+    # team-level burnout (for people without per-person consent): at-risk people needed
+    team_burnout_min_flagged: int = 2
+    reasons: int = 3
+
+    @classmethod
+    def from_env(cls, environ=os.environ) -> "LearnerConfig":
+        kw = {}
+        for name, f in cls.__dataclass_fields__.items():
+            v = environ.get(f"PULSEWIRE_LEARN_{name.upper()}")
+            if v is not None:
+                kw[name] = type(f.default)(v)
+        return cls(**kw)
+
+    def policy(self, model: str) -> AlertPolicy:
+        if model == "churn":
+            return AlertPolicy(self.churn_threshold, self.churn_rearm_below, self.churn_cooldown_days)
+        return AlertPolicy(self.burnout_threshold, self.burnout_rearm_below, self.burnout_cooldown_days)
+
+    def baseline_policy(self, model: str) -> AlertPolicy:
+        """The baseline alerts when -last_sentiment >= -baseline_sentiment_below, same hysteresis and cooldown."""
+        thr = -self.baseline_sentiment_below
+        cd = self.churn_cooldown_days if model == "churn" else self.burnout_cooldown_days
+        return AlertPolicy(thr, thr - 0.3, cd)
+
+
+@dataclass
+class Output:
+    entity_type: str | None = None
+    entity_id: str | None = None
+    team_id: str = ""
+    examples: list = field(default_factory=list)
+    prediction: dict | None = None
+    alert: dict | None = None          # per-entity alert decision (before consent gating)
+    consent: bool = True
+    team_flag: bool | None = None      # employee's at-risk flag changed to this value (team-level aggregate)
+    notes: list = field(default_factory=list)  # 'label_unknown_entity', 'label_duplicate', 'ended', ...
+
+
+def route(ev: dict) -> tuple[str, str] | None:
+    """Which entity's features an event updates (customer-authored or employee-authored), or None."""
+    if ev.get("customer_id") and customer_authored(ev):
+        return "customer", ev["customer_id"]
+    if ev.get("employee_id") and employee_authored(ev):
+        return "employee", ev["employee_id"]
+    return None
+
+
+def reasons_for(handle: ModelHandle, x: dict, entity_type: str, n: int = 3) -> list[dict]:
+    """The top positive contributions, in plain words."""
+    feats = FEATURES[entity_type]
+    out = []
+    for name, c in explain(handle.model, x):
+        if c <= 0 or len(out) >= n or name not in feats:
+            break
+        out.append({"feature": name, "value": round(float(x[name]), 4), "contribution": round(c, 4),
+                    "text": feats[name].words(x)})
+    return out
+
+
+def process_event(state: dict | None, ev: dict, sentiment: dict | None, models: dict[str, ModelHandle],
+                  cfg: LearnerConfig) -> tuple[dict | None, Output]:
+    r = route(ev)
+    if r is None:
+        return state, Output()
+    etype, eid = r
+    model_name = MODEL_OF[etype]
+    out = Output(entity_type=etype, entity_id=eid)
+    t = event_time(ev)
+    if state is None:
+        state = new_state(etype)
+    y = label_of(etype, ev)
+    if y is not None:
+        if state["events"] == 0:
+            out.notes.append("label_unknown_entity")
+        n_before = len(state.get("labels_seen", []))
+        dup = ev.get("event_id") in state.get("labels_seen", [])
+        out.examples = join_label(state, model_name, eid, ev.get("event_id", ""), y, t)
+        if dup or len(state.get("labels_seen", [])) == n_before:
+            out.notes.append("label_duplicate")
+    UPDATE[etype](state, ev, sentiment, t)
+    note_sentiment(state, sentiment)
+    f = state["f"]
+    out.team_id = f.get("team_id", "") if etype == "employee" else ""
+    out.consent = bool(f.get("consent", False)) if etype == "employee" else True
+    if ends_entity(etype, ev):
+        state["ended_at"] = t
+        state["pending"] = []
+        if state.get("flag"):
+            state["flag"] = False
+            out.team_flag = False
+        out.notes.append("ended")
+        return state, out
+    if state.get("ended_at") is not None and t >= state["ended_at"]:
+        out.notes.append("after_end")
+        return state, out
+    handle = models.get(model_name)
+    x = finite(FEATURES_OF[etype](state, t))
+    ls = last_sentiment(state)
+    baseline = -ls if ls is not None else 0.0
+    p = handle.predict(x) if handle is not None else 0.5
+    version = handle.version_str if handle is not None else f"{model_name}-v0-n0"
+    n_labels = handle.n_labels if handle is not None else 0
+    n_pos = handle.n_pos if handle is not None else 0
+    entry = {"id": ev.get("event_id", ""), "t": t, "x": x, "p": p, "b": baseline, "v": version, "n": n_labels,
+             "np": n_pos}
+    late = late_label(state, t)
+    if late is not None:  # this event arrived after a later label was processed: label it at once
+        out.examples.extend(join_late(state, model_name, eid, entry, late))
+    else:
+        add_pending(state, entry)
+    pol = cfg.policy(model_name)
+    warm = n_pos >= cfg.min_positives_to_alert
+    fire = pol.decide(state["alert"], p, t) if warm else False
+    reasons = reasons_for(handle, x, etype, cfg.reasons) if handle is not None and (fire or p >= pol.threshold) else []
+    out.prediction = {"model": model_name, "entity_type": etype, "entity_id": eid, "team_id": out.team_id,
+                      "probability": p, "baseline": baseline, "model_version": version, "n_labels": n_labels, "n_pos": n_pos,
+                      "event_id": ev.get("event_id", ""), "t": t, "reasons": reasons, "alerted": fire,
+                      "consent": out.consent}
+    if etype == "employee" and warm:
+        flag = p >= pol.threshold
+        if flag != bool(state.get("flag")):
+            state["flag"] = flag
+            out.team_flag = flag
+    if fire:
+        out.alert = {"alert_type": model_name, "subject": eid, "subject_type": etype, "team_id": out.team_id,
+                     "score": p, "threshold": pol.threshold, "model_version": version, "reasons": reasons,
+                     "inputs": x, "t": t, "trigger_event_id": ev.get("event_id", ""),
+                     "n_alerts": state["alert"].get("n", 1)}
+    return state, out

@@ -1,0 +1,130 @@
+"""features: ``scored.text`` → per-entity feature state → predictions, training examples, alerts, metric signals.
+
+``scored.text`` is keyed by entity id (customer, else pseudonymised employee), so one
+entity's events meet on one partition and its state lives in the Faust table
+``entity-features`` (changelog-backed; the changelog is written to the partition of
+the event that changed it, so a rebalanced or restarted worker recovers exactly its
+partitions' states, pending predictions included). Per event (``models.learners.processor``):
+
+1. a label (cancellation / renewal / voluntary exit / burnout pulse answer) is joined to the
+   entity's pending predictions → training examples on ``learn.churn`` / ``learn.burnout``;
+2. the features are updated and the current model (``ctx.models``) predicts → ``predictions``
+   and ``risk_latest`` rows; the prediction is kept as pending with its features;
+3. the alert policy (hysteresis + cooldown, event time) may fire → CloudEvent on ``alerts.churn``
+   or, for an employee who consented, ``alerts.burnout`` (others only count in team-level alerts);
+4. metric contributions go, keyed by dimension, to the internal topic ``pulsewire-signals``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import faust
+from collections import defaultdict
+from datetime import datetime, timezone
+
+from pulsewire.models.learners.metrics import contributions
+from pulsewire.models.learners.processor import LearnerConfig, process_event, route
+from pulsewire.schemas.alerts import make_cloudevent
+
+from ._common import failure, log, now, send_dead_letter
+
+SIGNALS_TOPIC = "pulsewire-signals"
+TABLE = "entity-features"
+
+
+def _ts(t: float) -> datetime:
+    return datetime.fromtimestamp(float(t), timezone.utc)
+
+
+def prediction_rows(p: dict) -> tuple[dict, dict]:
+    pred = {"model": p["model"], "entity_id": p["entity_id"], "team_id": p["team_id"], "event_id": p["event_id"],
+            "predicted_at": _ts(p["t"]), "probability": float(p["probability"]), "baseline": float(p["baseline"]),
+            "model_version": p["model_version"], "n_labels": int(p["n_labels"]), "n_pos": int(p["n_pos"]),
+            "alerted": int(p["alerted"]), "consent": int(bool(p["consent"]))}
+    risk = {"model": p["model"], "entity_type": p["entity_type"], "entity_id": p["entity_id"],
+            "team_id": p["team_id"], "probability": float(p["probability"]), "model_version": p["model_version"],
+            "reasons": [r["text"] for r in p["reasons"]], "event_id": p["event_id"], "scored_at": _ts(p["t"])}
+    return pred, risk
+
+
+def publishable(out) -> bool:
+    """Per-person burnout alerts only for employees who consented; customers always."""
+    return out.entity_type != "employee" or bool(out.consent)
+
+
+def install(app, ctx) -> None:
+    s = ctx.settings
+    cfg = LearnerConfig.from_env()
+    ctx.learner_config = cfg
+    table = app.Table(TABLE, default=None, partitions=s.topic_partitions,
+                      schema=faust.Schema(key_serializer="json", value_serializer="json"),
+                      help="per-entity feature state, pending predictions and alert state (JSON)")
+    signals = app.topic(SIGNALS_TOPIC, partitions=s.topic_partitions, internal=True, key_type=bytes,
+                        value_type=bytes, key_serializer="raw", value_serializer="raw")
+    ctx.topics[SIGNALS_TOPIC] = signals
+
+    async def store_rows(table_name: str, rows: list[dict]) -> None:
+        if rows:
+            try:
+                await asyncio.to_thread(ctx.store.insert_rows, table_name, rows)
+            except Exception:  # predictions are best-effort; the learner and alerts do not depend on them
+                log.exception("could not write %d rows to %s", len(rows), table_name)
+
+    @app.agent(ctx.topics["scored.text"], name="pulsewire.features")
+    async def features(stream):
+        registry = getattr(ctx, "models", None)
+        if registry is not None:
+            try:
+                await asyncio.wait_for(registry.ready.wait(), timeout=30)
+            except asyncio.TimeoutError:
+                log.warning("model snapshots not read within 30 s; predicting with what we have")
+        async for events in stream.take_events(500, within=0.5):
+            t0 = now()
+            models = registry.handles if registry is not None else {}
+            dirty: dict[str, int] = {}
+            preds, risks, dims = [], [], defaultdict(list)
+            bad = 0
+            for ev in events:
+                msg = ev.message
+                try:
+                    value = json.loads(ev.value)
+                    e, sentiment = value["event"], value.get("sentiment")
+                    r = route(e)
+                    key = f"{r[0]}:{r[1]}" if r else None
+                    state, out = process_event(table.data.get(key) if key else None, e, sentiment, models, cfg)
+                    if key:
+                        table.data[key] = state
+                        dirty[key] = msg.partition
+                    for ex in out.examples:
+                        await ctx.topics[f"learn.{ex['model']}"].send(key=ex["entity_id"].encode(),
+                                                                       value=json.dumps(ex).encode())
+                    if out.prediction:
+                        pred, risk = prediction_rows(out.prediction)
+                        preds.append(pred)
+                        risks.append(risk)
+                    if out.alert and publishable(out):
+                        ce = make_cloudevent(out.alert)
+                        await ctx.topics[f"alerts.{out.alert['alert_type']}"].send(
+                            key=ce["subject"].encode(), value=json.dumps(ce).encode())
+                    for dim, item in contributions(e, sentiment, out.entity_type, out.team_id, out.team_flag,
+                                                   out.entity_id):
+                        dims[dim].append(item)
+                except Exception as exc:
+                    bad += 1
+                    log.exception("features failed on %s[%s]@%s", msg.topic, msg.partition, msg.offset)
+                    await send_dead_letter(ctx, failure(msg.topic, ev.value or b"", exc, "features",
+                                                        partition=msg.partition, offset=msg.offset))
+            try:
+                for key, partition in dirty.items():
+                    table.send_changelog(partition, key, table.data[key])
+                for dim, items in dims.items():
+                    await signals.send(key=dim.encode(), value=json.dumps(items).encode())
+                await store_rows("predictions", preds)
+                await store_rows("risk_latest", risks)
+            except Exception:
+                log.exception("features: finishing a batch failed")
+            ctx.stats.add("features", len(events), now() - t0, dead_letters=bad)
+
+    ctx.agents["features"] = features

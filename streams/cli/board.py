@@ -1,0 +1,67 @@
+"""``pulsewire board``: the Grafana boards as one self-contained HTML page, from the embedded store."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def _when(value: Optional[str]) -> Optional[datetime]:
+    if not value:
+        return None
+    t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def board(
+        data_dir: Optional[Path] = typer.Option(None, "--data-dir",
+                                                help="A data directory left by 'pulsewire demo' (store in DIR/clickhouse)."),
+        output: Path = typer.Option(Path("pulsewire-board.html"), "--output", "-o", help="The HTML file to write."),
+        store_url: Optional[str] = typer.Option(None, "--store-url",
+                                                help="Read this store instead (chdb:///abs/path or http://host:8123)."),
+        start: Optional[str] = typer.Option(None, "--from", help="Start of the time range (ISO 8601, UTC). "
+                                            "Default: each dashboard's own range before its newest data."),
+        end: Optional[str] = typer.Option(None, "--to", help="End of the time range (ISO 8601, UTC). "
+                                          "Default: the newest data each dashboard shows."),
+        as_json: bool = typer.Option(False, "--json", help="Print rows and query time per panel as JSON."),
+    ):
+        """Render the Customer pulse, Workforce pulse and Pipeline health boards into one HTML page
+        (charts drawn as SVG, no network needed to view it)."""
+        from pulsewire.dashboards.board import write_board
+
+        from ..settings import Settings
+        from ..store import StoreError, StoreInUse, open_store
+
+        settings = Settings(data_dir=data_dir) if data_dir else Settings()
+        url = store_url or (f"chdb://{(data_dir / 'clickhouse').resolve()}" if data_dir else settings.store_url)
+        if url.startswith("chdb://") and not Path(url.removeprefix("chdb://")).exists():
+            typer.echo(f"no store at {url}: run 'pulsewire demo --data-dir DIR' first, or pass --store-url", err=True)
+            raise typer.Exit(2)
+        try:
+            with open_store(url, user=settings.store_user, password=settings.store_password.get_secret_value(),
+                            text_ttl_days=settings.raw_text_ttl_days) as store:
+                result = write_board(store, output, source=url, start=_when(start), end=_when(end),
+                                     min_group=settings.min_group_size,
+                                     min_comment_group=settings.min_comment_group_size)
+        except (StoreInUse, StoreError) as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2)
+        if as_json:
+            typer.echo(json.dumps(result, default=str))
+            return
+        failed = []
+        for uid, b in result.items():
+            empty = [t for t, p in b["panels"].items() if p["error"] or not p["rows"]]
+            failed += [f"{uid} / {t}" for t in empty]
+            slowest = max(p["ms"] for p in b["panels"].values())
+            typer.echo(f"{uid}: {len(b['panels'])} panels, {b['range'][0][:16]} .. {b['range'][1][:16]}, "
+                       f"slowest query {slowest:.0f} ms")
+        typer.echo(f"wrote {output.resolve()}")
+        if failed:
+            typer.echo("panels without data: " + "; ".join(failed), err=True)

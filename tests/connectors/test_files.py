@@ -1,0 +1,120 @@
+import json
+import threading
+import time
+
+import pytest
+
+from pulsewire.streams.connectors.files import Files
+from pulsewire.streams.sdk import ConnectorError
+from pulsewire.streams.testing import check_conformance, run_connector, running
+
+from .conftest import JSONL_COLUMNS, REVIEWS_CSV, REVIEWS_JSONL
+
+COLUMNS = {"event_id": "review_id", "text": "body", "occurred_at": "created_at", "channel": "store"}
+
+
+def reviews(path, **kw):
+    return Files({"path": str(path), "source": "shop", "columns": COLUMNS, "attributes": ["title"], **kw})
+
+
+@pytest.fixture
+def csv_file(tmp_path):
+    p = tmp_path / "reviews.csv"
+    p.write_text(REVIEWS_CSV)
+    return p
+
+
+def test_review_export_csv(csv_file):
+    sink = run_connector(reviews(csv_file))
+    ev = sink.events
+    assert [e.event_id for e in ev] == ["shop:rv-1001", "shop:rv-1002", "shop:rv-1003", "shop:rv-1004"]
+    assert ev[1].rating == 2 and 'email "support" twice' in ev[1].text
+    assert ev[2].text == "Billing charged me twice.\nStill waiting for the refund."  # quoted newline
+    assert ev[0].attributes == {"title": "Love it"} and ev[3].attributes == {}
+    assert ev[1].occurred_at.utcoffset().total_seconds() == 7200 and ev[0].channel == "app_store"
+    assert not sink.dead_letters
+
+
+def test_jsonl_with_nested_fields(tmp_path):
+    p = tmp_path / "trustpilot.jsonl"
+    p.write_text(REVIEWS_JSONL)
+    sink = run_connector(Files({"path": str(p), "source": "trustpilot", "columns": JSONL_COLUMNS}))
+    assert [(e.customer_id, e.rating) for e in sink.events] == [("c-77", 4), ("c-78", 1), ("c-79", 3)]
+
+
+def test_conformance(csv_file, tmp_path):
+    report = check_conformance(lambda: reviews(csv_file), bad=[{"review_id": "x"}, {**dict.fromkeys(COLUMNS.values(), ""),
+                                                                                   "customer_id": "c", "rating": "9"}])
+    assert report["cursor"] == "round-trips" and report["bad_dead_lettered"] == 2
+    p = tmp_path / "r.jsonl"
+    p.write_text(REVIEWS_JSONL)
+    check_conformance(lambda: Files({"path": str(p), "columns": JSONL_COLUMNS}), bad=[{"id": "no customer"}])
+
+
+def test_bom_is_stripped(tmp_path):
+    p = tmp_path / "bom.csv"
+    p.write_bytes(b"\xef\xbb\xbf" + REVIEWS_CSV.encode())
+    assert len(run_connector(reviews(p)).events) == 4
+
+
+def test_missing_column_stops_with_a_clear_message(tmp_path):
+    p = tmp_path / "r.csv"
+    p.write_text(REVIEWS_CSV.replace("customer_id", "client"))
+    with pytest.raises(ConnectorError, match="missing column.*'customer_id'.*header has"):
+        run_connector(reviews(p))
+
+
+def test_wrong_delimiter_gets_a_hint(tmp_path):
+    p = tmp_path / "r.csv"
+    p.write_text("review_id;customer_id;rating;body;created_at;store;title\nr1;c1;5;ok;2026-10-01T00:00:00Z;web;t\n")
+    with pytest.raises(ConnectorError, match="looks ';'-delimited: set delimiter = ';'"):
+        run_connector(reviews(p))
+    assert len(run_connector(reviews(p, delimiter=";")).events) == 1
+
+
+def test_bad_lines_become_dead_letters(tmp_path):
+    p = tmp_path / "r.csv"
+    head, *rows = REVIEWS_CSV.splitlines(keepends=True)
+    long_row = "rv-2,cust-1,3,t," + "x" * 5000 + ",2026-10-01T00:00:00Z,web\n"
+    p.write_bytes((head + rows[0]).encode() + b"rv-3,cust-2,4,t,caf\xe9 latin-1,2026-10-01T00:00:00Z,web\n"
+                  + long_row.encode() + b"rv-4,cust-3\n" + b"rv-5,cust-4,five,t,x,2026-10-01T00:00:00Z,web\n"
+                  + b"rv-6,cust-5,4,t,naive,2026-10-01 10:00:00,web\n" + rows[-1].encode())
+    sink = run_connector(reviews(p, max_line_bytes=1024))
+    assert [e.event_id for e in sink.events] == ["shop:rv-1001", "shop:rv-1004"]
+    dls = {d.reason.value: d for d in sink.dead_letters}
+    assert set(dls) == {"invalid_encoding", "payload_too_large", "missing_field", "wrong_type", "naive_timestamp"}
+    assert dls["invalid_encoding"].payload_encoding == "base64"
+    assert dls["payload_too_large"].payload.startswith("rv-2,cust-1")
+    assert all(d.source_topic == "files" and d.where == "connector:files" for d in sink.dead_letters)
+    assert len(run_connector(reviews(p, max_line_bytes=1024, assume_tz="Europe/Berlin")).events) == 3
+
+
+def test_cursor_resumes_after_appends(csv_file):
+    sink = run_connector(reviews(csv_file))
+    with open(csv_file, "a") as f:
+        f.write("rv-1005,cust-99,3,,Fine,2026-10-06T07:30:00Z,web\n")
+    again = run_connector(reviews(csv_file), sink=sink)
+    assert [e.event_id for e in again.events][-2:] == ["shop:rv-1004", "shop:rv-1005"]
+    assert len(again.events) == 5  # nothing twice
+
+
+def test_tail_follows_a_growing_file_and_a_truncation(tmp_path):
+    p = tmp_path / "live.jsonl"
+    p.write_text("")
+    c = Files({"path": str(p), "columns": JSONL_COLUMNS, "follow": True, "poll_interval_s": 0.02})
+    lines = REVIEWS_JSONL.splitlines(keepends=True)
+    with running(c) as r:
+        with open(p, "a") as f:
+            f.write(lines[0])
+            f.flush()
+            r.wait_for(1)
+            f.write(lines[1][:30])  # half a line: not read until it is complete
+            f.flush()
+            time.sleep(0.15)
+            assert len(r.sink.events) == 1
+            f.write(lines[1][30:])
+        r.wait_for(2)
+        p.write_text(lines[3])  # truncated and rewritten (log rotation by copytruncate)
+        evs = r.wait_for(3)
+    assert [e.event_id for e in evs] == ["files:tp-9001", "files:tp-9002", "files:tp-9003"]
+    assert json.loads(r.sink.cursors["files"])["offset"] == len(lines[3])

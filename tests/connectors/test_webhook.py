@@ -1,0 +1,147 @@
+import json
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from pulsewire.streams.connectors.webhook import Webhook, sign
+from pulsewire.streams.sdk import ConnectorError
+from pulsewire.streams.testing import check_conformance, running
+
+ZENDESK_COMMENT = {
+    "account_id": 22129848, "id": "cbe4028c-7239-495d-b020-f22348516046", "subject": "zen:ticket:5158",
+    "time": "2026-11-02T09:14:03.212Z", "type": "zen:event-type:ticket.comment_added",
+    "zendesk_event_version": "2022-11-06",
+    "detail": {"id": "5158", "requester_id": "8447388090494", "assignee_id": "8447388090201", "status": "OPEN",
+               "priority": "HIGH", "subject": "Invoices missing", "via": {"channel": "web_form"},
+               "created_at": "2026-11-01T18:00:00Z", "updated_at": "2026-11-02T09:14:03Z"},
+    "event": {"comment": {"id": "9001", "body": "Still no invoice for October. Third time I ask!", "is_public": True,
+                          "author": {"id": "8447388090494", "is_staff": False, "name": "Jo Customer"}}},
+}
+ZENDESK_STATUS = {**ZENDESK_COMMENT, "id": "7f6c1d0e-0000-4000-8000-000000000001",
+                  "type": "zen:event-type:ticket.status_changed", "event": {"current": "SOLVED", "previous": "OPEN"}}
+SLACK_MESSAGE = {
+    "token": "XXYYZZ", "team_id": "T061EG9R6", "api_app_id": "A0PNCHHK2", "type": "event_callback",
+    "event_id": "Ev08MFMKH6", "event_time": 1793610000, "authorizations": [{"team_id": "T061EG9R6", "is_bot": False}],
+    "event": {"type": "message", "channel": "C024BE91L", "user": "U2147483697", "channel_type": "channel",
+              "text": "Honestly the on-call rota this month is brutal.", "ts": "1793610000.000200",
+              "client_msg_id": "c1a2b3"},
+}
+INTERCOM_REPLY = {
+    "type": "notification_event", "app_id": "ecahpwf5", "id": "notif_ccd8a4d0-f965-11e3-a367-c779cae3e1b3",
+    "topic": "conversation.user.replied", "delivery_attempts": 1, "created_at": 1793610500,
+    "data": {"type": "notification_event_data", "item": {
+        "type": "conversation", "id": "147", "created_at": 1793600000,
+        "contacts": {"type": "contact.list", "contacts": [{"type": "contact", "id": "5310d8e7598c9a0b24000002"}]},
+        "conversation_parts": {"type": "conversation_part.list", "conversation_parts": [
+            {"type": "conversation_part", "id": "4412", "part_type": "comment", "created_at": 1793610499,
+             "body": "<p>Thanks, that fixed it &amp; the sync works again!</p>",
+             "author": {"type": "user", "id": "5310d8e7598c9a0b24000002"}}]}}},
+}
+FRESHDESK = {"freshdesk_webhook": {
+    "ticket_id": 8812, "ticket_subject": "Can't log in", "ticket_description": "Password reset mail never arrives.",
+    "ticket_status": "Open", "ticket_priority": "Urgent", "ticket_source": "Email",
+    "ticket_requester_email": "owner@bakery.example", "triggered_event": "{ticket_action:created}",
+    "ticket_updated_at": "2026-11-02T10:00:00Z"}}
+ROUTES = [{"provider": "zendesk", "secret_env": "ZD_SECRET"}, {"provider": "slack", "secret_env": "SLACK_SECRET"},
+          {"provider": "intercom", "secret_env": "IC_SECRET"}, {"provider": "freshdesk", "secret_env": "FD_TOKEN"}]
+SECRETS = {"zendesk": "zd-s3cret", "slack": "8f742231b10e8888abcd99yyyzzz85a5", "intercom": "ic-secret", "freshdesk": "t0k"}
+
+
+@pytest.fixture
+def hook(monkeypatch):
+    for env, p in (("ZD_SECRET", "zendesk"), ("SLACK_SECRET", "slack"), ("IC_SECRET", "intercom"), ("FD_TOKEN", "freshdesk")):
+        monkeypatch.setenv(env, SECRETS[p])
+    with running(Webhook({"port": 0, "routes": ROUTES, "max_body_bytes": 4096})) as r:
+        yield r
+
+
+def post(r, provider, body, headers=None, signed=True):
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    for _ in range(100):  # the server starts in setup(), on the runner's thread
+        if r.connector.port:
+            break
+        time.sleep(0.02)
+    h = {"Content-Type": "application/json", **(sign(provider, SECRETS[provider], data) if signed else {}),
+         **(headers or {})}
+    req = urllib.request.Request(f"http://127.0.0.1:{r.connector.port}/{provider}", data=data, headers=h)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
+
+
+def test_each_provider_produces_a_canonical_event(hook):
+    assert post(hook, "zendesk", ZENDESK_COMMENT) == (200, {"status": "produced"})
+    assert post(hook, "slack", SLACK_MESSAGE)[0] == 200
+    assert post(hook, "intercom", INTERCOM_REPLY)[0] == 200
+    assert post(hook, "freshdesk", FRESHDESK)[0] == 200
+    zd, sl, ic, fd = hook.wait_for(4)
+    assert (zd.kind, zd.type, zd.customer_id, zd.ticket_id, zd.priority) == ("ticket", "comment", "8447388090494",
+                                                                              "5158", "high")
+    assert zd.event_id == "zendesk:cbe4028c-7239-495d-b020-f22348516046" and zd.channel == "web_form"
+    assert (sl.kind, sl.author_role, sl.employee_id, sl.channel) == ("chat", "employee", "U2147483697", "slack:C024BE91L")
+    assert ic.text == "Thanks, that fixed it & the sync works again!" and ic.customer_id == "5310d8e7598c9a0b24000002"
+    assert (fd.type, fd.priority, fd.customer_id) == ("created", "urgent", "owner@bakery.example")
+
+
+def test_bad_signature_and_stale_timestamp_get_401_and_nothing_produced(hook):
+    assert post(hook, "zendesk", ZENDESK_COMMENT, headers=sign("zendesk", "wrong", b"{}"))[0] == 401
+    old = str(int(time.time()) - 600)
+    body = json.dumps(SLACK_MESSAGE).encode()
+    code, resp = post(hook, "slack", body, headers=sign("slack", SECRETS["slack"], body, ts=old))
+    assert code == 401 and "old" in resp["error"]
+    assert post(hook, "intercom", INTERCOM_REPLY, signed=False)[0] == 401
+    time.sleep(0.1)
+    assert hook.sink.messages == []
+
+
+def test_replayed_delivery_is_idempotent(hook):
+    assert post(hook, "zendesk", ZENDESK_COMMENT)[1] == {"status": "produced"}
+    assert post(hook, "zendesk", ZENDESK_COMMENT) == (200, {"status": "duplicate"})
+    retry = post(hook, "slack", SLACK_MESSAGE, headers={"X-Slack-Retry-Num": "1"})
+    assert retry[0] == 200 and post(hook, "slack", SLACK_MESSAGE)[1] == {"status": "duplicate"}
+    time.sleep(0.1)
+    assert len(hook.sink.events) == 2
+
+
+def test_too_large_and_malformed(hook):
+    big = json.dumps({**ZENDESK_COMMENT, "pad": "x" * 5000}).encode()
+    assert post(hook, "zendesk", big)[0] == 413
+    code, resp = post(hook, "zendesk", b'{"id": "abc", "detail": {')
+    assert code == 400 and resp["status"] == "dead_lettered"
+    assert post(hook, "zendesk", {**ZENDESK_COMMENT, "id": "x-2", "detail": {"id": "1"}})[0] == 400  # no requester
+    dls = hook.wait_for(2, dead=True)
+    assert [d.reason.value for d in dls] == ["malformed_json", "mapping_failed"]
+    assert dls[0].payload == '{"id": "abc", "detail": {' and dls[0].where == "connector:webhook"
+    assert not hook.sink.events
+
+
+def test_slack_url_verification_and_ignored_events(hook):
+    assert post(hook, "slack", {"token": "x", "challenge": "3eZbrw1aBm2rZgRNFdxV", "type": "url_verification"}) == (
+        200, {"challenge": "3eZbrw1aBm2rZgRNFdxV"})
+    edit = {**SLACK_MESSAGE, "event_id": "Ev2", "event": {**SLACK_MESSAGE["event"], "subtype": "message_changed"}}
+    assert post(hook, "slack", edit) == (200, {"status": "skipped"})
+    assert post(hook, "zendesk", ZENDESK_STATUS)[0] == 200
+    assert [e.status for e in hook.wait_for(1)] == ["solved"]
+
+
+def test_config_errors_are_clear(monkeypatch):
+    with pytest.raises(ConnectorError, match="set secret_env"):
+        Webhook({"routes": [{"provider": "slack"}]})
+    monkeypatch.delenv("NOPE", raising=False)
+    with pytest.raises(ConnectorError, match="NOPE is not set"):
+        Webhook({"routes": [{"provider": "slack", "secret_env": "NOPE"}], "port": 0}).setup()
+
+
+def test_conformance():
+    make = lambda: Webhook({"port": 0, "routes": ROUTES})
+    payload = lambda route, body: {"route": route, "received_at": "2026-11-02T10:00:01+00:00",
+                                   "body_sha256": "ab" * 32, "body": body}
+    report = check_conformance(make, samples=[payload("/zendesk", ZENDESK_COMMENT), payload("/slack", SLACK_MESSAGE),
+                                              payload("/intercom", INTERCOM_REPLY), payload("/freshdesk", FRESHDESK)],
+                               bad=[payload("/slack", {"type": "event_callback", "event": {"type": "message", "user": "U1"}}),
+                                    payload("/zendesk", {"type": "zen:event-type:ticket.created"})])
+    assert report["events"] == 4 and report["cursor"] == "not used"
