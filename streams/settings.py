@@ -44,6 +44,8 @@ class Settings(BaseSettings):
 
     signals_enabled: bool = Field(default=True, description="Run the churn/burnout/metrics agents too.")
 
+    lag_interval_s: float = Field(default=10.0, gt=0, description="How often the worker records consumer lag.")
+
     # Micro-batches: stream.take(n, within=s)
     score_batch_size: int = Field(default=64, ge=1)
     score_batch_within_s: float = Field(default=0.5, gt=0)

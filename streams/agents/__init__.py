@@ -7,9 +7,9 @@ that cannot write retries without acknowledging, so nothing accepted is lost.
 
 from __future__ import annotations
 
-from . import score, sink, validate
+from . import health, score, sink, validate
 
-INSTALLERS = [validate.install, score.install, sink.install]
+INSTALLERS = [validate.install, score.install, sink.install, health.install]
 
 # Issue 4 (learners): model follower + single learner, per-entity features, metrics, alerts audit.
 from . import alerts as _alerts, features as _features, learn as _learn, metrics as _metrics  # noqa: E402
@@ -17,7 +17,7 @@ from . import alerts as _alerts, features as _features, learn as _learn, metrics
 INSTALLERS += [_learn.install, _features.install, _metrics.install, _alerts.install]
 
 
-CORE = {validate.install, score.install, sink.install}
+CORE = {validate.install, score.install, sink.install, health.install}
 
 
 def install_all(app, ctx) -> None:
