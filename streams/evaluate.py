@@ -3,7 +3,7 @@
 1. start the embedded broker and one ``pulsewire worker`` subprocess (the same command a deployment runs);
 2. produce the simulated SMB's events; wait until every agent has drained every topic it reads
    (``events.*`` → validate → score → ``scored.text`` → features → ``learn.*`` → learner → ``models.snapshots``,
-   ``pulsewire-signals`` → metrics, ``alerts.*`` → audit);
+   ``signals.metrics`` → metrics, ``alerts.*`` → audit);
 3. stop the worker; read ``predictions``, ``learn_examples`` and ``alerts_audit`` from its ClickHouse store;
 4. compute the figures (``models.learners.evaluation``) for the model and the trivial baseline
    (last text sentiment below a threshold) from the same predictions, and print them.
@@ -21,7 +21,7 @@ from pathlib import Path
 
 GROUP = "pulsewire"
 DRAIN_TOPICS = ["events.review", "events.ticket", "events.chat", "events.hr", "events.account", "events.valid",
-                "scored.text", "events.dlq", "learn.churn", "learn.burnout", "pulsewire-signals",
+                "scored.text", "events.dlq", "learn.churn", "learn.burnout", "signals.metrics",
                 "alerts.churn", "alerts.burnout", "alerts.sentiment"]
 
 

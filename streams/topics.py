@@ -55,6 +55,8 @@ LEARN_BURNOUT = TopicSpec("learn.burnout", "none", "training example (features k
                           partitions=1, retention_ms=30 * DAY_MS, doc="Consumed by the single burnout learner.")
 MODEL_SNAPSHOTS = TopicSpec("models.snapshots", "model name", "versioned serialized model", partitions=1,
                             compacted=True, retention_ms=None, doc="Latest model per name; every worker loads it.")
+SIGNALS = TopicSpec("signals.metrics", "metric dimension (e.g. team:<id>, channel:<name>)",
+                    "metric contributions (JSON list)", doc="Internal: per-entity agents → metrics agent.")
 ALERT_TOPICS = tuple(
     TopicSpec(f"alerts.{k}", "entity id", f"CloudEvents 1.0 JSON (schemas/json/alert.{k}.schema.json)",
               retention_ms=30 * DAY_MS, doc=f"Explained {k} alerts for a CRM / HR system.")
@@ -62,7 +64,7 @@ ALERT_TOPICS = tuple(
 )
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (*EVENT_TOPICS, VALID, DLQ, SCORED, LEARN_CHURN, LEARN_BURNOUT,
-                                     MODEL_SNAPSHOTS, *ALERT_TOPICS)
+                                     MODEL_SNAPSHOTS, SIGNALS, *ALERT_TOPICS)
 BY_NAME = {t.name: t for t in ALL_TOPICS}
 
 

@@ -1,6 +1,8 @@
 """The churn and burnout classifiers: River pipelines with online calibration, explanations and signed snapshots.
 
-Composition is River's: ``Calibrated(StandardScaler() | LogisticRegression())``.
+Composition is River's: ``Calibrated(Shape() | GaussianNBRisk())`` (``make_model``). A
+``Calibrated(StandardScaler() | LogisticRegression())`` works the same way and passes the same
+checks, but SGD swings with the bursts of delayed labels (docs/learners.md explains the choice).
 ``Calibrated`` is online Platt scaling: it maps the inner model's log-odds
 through ``sigmoid(a * z + b)`` and learns ``a, b`` from each example *before*
 the inner model learns it (so the calibrator only sees held-out predictions).
@@ -30,7 +32,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from river import base, compose, linear_model, optim, preprocessing
+from river import base, compose, linear_model, preprocessing
 
 SNAPSHOT_FORMAT = "pickle+hmac-sha256/1"
 

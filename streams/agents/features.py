@@ -12,7 +12,7 @@ partitions' states, pending predictions included). Per event (``models.learners.
    and ``risk_latest`` rows; the prediction is kept as pending with its features;
 3. the alert policy (hysteresis + cooldown, event time) may fire → CloudEvent on ``alerts.churn``
    or, for an employee who consented, ``alerts.burnout`` (others only count in team-level alerts);
-4. metric contributions go, keyed by dimension, to the internal topic ``pulsewire-signals``.
+4. metric contributions go, keyed by dimension, to the internal topic ``signals.metrics``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pulsewire.schemas.alerts import make_cloudevent
 
 from ._common import failure, log, now, send_dead_letter
 
-SIGNALS_TOPIC = "pulsewire-signals"
+SIGNALS_TOPIC = "signals.metrics"  # declared in streams/topics.py
 TABLE = "entity-features"
 
 
@@ -61,7 +61,7 @@ def install(app, ctx) -> None:
     table = app.Table(TABLE, default=None, partitions=s.topic_partitions,
                       schema=faust.Schema(key_serializer="json", value_serializer="json"),
                       help="per-entity feature state, pending predictions and alert state (JSON)")
-    signals = app.topic(SIGNALS_TOPIC, partitions=s.topic_partitions, internal=True, key_type=bytes,
+    signals = app.topic(s.topic(SIGNALS_TOPIC), partitions=s.topic_partitions, internal=True, key_type=bytes,
                         value_type=bytes, key_serializer="raw", value_serializer="raw")
     ctx.topics[SIGNALS_TOPIC] = signals
 

@@ -19,8 +19,7 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pulsewire.models.learners.estimators import (OnlineLearner, SnapshotError, handle_from_snapshot,
-                                                  load_snapshot, snapshot_meta)
+from pulsewire.models.learners.estimators import OnlineLearner, SnapshotError, handle_from_snapshot, snapshot_meta
 
 from ._common import failure, log, now, send_dead_letter
 
@@ -107,7 +106,7 @@ def install(app, ctx) -> None:
         """Read ``models.snapshots`` from the beginning and keep following it (every worker)."""
         from aiokafka import AIOKafkaConsumer, TopicPartition
 
-        tp = TopicPartition(SNAPSHOT_TOPIC, 0)
+        tp = TopicPartition(s.topic(SNAPSHOT_TOPIC), 0)
         while True:
             consumer = None
             try:
@@ -143,7 +142,7 @@ def install(app, ctx) -> None:
                     except Exception:
                         pass
 
-    source = app.topic("learn.churn", "learn.burnout", value_type=bytes, key_type=bytes, value_serializer="raw",
+    source = app.topic(s.topic("learn.churn"), s.topic("learn.burnout"), value_type=bytes, key_type=bytes, value_serializer="raw",
                        key_serializer="raw")
 
     @app.agent(source, name="pulsewire.learn")
@@ -160,7 +159,7 @@ def install(app, ctx) -> None:
                 try:
                     ex = json.loads(ev.value)
                     name = ex["model"]
-                    if name not in MODELS or f"learn.{name}" != msg.topic:
+                    if name not in MODELS or s.topic(f"learn.{name}") != msg.topic:
                         raise ValueError(f"example for model {name!r} on {msg.topic}")
                     by_model.setdefault(name, []).append((ex, msg.partition, msg.offset))
                 except Exception as exc:

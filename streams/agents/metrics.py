@@ -1,4 +1,4 @@
-"""metrics: ``pulsewire-signals`` (keyed by dimension) → ``metrics_daily``, ``alerts.sentiment``, team ``alerts.burnout``.
+"""metrics: ``signals.metrics`` (keyed by dimension) → ``metrics_daily``, ``alerts.sentiment``, team ``alerts.burnout``.
 
 One aggregator state per dimension (``all``, ``team:…``, ``channel:…``, ``product:…``) in
 the Faust table ``dimension-metrics``; the math is ``models.learners.metrics.apply``.
@@ -29,8 +29,8 @@ def install(app, ctx) -> None:
     table = app.Table(TABLE, default=None, partitions=s.topic_partitions,
                       schema=faust.Schema(key_serializer="json", value_serializer="json"),
                       help="per-dimension daily aggregates, sentiment baselines and team flags (JSON)")
-    signals = ctx.topics.get("pulsewire-signals") or app.topic(
-        "pulsewire-signals", partitions=s.topic_partitions, internal=True, key_type=bytes, value_type=bytes,
+    signals = ctx.topics.get("signals.metrics") or app.topic(
+        s.topic("signals.metrics"), partitions=s.topic_partitions, internal=True, key_type=bytes, value_type=bytes,
         key_serializer="raw", value_serializer="raw")
 
     @app.agent(signals, name="pulsewire.metrics")
@@ -67,7 +67,7 @@ def install(app, ctx) -> None:
                                                                             value=json.dumps(ce).encode())
                 except Exception as exc:
                     log.exception("metrics failed for %s", dim)
-                    await send_dead_letter(ctx, failure("pulsewire-signals", json.dumps(items), exc, "metrics"))
+                    await send_dead_letter(ctx, failure("signals.metrics", json.dumps(items), exc, "metrics"))
             if rows:
                 try:
                     await asyncio.to_thread(ctx.store.insert_rows, "metrics_daily", list(rows.values()))

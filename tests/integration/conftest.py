@@ -50,7 +50,7 @@ class Pipeline:
         return {"PULSEWIRE_APP_ID": self.group, "PULSEWIRE_TOPIC_PREFIX": self.prefix,
                 "PULSEWIRE_TOPIC_PARTITIONS": str(self.partitions), "PULSEWIRE_SCORE_BATCH_SIZE": "32",
                 "PULSEWIRE_SINK_BATCH_SIZE": "200", "PULSEWIRE_SESSION_TIMEOUT_S": "6",
-                "PULSEWIRE_SIGNALS_ENABLED": os.environ.get("PULSEWIRE_TEST_SIGNALS", "false")}
+                "PULSEWIRE_SIGNALS_ENABLED": os.environ.get("PULSEWIRE_TEST_SIGNALS", "true")}
 
     def start(self) -> None:
         self.worker = start_worker(self.bootstrap, self.data_dir, self.key, self.env())
