@@ -23,6 +23,28 @@ from .topics import ALL_TOPICS, partitions_of
 log = logging.getLogger(__name__)
 
 
+def _never_skip_offsets() -> None:
+    """Make faust-streaming treat a jump in offsets as records still to read, never as read.
+
+    Faust marks a jump between the last read offset and the next fetched one as a "gap" and
+    acknowledges it, for compacted or transactional topics where offsets really are missing. Our
+    stream topics are neither, and after a restart on a backlog (tables recovering while records are
+    in flight) faust-streaming 0.15.3 can drop in-flight records: the gap rule then commits past them
+    and they are lost (reproduced by the SIGKILL restart test). Without it, the hole stays unacked,
+    the stall check in agents/health.py seeks back, and the records are read again.
+    """
+    from faust.transport.consumer import Consumer
+
+    async def _no_gap(self, tp, offset_from: int, offset_to: int) -> None:
+        log.warning("offsets %s..%s of %s[%s] were skipped by the fetcher; they will be read again",
+                    offset_from, offset_to - 1, tp.topic, tp.partition)
+
+    Consumer._add_gap = _no_gap
+
+
+_never_skip_offsets()
+
+
 @dataclass
 class WorkerContext:
     """What agents share: settings, the pseudonymiser, and lazily opened resources."""

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
 
     signals_enabled: bool = Field(default=True, description="Run the churn/burnout/metrics agents too.")
 
+    stall_check_interval_s: float = Field(default=10.0, gt=0, description="How often to look for stuck partitions.")
     lag_interval_s: float = Field(default=10.0, gt=0, description="How often the worker records consumer lag.")
 
     # Micro-batches: stream.take(n, within=s)

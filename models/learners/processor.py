@@ -8,9 +8,9 @@ The Faust ``features`` agent and the in-process replay (``replay.py``) both call
 >>> models = {"churn": OnlineLearner("churn").handle()}
 >>> ev = {"event_id": "e1", "kind": "ticket", "type": "created", "customer_id": "cus-1",
 ...       "occurred_at": "2026-05-01T10:00:00+00:00", "text": "awful", "priority": "urgent", "ticket_id": "t1"}
->>> state, out = process_event(None, ev, {"label": "negative", "score": -0.9}, models, cfg)
+>>> state, out = process_event(None, ev, {"label": "negative", "score": -0.9}, models, cfg)  # no label yet: the prior
 >>> out.entity_type, out.entity_id, round(out.prediction["probability"], 2), state["pending"][0]["id"]
-('customer', 'cus-1', 0.5, 'e1')
+('customer', 'cus-1', 0.62, 'e1')
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from .policy import AlertPolicy
 class LearnerConfig:
     """Thresholds of the learners and alerts; ``from_env`` reads ``PULSEWIRE_LEARN_*`` overrides."""
 
-    churn_threshold: float = 0.2
-    churn_rearm_below: float = 0.1
+    churn_threshold: float = 0.25  # chosen on seeds 11 and 13 (fast path), never on seed 7
+    churn_rearm_below: float = 0.125
     churn_cooldown_days: float = 45.0
     burnout_threshold: float = 0.4
     burnout_rearm_below: float = 0.2

@@ -79,8 +79,16 @@ class Pipeline:
             if done >= at_least and prog.total_lag == 0:
                 return
             time.sleep(0.5)
-        raise AssertionError(f"pipeline did not finish within {timeout_s}s; lag={self.reader.read().total_lag}\n"
-                             f"{self.log_tail()}")
+        self.dump_stacks()
+        prog = self.reader.read()
+        lags = {t: prog.lag(t) for t in prog.end if prog.lag(t)}
+        raise AssertionError(f"pipeline did not finish within {timeout_s}s; lag={lags}\n{self.log_tail(20000)}")
+
+    def dump_stacks(self) -> None:
+        """mode's worker logs every task's stack on SIGUSR1: the best clue when a worker stalls."""
+        if self.worker is not None and self.worker.poll() is None:
+            self.worker.send_signal(signal.SIGUSR1)
+            time.sleep(3)
 
     def wait_progress(self, at_least: int, timeout_s: float = 180.0) -> None:
         deadline = time.monotonic() + timeout_s

@@ -7,8 +7,8 @@ import random
 import pytest
 from river import linear_model, preprocessing
 
-from pulsewire.models.learners.estimators import (Calibrated, GaussianNBRisk, OnlineLearner, Shape, SnapshotError,
-                                                  explain, handle_from_snapshot, make_model)
+from pulsewire.models.learners.estimators import (Calibrated, GaussianNBRisk, OnlineLearner, PriorBlend, RiskPrior,
+                                                  Shape, SnapshotError, explain, handle_from_snapshot, make_model)
 
 KEY = b"k" * 32
 
@@ -26,7 +26,9 @@ def _data(n=600, seed=1):
 
 CLASSIFIERS = {
     "GaussianNBRisk": lambda: GaussianNBRisk(),
-    "Calibrated(Shape|GaussianNBRisk)": lambda: make_model("churn"),
+    "churn model: Calibrated(PriorBlend(Shape|GaussianNBRisk, Shape|RiskPrior))": lambda: make_model("churn"),
+    "PriorBlend(GaussianNBRisk, RiskPrior)": lambda: PriorBlend(
+        GaussianNBRisk(), RiskPrior({"neg_7d": (1.0, 0.0, 1.0)}), strength=20),
     "Calibrated(StandardScaler|LogisticRegression)": lambda: Calibrated(
         preprocessing.StandardScaler() | linear_model.LogisticRegression()),
     "burnout model": lambda: make_model("burnout"),
@@ -148,3 +150,25 @@ def test_learner_skips_replayed_offsets_and_duplicate_ids():
     more = ex[5:] + [{"id": "new", "x": {"a": 1.0}, "y": 1}]
     assert resumed.learn_batch(more, partition=0, offsets=list(range(5, 11))) == 1  # replay after a crash
     assert resumed.learn({"id": "new", "x": {}, "y": 1}) is False
+
+
+def test_churn_model_ranks_by_obvious_signals_before_any_label():
+    """Cold start: the prior ranks a distressed customer above a calm one before any label arrives."""
+    m = make_model("churn")
+    calm = {"sent_recent": 0.4, "neg_texts_7d": 0.0, "urgent_tickets_28d": 0.0, "csat_recent": 4.6,
+            "rating_last": 5.0, "downgrades_90d": 0.0}
+    upset = {"sent_recent": -0.7, "neg_texts_7d": 3.0, "urgent_tickets_28d": 2.0, "csat_recent": 2.0,
+             "rating_last": 2.0, "downgrades_90d": 1.0}
+    assert m.predict_proba_one(upset)[True] > 0.5 > 0.1 > m.predict_proba_one(calm)[True]
+    top = [name for name, _ in explain(m, upset)[:3]]
+    assert top and all(c > 0 for _, c in explain(m, upset)[:3]), top
+
+
+def test_prior_blend_hands_over_to_the_data():
+    blend = PriorBlend(GaussianNBRisk(), RiskPrior({"neg_7d": (-1.0, 0.0, 1.0)}), strength=20, floor=0.0)
+    x_hi, x_lo = {"neg_7d": 5.0, "csat": 2.0}, {"neg_7d": 0.0, "csat": 4.2}
+    assert blend.predict_proba_one(x_lo)[True] > blend.predict_proba_one(x_hi)[True]  # a wrong prior...
+    for x, y in _data(2000):
+        blend.learn_one(x, y)
+    assert blend.predict_proba_one(x_hi)[True] > blend.predict_proba_one(x_lo)[True]  # ...is overruled by data
+    assert blend.lam < 0.1
