@@ -221,10 +221,15 @@ def customer_pulse() -> Board:
                arrayStringConcat(reasons, '; ') AS why, model_version AS version, scored_at AS scored
         FROM risk_latest FINAL
         WHERE model = 'churn' AND entity_type = 'customer'
+          AND entity_id NOT IN (
+              SELECT customer_id FROM events_scored
+              WHERE kind = 'account' AND customer_id != ''
+              GROUP BY customer_id HAVING argMax(type, occurred_at) = 'cancellation')
         ORDER BY probability DESC
         LIMIT 15
-        """, (0, 21, 14, 10), description="Customers with the highest latest churn risk, with the reasons the "
-        "model gave (risk_latest, newest prediction per customer).", options=_TABLE_OPTS,
+        """, (0, 21, 14, 10), description="Current customers with the highest latest churn risk, with the "
+        "reasons the model gave (risk_latest, newest prediction per customer; customers who have cancelled "
+        "are left out).", options=_TABLE_OPTS,
           overrides=[_heat("churn_risk", (None, "green"), (0.5, "orange"), (0.7, "red"))])
     p.add("table", "Recent churn alerts", """
         SELECT created_at AS sent, subject AS customer, round(score, 3) AS risk,
