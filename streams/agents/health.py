@@ -39,9 +39,8 @@ def install(app, ctx) -> None:
         try:
             for tp in stalled_partitions(app, stalled):
                 committed = app.consumer._committed_offset.get(tp)
-                log.warning("partition %s[%s] has been stuck at committed offset %s with later offsets "
-                            "acknowledged; seeking back to re-read the missing records", tp.topic,
-                            tp.partition, committed)
+                log.warning("partition %s[%s] has been stuck at committed offset %s (records read after it "
+                            "were lost in flight); seeking back to re-read them", tp.topic, tp.partition, committed)
                 await app.consumer.seek(tp, committed)
         except Exception as exc:
             log.warning("stall check failed: %s", exc)
@@ -75,7 +74,9 @@ def consumer_diagnostics(app) -> dict:
 
 
 def stalled_partitions(app, seen: dict) -> list:
-    """Partitions whose acknowledged offsets start after a hole that did not move since the last check."""
+    """Partitions whose commit cannot move and has not moved since the last check: either records
+    after a hole are acknowledged while the hole never will be, or records were read past the
+    committed offset and none of them is waiting to be acknowledged (they were dropped in flight)."""
     c = app.consumer
     out = []
     for tp in list(c.assignment()):
@@ -83,13 +84,24 @@ def stalled_partitions(app, seen: dict) -> list:
             continue
         acked = c._acked.get(tp) or []
         committed = c._committed_offset.get(tp)
-        hole = bool(acked) and committed is not None and min(acked) - committed > 1
-        mark = (committed, min(acked)) if hole else None
-        if hole and seen.get(tp) == mark:
+        read = c._read_offset.get(tp)
+        if committed is None:
+            seen.pop(tp, None)
+            continue
+        hole = (min(acked) - committed > 1) if acked else (read is not None and read >= committed)
+        mark = (committed, min(acked) if acked else None, read)
+        if not hole:
+            seen.pop(tp, None)
+            continue
+        last, times = seen.get(tp, (None, 0))
+        times = times + 1 if last == mark else 1
+        # unchanged over STALL_CHECKS checks: a slow batch still in an agent's hands moves or acks by then
+        if times >= STALL_CHECKS:
             out.append(tp)
             seen.pop(tp, None)
-        elif hole:
-            seen[tp] = mark
         else:
-            seen.pop(tp, None)
+            seen[tp] = (mark, times)
     return out
+
+
+STALL_CHECKS = 3
