@@ -88,7 +88,7 @@ def stalled_partitions(app, seen: dict) -> list:
         if committed is None:
             seen.pop(tp, None)
             continue
-        hole = (min(acked) - committed > 1) if acked else (read is not None and read >= committed)
+        hole = (min(acked) > committed) if acked else (read is not None and read >= committed)
         mark = (committed, min(acked) if acked else None, read)
         if not hole:
             seen.pop(tp, None)
