@@ -160,7 +160,7 @@ def run_pipeline(opts: EvalOptions, console=None) -> dict:
     from pulsewire.infra.broker.embedded import EmbeddedBroker
     from pulsewire.models.learners.processor import LearnerConfig
 
-    from .demo import demo_key, prepare_data_dir, produce, start_worker, stop_process
+    from .demo import demo_key, prepare_data_dir, start_worker, stop_process
     from .privacy import Pseudonymiser
     from .settings import Settings
     from .topics import ensure_topics

@@ -7,7 +7,6 @@ worker records it; the Pipeline health board and the consumer-lag alert rule rea
 from __future__ import annotations
 
 import asyncio
-import os
 
 from ._common import log
 
@@ -47,30 +46,11 @@ def install(app, ctx) -> None:
 
     @app.timer(s.lag_interval_s, name="pulsewire.health.lag")
     async def record_consumer_lag():
-        if os.environ.get("PULSEWIRE_DIAG"):
-            log.warning("consumer diagnostics: %s", consumer_diagnostics(app))
         try:
             await asyncio.to_thread(sample)
         except Exception as exc:  # health is best effort: never stop the worker for it
             log.warning("could not record consumer lag: %s", exc)
             state.pop("reader", None)
-
-
-def consumer_diagnostics(app) -> dict:
-    """Per assigned stream partition: paused?, read/committed offsets, pending acks (for stall hunting)."""
-    c = app.consumer
-    out = {}
-    active = c._get_active_partitions()
-    for tp in sorted(c.assignment()):
-        if c._is_changelog_tp(tp):
-            continue
-        acked = c._acked.get(tp) or []
-        out[f"{tp.topic}[{tp.partition}]"] = {
-            "paused": tp not in active, "read": c._read_offset.get(tp), "committed": c._committed_offset.get(tp),
-            "acked": len(acked), "min_acked": min(acked) if acked else None,
-            "gap": bool(c._gap.get(tp)) if hasattr(c, "_gap") else None,
-        }
-    return out
 
 
 def stalled_partitions(app, seen: dict) -> list:
