@@ -38,6 +38,7 @@ def _never_skip_offsets() -> None:
     async def _no_gap(self, tp, offset_from: int, offset_to: int) -> None:
         log.warning("offsets %s..%s of %s[%s] were skipped by the fetcher; they will be read again",
                     offset_from, offset_to - 1, tp.topic, tp.partition)
+        known_holes(self).add(tp)  # the stall check repairs it at its next-but-one round
 
     Consumer._add_gap = _no_gap
 
@@ -53,6 +54,11 @@ def _never_skip_offsets() -> None:
         return original_new_offset(self, tp)
 
     Consumer._new_offset = _new_offset
+
+
+def known_holes(consumer) -> set:
+    """Partitions whose fetcher skipped offsets since their last repair (see agents/health.py)."""
+    return consumer.__dict__.setdefault("_pulsewire_holes", set())
 
 
 _never_skip_offsets()

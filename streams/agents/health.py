@@ -1,4 +1,4 @@
-"""health: every ``lag_interval_s`` seconds, record the worker group's consumer lag in ClickHouse.
+"""health: consumer lag for the boards, and the watchdog that un-sticks partitions.
 
 Lag is read from the broker (committed vs end offsets), so it is the group's lag, whichever
 worker records it; the Pipeline health board and the consumer-lag alert rule read it.
@@ -7,8 +7,102 @@ worker records it; the Pipeline health board and the consumer-lag alert rule rea
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 from ._common import log
+
+# Checks (``stall_check_interval_s`` apart) that a partition must sit still, behind its end, before
+# the watchdog re-reads it: when none of its records is in an agent's hands, and when some are
+# (a sink waiting on ClickHouse holds its records legitimately; re-reading them is then only a cost).
+STALL_CHECKS = 3
+STALL_CHECKS_HELD = 12
+# When the fetcher is known to have skipped offsets, waiting one more round only lets the records
+# after the hole reach the agents first.
+STALL_CHECKS_KNOWN_HOLE = 2
+
+
+@dataclass(frozen=True)
+class PartitionState:
+    """What the consumer knows of one partition, as plain numbers (Kafka offsets: ``committed`` is
+    the next offset to read, ``read`` the offset of the last record handed to an agent)."""
+
+    committed: int
+    end: int
+    read: int | None = None
+    acked: tuple[int, ...] = ()  # acknowledged offsets not yet committed (lowest first)
+    in_flight: int = 0           # records handed to an agent and still held by it
+    hole: bool = False           # the fetcher skipped offsets here since the last repair
+
+    @property
+    def mark(self) -> tuple:
+        """What must change for the partition to count as moving. With a hole before acknowledged
+        records, new records being read do not count: the commit cannot pass the hole anyway."""
+        if self.acked and self.acked[0] > self.committed:
+            return ("hole", self.committed, self.acked[0])
+        return ("behind", self.committed, self.read)
+
+
+def stalled_partitions(states: dict, seen: dict) -> list:
+    """The partitions that are behind their end and have not moved for long enough.
+
+    ``seen`` carries (mark, checks) between calls. Whatever the cause inside the consumer (records
+    dropped in flight, a hole before acknowledged records, a partition paused and never resumed),
+    the symptom is the same: records exist after the committed offset and nothing moves.
+
+    >>> seen = {}
+    >>> stuck = PartitionState(committed=40, end=74, read=73)           # read, never acknowledged
+    >>> [stalled_partitions({"p": stuck}, seen) for _ in range(3)]
+    [[], [], ['p']]
+    >>> idle = PartitionState(committed=74, end=74, read=73)            # all done
+    >>> [stalled_partitions({"p": idle}, seen) for _ in range(3)]
+    [[], [], []]
+    >>> moving = [PartitionState(committed=c, end=500, read=c + 10) for c in (100, 132, 164)]
+    >>> [stalled_partitions({"p": s}, seen) for s in moving]
+    [[], [], []]
+    >>> busy = [PartitionState(committed=40, end=e, read=e - 1, acked=tuple(range(45, e))) for e in (60, 80, 99)]
+    >>> [stalled_partitions({"p": s}, seen) for s in busy]   # traffic flows, but the commit is stuck at 40
+    [[], [], ['p']]
+    >>> skipped = PartitionState(committed=40, end=74, read=73, acked=(60, 61), hole=True)  # known lost
+    >>> [stalled_partitions({"p": skipped}, seen) for _ in range(2)]
+    [[], ['p']]
+    """
+    out = []
+    for tp, st in states.items():
+        if st.end <= st.committed:
+            seen.pop(tp, None)
+            continue
+        last, times = seen.get(tp, (None, 0))
+        times = times + 1 if last == st.mark else 1
+        need = STALL_CHECKS_KNOWN_HOLE if st.hole else STALL_CHECKS_HELD if st.in_flight else STALL_CHECKS
+        if times >= need:
+            out.append(tp)
+            seen.pop(tp, None)
+        else:
+            seen[tp] = (st.mark, times)
+    return out
+
+
+async def partition_states(consumer) -> dict:
+    """Snapshot faust-streaming's per-partition bookkeeping (0.15.3 internals, pinned)."""
+    c = consumer
+    tps = [tp for tp in c.assignment() if not c._is_changelog_tp(tp)]
+    if not tps:
+        return {}
+    ends = await c.highwaters(*tps)
+    held: dict = {}
+    for m in list(c._unacked_messages):
+        held[m.tp] = held.get(m.tp, 0) + 1
+    from ..app import known_holes
+
+    holes = known_holes(c)
+    out = {}
+    for tp in tps:
+        if ends.get(tp) is None:
+            continue
+        out[tp] = PartitionState(committed=c._committed_offset.get(tp) or 0, end=ends[tp],
+                                 read=c._read_offset.get(tp), acked=tuple(sorted(c._acked.get(tp) or ())),
+                                 in_flight=held.get(tp, 0), hole=tp in holes)
+    return out
 
 
 def install(app, ctx) -> None:
@@ -26,22 +120,34 @@ def install(app, ctx) -> None:
             state["reader"] = ProgressReader(s.bootstrap_servers, s.app_id, topics)
         return record_lag(ctx.store, state["reader"].read(), group=s.app_id)
 
-    stalled: dict = {}
+    seen: dict = {}
 
     @app.timer(s.stall_check_interval_s, name="pulsewire.health.stalls")
     async def repair_stalled_partitions():
-        """faust-streaming 0.15.3 can lose the in-flight records of a partition when a worker starts
-        on a backlog while its tables recover: they are read but never acknowledged, so the
-        partition's commit stops at that hole forever (reproduced by tests/integration restart
-        tests). We seek such a partition back to its committed offset: the missing records are
-        read again (the sinks are idempotent), acknowledged, and commits move on."""
+        """faust-streaming 0.15.3 can drop records between its fetcher and the agents (a partition
+        paused during a rebalance or table recovery, a generation change mid-batch, a flow suspended
+        mid-delivery); its commit then stops at the hole for good (see app.py), or the partition is
+        never fetched again. The sinks are idempotent, so the repair is simple: resume the partition
+        and seek it back to its committed offset; what was lost is read again."""
+        from ..app import known_holes
+
+        c = app.consumer
+        if getattr(app, "rebalancing", False) or getattr(app, "in_recovery", False):
+            seen.clear()
+            return
         try:
-            for tp in stalled_partitions(app, stalled):
-                committed = app.consumer._committed_offset.get(tp)
-                log.warning("partition %s[%s] has been stuck at committed offset %s (records read after it "
-                            "were lost in flight); seeking back to re-read them", tp.topic, tp.partition, committed)
-                await app.consumer.seek(tp, committed)
-        except Exception as exc:
+            states = await partition_states(c)
+            known_holes(c).difference_update(tp for tp, st in states.items() if st.end <= st.committed)
+            for tp in stalled_partitions(states, seen):
+                st = states[tp]
+                log.warning("partition %s[%s] is stuck at committed offset %s of %s (last read %s, %s acked "
+                            "after a hole, %s in flight, %s); resuming it and reading again from %s",
+                            tp.topic, tp.partition, st.committed, st.end, st.read, len(st.acked), st.in_flight,
+                            "paused" if tp in c._paused_partitions else "active", st.committed)
+                known_holes(c).discard(tp)
+                c.resume_partitions([tp])
+                await c.seek(tp, st.committed)
+        except Exception as exc:  # never stop the worker for it
             log.warning("stall check failed: %s", exc)
 
     @app.timer(s.lag_interval_s, name="pulsewire.health.lag")
@@ -51,37 +157,3 @@ def install(app, ctx) -> None:
         except Exception as exc:  # health is best effort: never stop the worker for it
             log.warning("could not record consumer lag: %s", exc)
             state.pop("reader", None)
-
-
-def stalled_partitions(app, seen: dict) -> list:
-    """Partitions whose commit cannot move and has not moved since the last check: either records
-    after a hole are acknowledged while the hole never will be, or records were read past the
-    committed offset and none of them is waiting to be acknowledged (they were dropped in flight)."""
-    c = app.consumer
-    out = []
-    for tp in list(c.assignment()):
-        if c._is_changelog_tp(tp):
-            continue
-        acked = c._acked.get(tp) or []
-        committed = c._committed_offset.get(tp)
-        read = c._read_offset.get(tp)
-        if committed is None:
-            seen.pop(tp, None)
-            continue
-        hole = (min(acked) > committed) if acked else (read is not None and read >= committed)
-        mark = (committed, min(acked) if acked else None, read)
-        if not hole:
-            seen.pop(tp, None)
-            continue
-        last, times = seen.get(tp, (None, 0))
-        times = times + 1 if last == mark else 1
-        # unchanged over STALL_CHECKS checks: a slow batch still in an agent's hands moves or acks by then
-        if times >= STALL_CHECKS:
-            out.append(tp)
-            seen.pop(tp, None)
-        else:
-            seen[tp] = (mark, times)
-    return out
-
-
-STALL_CHECKS = 3

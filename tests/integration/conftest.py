@@ -82,7 +82,8 @@ class Pipeline:
         self.dump_stacks()
         prog = self.reader.read()
         lags = {t: prog.lag(t) for t in prog.end if prog.lag(t)}
-        raise AssertionError(f"pipeline did not finish within {timeout_s}s; lag={lags}\n{self.log_tail(20000)}")
+        raise AssertionError(f"pipeline did not finish within {timeout_s}s; lag={lags}\n"
+                             f"worker warnings:\n{self.log_warnings()}\nworker log tail:\n{self.log_tail(12000)}")
 
     def dump_stacks(self) -> None:
         """mode's worker logs every task's stack on SIGUSR1: the best clue when a worker stalls."""
@@ -118,6 +119,14 @@ class Pipeline:
     def log_tail(self, n: int = 4000) -> str:
         log = self.data_dir / "worker.log"
         return log.read_text(errors="replace")[-n:] if log.exists() else "(no worker log)"
+
+    def log_warnings(self, n: int = 60) -> str:
+        """The worker's WARNING and ERROR lines: the tail alone is mostly the stack dump."""
+        log = self.data_dir / "worker.log"
+        if not log.exists():
+            return "(no worker log)"
+        lines = [ln for ln in log.read_text(errors="replace").splitlines() if "[WARNING]" in ln or "[ERROR]" in ln]
+        return "\n".join(lines[-n:])
 
     def close(self) -> None:
         if self.worker is not None:
