@@ -1,6 +1,8 @@
 """The churn and burnout classifiers: River pipelines with online calibration, explanations and signed snapshots.
 
-Composition is River's: ``Calibrated(Shape() | GaussianNBRisk())`` (``make_model``). A
+Composition is River's: ``Calibrated(Shape() | GaussianNBRisk())`` for burnout and
+``Calibrated(PriorBlend(Shape() | LinearDiscriminantRisk(), Shape() | RiskPrior(...)))`` for churn
+(``make_model``); a snapshot of an earlier structure still loads and keeps learning as it was. A
 ``Calibrated(StandardScaler() | LogisticRegression())`` works the same way and passes the same
 checks, but SGD swings with the bursts of delayed labels (docs/learners.md explains the choice).
 ``Calibrated`` is online Platt scaling: it maps the inner model's log-odds
@@ -32,6 +34,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+import numpy as np
 from river import base, compose, linear_model, preprocessing
 
 SNAPSHOT_FORMAT = "pickle+hmac-sha256/1"
@@ -171,6 +174,100 @@ class GaussianNBRisk(base.Classifier):
         a = self.prior_strength
         z = math.log((n1 + a) / (n0 + a)) + sum(self.contributions(x).values())
         p = _sigmoid(z)
+        return {False: 1.0 - p, True: p}
+
+
+class LinearDiscriminantRisk(base.Classifier):
+    """Binary linear discriminant: two class means and one pooled covariance, all kept as weighted sums.
+
+    Order-invariant like ``GaussianNBRisk`` (its state is sums, so a burst of delayed labels cannot swing
+    it), but it sees that features move together: three ticket counts that rise at once are one piece of
+    evidence, not three. The log-odds are ``log(n1 / n0) + sum_k w_k (x_k - m_k)`` with
+    ``w = S^-1 (mu1 - mu0)`` (``S`` shrunk towards its diagonal) and ``m`` the midpoint of the class means;
+    each term, clipped to ``±clip`` like naive Bayes' evidence, is that feature's contribution, i.e. the
+    explanation (the clip limits what one extreme value can say; it also means redundant features count
+    once only while their terms stay inside it). A feature missing from ``x`` contributes nothing.
+
+    >>> lda = LinearDiscriminantRisk()
+    >>> for i in range(200):
+    ...     lda.learn_one({"neg": float(i % 4), "neg_copy": float(i % 4), "csat": float(4 - i % 4)}, i % 4 == 3)
+    >>> lda.predict_proba_one({"neg": 3.0, "neg_copy": 3.0, "csat": 1.0})[True] > 0.8
+    True
+    >>> lda.predict_proba_one({"neg": 0.0, "neg_copy": 0.0, "csat": 4.0})[True] < 0.1
+    True
+    """
+
+    def __init__(self, shrinkage: float = 0.1, clip: float = 3.0, prior_strength: float = 1.0):
+        self.shrinkage = shrinkage
+        self.clip = clip
+        self.prior_strength = prior_strength
+        self.names: list[str] = []
+        self.index: dict[str, int] = {}
+        self.counts = {False: 0.0, True: 0.0}
+        self.sums = {False: np.zeros(0), True: np.zeros(0)}
+        self.outer = {False: np.zeros((0, 0)), True: np.zeros((0, 0))}
+        self._fit = None  # (weights, midpoint), cached until the next learn_one
+
+    @property
+    def _multiclass(self):
+        return False
+
+    def _grow(self, x) -> None:
+        new = [k for k in x if k not in self.index]
+        if not new:
+            return
+        for k in new:
+            self.index[k] = len(self.names)
+            self.names.append(k)
+        d, extra = len(self.names), len(new)
+        for c in (False, True):
+            self.sums[c] = np.concatenate([self.sums[c], np.zeros(extra)])
+            grown = np.zeros((d, d))
+            grown[:d - extra, :d - extra] = self.outer[c]
+            self.outer[c] = grown
+
+    def learn_one(self, x, y, w: float = 1.0):
+        y = bool(y)
+        self._grow(x)
+        v = np.zeros(len(self.names))
+        for k, val in x.items():
+            v[self.index[k]] = float(val)
+        self.counts[y] += w
+        self.sums[y] += w * v
+        self.outer[y] += w * np.outer(v, v)
+        self._fit = None
+
+    def _weights(self):
+        if self._fit is None:
+            n0, n1 = self.counts[False], self.counts[True]
+            mu0, mu1 = self.sums[False] / n0, self.sums[True] / n1
+            cov = (self.outer[False] - n0 * np.outer(mu0, mu0) + self.outer[True] - n1 * np.outer(mu1, mu1)) / (n0 + n1)
+            diag = np.diag(cov).copy()
+            floor = 1e-3 * max(float(diag.mean()), 0.0) + 1e-6
+            diag = np.maximum(diag, floor)
+            shrunk = (1 - self.shrinkage) * cov + self.shrinkage * np.diag(diag)
+            shrunk[np.diag_indices_from(shrunk)] = np.maximum(np.diag(shrunk), floor)
+            self._fit = (np.linalg.solve(shrunk, mu1 - mu0), (mu0 + mu1) / 2)
+        return self._fit
+
+    def contributions(self, x) -> dict[str, float]:
+        if self.counts[True] < 2 or self.counts[False] < 2:
+            return {}
+        weights, mid = self._weights()
+        out = {}
+        for k, val in x.items():
+            i = self.index.get(k)
+            if i is not None:
+                c = float(weights[i] * (float(val) - mid[i]))
+                out[k] = max(-self.clip, min(self.clip, c)) if math.isfinite(c) else 0.0
+        return out
+
+    def predict_proba_one(self, x):
+        n1, n0 = self.counts[True], self.counts[False]
+        if n1 < 2 or n0 < 2:
+            return {False: 0.5, True: 0.5}
+        a = self.prior_strength
+        p = _sigmoid(math.log((n1 + a) / (n0 + a)) + sum(self.contributions(x).values()))
         return {False: 1.0 - p, True: p}
 
 
@@ -340,7 +437,7 @@ def make_model(name: str) -> Calibrated:
     if name not in ("churn", "burnout"):
         raise ValueError(f"unknown model {name!r}")
     if name == "churn":
-        return Calibrated(PriorBlend(Shape() | GaussianNBRisk(), Shape() | RiskPrior(CHURN_PRIOR, base_rate=0.04),
+        return Calibrated(PriorBlend(Shape() | LinearDiscriminantRisk(), Shape() | RiskPrior(CHURN_PRIOR, base_rate=0.04),
                                      strength=PRIOR_STRENGTH, floor=PRIOR_FLOOR), lr=0.02)
     return Calibrated(Shape() | GaussianNBRisk(), lr=0.02)
 

@@ -1,14 +1,16 @@
 """One generic check suite, run against every estimator we wrote (River conventions)."""
 
 import copy
+import math
 import pickle
 import random
 
 import pytest
 from river import linear_model, preprocessing
 
-from pulsewire.models.learners.estimators import (Calibrated, GaussianNBRisk, OnlineLearner, PriorBlend, RiskPrior,
-                                                  Shape, SnapshotError, explain, handle_from_snapshot, make_model)
+from pulsewire.models.learners.estimators import (Calibrated, GaussianNBRisk, LinearDiscriminantRisk, OnlineLearner,
+                                                  PriorBlend, RiskPrior, Shape, SnapshotError, explain,
+                                                  handle_from_snapshot, make_model)
 
 KEY = b"k" * 32
 
@@ -26,7 +28,8 @@ def _data(n=600, seed=1):
 
 CLASSIFIERS = {
     "GaussianNBRisk": lambda: GaussianNBRisk(),
-    "churn model: Calibrated(PriorBlend(Shape|GaussianNBRisk, Shape|RiskPrior))": lambda: make_model("churn"),
+    "LinearDiscriminantRisk": lambda: LinearDiscriminantRisk(),
+    "churn model: Calibrated(PriorBlend(Shape|LinearDiscriminantRisk, Shape|RiskPrior))": lambda: make_model("churn"),
     "PriorBlend(GaussianNBRisk, RiskPrior)": lambda: PriorBlend(
         GaussianNBRisk(), RiskPrior({"neg_7d": (1.0, 0.0, 1.0)}), strength=20),
     "Calibrated(StandardScaler|LogisticRegression)": lambda: Calibrated(
@@ -84,8 +87,12 @@ def test_deterministic(make):
     assert a.predict_proba_one(x0) == b.predict_proba_one(x0)
 
 
-def test_weights_count():
-    a, b = GaussianNBRisk(), GaussianNBRisk()
+SUM_MODELS = [GaussianNBRisk, LinearDiscriminantRisk]
+
+
+@pytest.mark.parametrize("cls", SUM_MODELS, ids=lambda c: c.__name__)
+def test_weights_count(cls):
+    a, b = cls(), cls()
     for x, y in _data(300):
         a.learn_one(x, y, w=2.0)
         b.learn_one(x, y)
@@ -94,15 +101,35 @@ def test_weights_count():
     assert abs(a.predict_proba_one(x0)[True] - b.predict_proba_one(x0)[True]) < 1e-6
 
 
-def test_order_invariance_of_naive_bayes():
+@pytest.mark.parametrize("cls", SUM_MODELS, ids=lambda c: c.__name__)
+def test_order_invariance(cls):
     data = _data(400)
-    a, b = GaussianNBRisk(), GaussianNBRisk()
+    a, b = cls(), cls()
     for x, y in data:
         a.learn_one(x, y)
     for x, y in sorted(data, key=lambda d: d[1]):  # all negatives first: a burst, as delayed labels come
         b.learn_one(x, y)
     x0 = {"neg_7d": 3.0, "csat": 2.5, "noise": 0.0}
     assert abs(a.predict_proba_one(x0)[True] - b.predict_proba_one(x0)[True]) < 1e-6
+
+
+def test_linear_discriminant_counts_redundant_features_once():
+    """Three ticket counts that rise together are one piece of evidence: naive Bayes triples it."""
+    data = _data(1500, seed=5)
+
+    def trained(model, copies):
+        for x, y in data:
+            model.learn_one({**{f"neg_{i}": x["neg_7d"] for i in range(copies)}, "csat": x["csat"]}, y)
+        return model
+
+    def logit(model, copies):  # a moderate case: inside the per-term clip
+        p = model.predict_proba_one({**{f"neg_{i}": 3.0 for i in range(copies)}, "csat": 3.0})[True]
+        return math.log(p / (1 - p))
+
+    lda_once, lda_thrice = trained(LinearDiscriminantRisk(), 1), trained(LinearDiscriminantRisk(), 3)
+    nb_once, nb_thrice = trained(GaussianNBRisk(), 1), trained(GaussianNBRisk(), 3)
+    assert abs(logit(lda_thrice, 3) - logit(lda_once, 1)) < 0.25
+    assert logit(nb_thrice, 3) - logit(nb_once, 1) > 0.5
 
 
 def test_calibration_is_reasonable():
