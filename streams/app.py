@@ -36,12 +36,12 @@ def _never_skip_offsets() -> None:
     from faust.transport.consumer import Consumer
 
     async def _no_gap(self, tp, offset_from: int, offset_to: int) -> None:
-        # Measured: at a restart on a backlog, recovery resets the read position to the committed
+        # Measured: at every restart on a backlog, recovery resets the read position to the committed
         # offset after the fetcher has already queued records past it; those are processed (see
-        # _clear_queues_only_after_a_suspension). Whatever was really lost, the stall check in
-        # agents/health.py reads again.
-        log.warning("offsets %s..%s of %s[%s] were not seen in order by the fetcher; any of them not "
-                    "acknowledged will be read again", offset_from, offset_to - 1, tp.topic, tp.partition)
+        # _clear_queues_only_after_a_suspension), so this is logged at info. Whatever was really
+        # lost, the stall check in agents/health.py reads again, with a warning.
+        log.info("offsets %s..%s of %s[%s] were not seen in order by the fetcher; any of them not "
+                 "acknowledged will be read again", offset_from, offset_to - 1, tp.topic, tp.partition)
         known_holes(self).add(tp)  # the stall check repairs it at its next-but-one round
 
     Consumer._add_gap = _no_gap
