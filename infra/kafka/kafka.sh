@@ -100,7 +100,8 @@ our_pid() {
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   kill -0 "$pid" 2>/dev/null || return 1
   if [[ -r "/proc/$pid/cmdline" ]]; then
-    tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q -- "kafka.Kafka $CONF" || return 1
+    # no pipe into grep -q: under pipefail its early exit could SIGPIPE the writer
+    [[ "$(tr '\0' ' ' < "/proc/$pid/cmdline")" == *"kafka.Kafka $CONF"* ]] || return 1
   fi
   echo "$pid"
 }
