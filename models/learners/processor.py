@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from .estimators import ModelHandle, explain
+from .estimators import ModelHandle, OnlineLearner, explain
 from .features import (FEATURES, FEATURES_OF, UPDATE, customer_authored, employee_authored, event_time, finite,
                        last_sentiment, new_state, note_sentiment)
 from .labels import MODEL_OF, add_pending, ends_entity, join_label, join_late, label_of, late_label
@@ -72,6 +72,22 @@ class LearnerConfig:
         thr = -self.baseline_sentiment_below
         cd = self.churn_cooldown_days if model == "churn" else self.burnout_cooldown_days
         return AlertPolicy(thr, thr - 0.3, cd)
+
+
+_COLD: dict[str, ModelHandle] = {}
+
+
+def cold_handle(model_name: str) -> ModelHandle:
+    """The model as it is before any label (version 0), for a worker that has no snapshot yet: for
+    churn that is the prior, which already ranks by the obvious signals and gives reasons, instead
+    of one constant for everybody. Never trained, so one shared instance is safe.
+
+    >>> cold_handle("churn").version_str
+    'churn-v0-n0'
+    """
+    if model_name not in _COLD:
+        _COLD[model_name] = OnlineLearner(model_name).handle()
+    return _COLD[model_name]
 
 
 @dataclass
@@ -144,14 +160,12 @@ def process_event(state: dict | None, ev: dict, sentiment: dict | None, models: 
     if state.get("ended_at") is not None and t >= state["ended_at"]:
         out.notes.append("after_end")
         return state, out
-    handle = models.get(model_name)
+    handle = models.get(model_name) or cold_handle(model_name)
     x = finite(FEATURES_OF[etype](state, t))
     ls = last_sentiment(state)
     baseline = -ls if ls is not None else 0.0
-    p = handle.predict(x) if handle is not None else 0.5
-    version = handle.version_str if handle is not None else f"{model_name}-v0-n0"
-    n_labels = handle.n_labels if handle is not None else 0
-    n_pos = handle.n_pos if handle is not None else 0
+    p = handle.predict(x)
+    version, n_labels, n_pos = handle.version_str, handle.n_labels, handle.n_pos
     entry = {"id": ev.get("event_id", ""), "t": t, "x": x, "p": p, "b": baseline, "v": version, "n": n_labels,
              "np": n_pos}
     late = late_label(state, t)
@@ -162,7 +176,7 @@ def process_event(state: dict | None, ev: dict, sentiment: dict | None, models: 
     pol = cfg.policy(model_name)
     warm = n_pos >= cfg.min_positives_to_alert
     fire = pol.decide(state["alert"], p, t) if warm else False
-    reasons = reasons_for(handle, x, etype, cfg.reasons) if handle is not None and (fire or p >= pol.threshold) else []
+    reasons = reasons_for(handle, x, etype, cfg.reasons) if fire or p >= pol.threshold else []
     out.prediction = {"model": model_name, "entity_type": etype, "entity_id": eid, "team_id": out.team_id,
                       "probability": p, "baseline": baseline, "model_version": version, "n_labels": n_labels, "n_pos": n_pos,
                       "event_id": ev.get("event_id", ""), "t": t, "reasons": reasons, "alerted": fire,
