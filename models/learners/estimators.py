@@ -1,7 +1,7 @@
 """The churn and burnout classifiers: River pipelines with online calibration, explanations and signed snapshots.
 
-Composition is River's: ``Calibrated(Shape() | GaussianNBRisk())`` for burnout and
-``Calibrated(PriorBlend(Shape() | LinearDiscriminantRisk(), Shape() | RiskPrior(...)))`` for churn
+Composition is River's: ``Calibrated(PriorBlend(Shape() | GaussianNBRisk(), Shape() | RiskPrior(...)))``
+for burnout and ``Calibrated(PriorBlend(Shape() | LinearDiscriminantRisk(), Shape() | RiskPrior(...)))`` for churn
 (``make_model``); a snapshot of an earlier structure still loads and keeps learning as it was. A
 ``Calibrated(StandardScaler() | LogisticRegression())`` works the same way and passes the same
 checks, but SGD swings with the bursts of delayed labels (docs/learners.md explains the choice).
@@ -428,6 +428,23 @@ CHURN_PRIOR = {
 }
 
 
+#: The burnout model's prior, in the same spirit: more overtime than usual, sick days, after-hours
+#: messages, low workload / wellbeing / eNPS answers, a burned-out pulse answer, negative comments.
+BURNOUT_PRIOR = {
+    "overtime_trend": (0.5, 0.0, 5.0),       # hours a week above their usual
+    "overtime_recent": (0.3, 5.0, 5.0),
+    "sick_days_60d": (0.4, 0.0, 0.7),
+    "after_hours_share": (0.5, 0.1, 0.15),
+    "workload_last": (-0.5, 4.0, 1.0),
+    "wellbeing_last": (-0.7, 4.0, 1.0),
+    "wellbeing_drop": (0.4, 0.0, 1.0),
+    "burnout_last": (1.0, 2.0, 1.0),         # "I feel burned out often" (4-5 of 5)
+    "enps_last": (-0.3, 7.0, 2.0),
+    "sent_recent": (-0.7, 0.0, 0.5),
+    "neg_comments_14d": (0.5, 0.0, 0.7),
+}
+
+
 PRIOR_STRENGTH = 200.0  # positive examples after which the prior has half the say (seeds 11, 13)
 PRIOR_FLOOR = 0.3  # the prior keeps 30% of the say: on few labels it ranks better than naive Bayes alone
 
@@ -439,7 +456,8 @@ def make_model(name: str) -> Calibrated:
     if name == "churn":
         return Calibrated(PriorBlend(Shape() | LinearDiscriminantRisk(), Shape() | RiskPrior(CHURN_PRIOR, base_rate=0.04),
                                      strength=PRIOR_STRENGTH, floor=PRIOR_FLOOR), lr=0.02)
-    return Calibrated(Shape() | GaussianNBRisk(), lr=0.02)
+    return Calibrated(PriorBlend(Shape() | GaussianNBRisk(), Shape() | RiskPrior(BURNOUT_PRIOR, base_rate=0.1),
+                                 strength=PRIOR_STRENGTH, floor=PRIOR_FLOOR), lr=0.02)
 
 
 def _steps(model):
