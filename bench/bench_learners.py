@@ -4,9 +4,11 @@
 
 Training examples come from the in-process replay of the generator (seed 11), so the
 feature vectors are the real ones. Measures learn_one (updates/s) and
-predict_proba_one (predictions/s) of the composed model
-``Calibrated(Shape() | GaussianNBRisk())``, plus the whole per-event path of the
-features agent (``process_event``: features + prediction + label join + policy).
+predict_proba_one (predictions/s) of each composed model (``make_model``), and, as the
+baseline measured in the same run on the same examples, River's own
+``StandardScaler() | LogisticRegression()``; each rate is also printed as a ratio of the
+baseline's. Then the whole per-event path of the features agent (``process_event``: features +
+prediction + label join + policy).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     import river
+    from river import linear_model, preprocessing
 
     from pulsewire.models.learners.estimators import make_model
     from pulsewire.models.learners.processor import LearnerConfig
@@ -83,8 +86,25 @@ def main(argv=None) -> int:
             for x, _, _ in ex:
                 trained.predict_proba_one(x)
 
-        print(f"{name:10} {len(ex):>9} {best_rate(learn, len(ex), args.repeat):>12,.0f} "
-              f"{best_rate(predict, len(ex), args.repeat):>20,.0f}")
+        def baseline_learn():
+            m = preprocessing.StandardScaler() | linear_model.LogisticRegression()
+            for x, y, w in ex:
+                m.learn_one(x, y)
+
+        base = preprocessing.StandardScaler() | linear_model.LogisticRegression()
+        for x, y, w in ex:
+            base.learn_one(x, y)
+
+        def baseline_predict():
+            for x, _, _ in ex:
+                base.predict_proba_one(x)
+
+        rates = (best_rate(learn, len(ex), args.repeat), best_rate(predict, len(ex), args.repeat))
+        base_rates = (best_rate(baseline_learn, len(ex), args.repeat), best_rate(baseline_predict, len(ex), args.repeat))
+        print(f"{name:10} {len(ex):>9} {rates[0]:>12,.0f} {rates[1]:>20,.0f}   "
+              f"({rates[0] / base_rates[0]:.2f} x / {rates[1] / base_rates[1]:.2f} x the baseline)")
+        print(f"{'  baseline':10} {len(ex):>9} {base_rates[0]:>12,.0f} {base_rates[1]:>20,.0f}   "
+              "(River StandardScaler | LogisticRegression, same examples)")
     print(f"whole per-event path (features + label join + predict + policy + metric contributions), "
           f"in-process: {path_rate:,.0f} events/s over {len(records)} events")
     return 0
