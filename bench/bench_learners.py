@@ -43,6 +43,27 @@ def best_rate(fn, n: int, repeat: int) -> float:
     return n / min(times)
 
 
+def learn_predict_rates(make, ex: list, repeat: int, weighted: bool) -> tuple[float, float]:
+    """(learn_one/s from a fresh model, predict_proba_one/s of a model trained on all of ``ex``)."""
+
+    def train():
+        m = make()
+        for x, y, w in ex:
+            if weighted:
+                m.learn_one(x, y, w=w)
+            else:
+                m.learn_one(x, y)
+        return m
+
+    trained = train()
+
+    def predict():
+        for x, _, _ in ex:
+            trained.predict_proba_one(x)
+
+    return best_rate(train, len(ex), repeat), best_rate(predict, len(ex), repeat)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=20_000)
@@ -73,34 +94,9 @@ def main(argv=None) -> int:
         if not ex:
             continue
 
-        def learn():
-            m = make_model(name)
-            for x, y, w in ex:
-                m.learn_one(x, y, w=w)
-
-        trained = make_model(name)
-        for x, y, w in ex:
-            trained.learn_one(x, y, w=w)
-
-        def predict():
-            for x, _, _ in ex:
-                trained.predict_proba_one(x)
-
-        def baseline_learn():
-            m = preprocessing.StandardScaler() | linear_model.LogisticRegression()
-            for x, y, w in ex:
-                m.learn_one(x, y)
-
-        base = preprocessing.StandardScaler() | linear_model.LogisticRegression()
-        for x, y, w in ex:
-            base.learn_one(x, y)
-
-        def baseline_predict():
-            for x, _, _ in ex:
-                base.predict_proba_one(x)
-
-        rates = (best_rate(learn, len(ex), args.repeat), best_rate(predict, len(ex), args.repeat))
-        base_rates = (best_rate(baseline_learn, len(ex), args.repeat), best_rate(baseline_predict, len(ex), args.repeat))
+        rates = learn_predict_rates(lambda: make_model(name), ex, args.repeat, weighted=True)
+        base_rates = learn_predict_rates(lambda: preprocessing.StandardScaler() | linear_model.LogisticRegression(),
+                                         ex, args.repeat, weighted=False)
         print(f"{name:10} {len(ex):>9} {rates[0]:>12,.0f} {rates[1]:>20,.0f}   "
               f"({rates[0] / base_rates[0]:.2f} x / {rates[1] / base_rates[1]:.2f} x the baseline)")
         print(f"{'  baseline':10} {len(ex):>9} {base_rates[0]:>12,.0f} {base_rates[1]:>20,.0f}   "
