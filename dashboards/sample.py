@@ -15,9 +15,15 @@ What it guarantees (the tests rely on it):
   for the small team, which the boards must hide), pipeline_health, consumer_lag,
   dead_letters.
 
->>> cfg = SampleConfig(events=1000)
+>>> cfg = SampleConfig(events=1000, end=datetime(2026, 11, 1, tzinfo=timezone.utc))
 >>> cfg.start.isoformat(), cfg.end.isoformat()
 ('2026-10-18T00:00:00+00:00', '2026-11-01T00:00:00+00:00')
+
+By default the sample ends at today's midnight (UTC): the store's TTLs (30 days for
+pipeline_health and consumer_lag, 90 for raw text) would expire rows dated at a fixed day.
+
+>>> SampleConfig().end == today_utc() and today_utc().hour == 0
+True
 """
 
 from __future__ import annotations
@@ -47,12 +53,17 @@ BURNOUT_REASONS = ["overtime 10 h/week above team median", "pulse 'workload' at 
                    "comment sentiment falling"]
 
 
+def today_utc() -> datetime:
+    """Today's midnight, UTC."""
+    return datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 @dataclass
 class SampleConfig:
     events: int = 20_000
     seed: int = 7
     days: int = 14
-    end: datetime = field(default_factory=lambda: datetime(2026, 11, 1, tzinfo=timezone.utc))
+    end: datetime = field(default_factory=lambda: today_utc())
     pipeline_minutes: int = 60
 
     @property

@@ -33,8 +33,11 @@ def fill_generator(store, n: int = 6000) -> None:
     from pulsewire.streams.connectors.generator import GeneratorConfig, SmbSimulation
     from pulsewire.streams.rows import scored_row
 
+    # the simulation ends today: rows at a fixed date would expire under the store's TTLs
+    weeks = GeneratorConfig().weeks
+    start = (sample.today_utc() - timedelta(weeks=weeks)).isoformat()
     rows = []
-    for ev in SmbSimulation(GeneratorConfig(seed=7)).records(limit=n):
+    for ev in SmbSimulation(GeneratorConfig(seed=7, start=start)).records(limit=n):
         if not isinstance(ev, dict):
             continue
         ev = dict(ev)
@@ -118,7 +121,7 @@ def main() -> None:
             # the lag writer, round trip
             from types import SimpleNamespace
 
-            ts = datetime(2030, 1, 1, tzinfo=timezone.utc)
+            ts = sample.today_utc()
             n = record_lag(store, SimpleNamespace(committed={"events.chat": 40}, end={"events.chat": 100}),
                            group="test-group", ts=ts, partitions={("events.chat", 0): (10, 30)})
             result["lag_written"] = n
