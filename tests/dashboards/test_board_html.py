@@ -35,6 +35,12 @@ def test_board_is_self_contained_and_has_every_panel(board_html, sample_results)
     assert 'class="error"' not in html and 'class="nodata"' not in html
 
 
+def browser_env() -> dict:
+    """The browser is a viewer, not code under test: it runs on the real calendar (its screenshot
+    never finishes under libfaketime)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("FAKETIME") and k != "LD_PRELOAD"}
+
+
 @pytest.mark.skipif(CHROMIUM is None and os.environ.get("CI") != "true",
                     reason=f"Chromium is not installed (Debian: {INSTALL}); it is required when CI=true")
 def test_every_panel_draws_in_chromium(board_html, tmp_path):
@@ -42,12 +48,13 @@ def test_every_panel_draws_in_chromium(board_html, tmp_path):
     base = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
             f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1500,1000"]
     dom = subprocess.run([*base, "--virtual-time-budget=5000", "--dump-dom", board_html.as_uri()],
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=120, env=browser_env())
     m = re.search(r'<pre id="drawcheck">([^<]*)</pre>', dom.stdout)
     assert m and m.group(1), f"the page's draw check did not run:\n{dom.stderr[-2000:]}"
     check = json.loads(m.group(1))
     assert check["panels"] == 29 and check["drawn"] == 29, check
     assert 'data-drawcheck="ok"' in dom.stdout
     shot = tmp_path / "board.png"
-    subprocess.run([*base, f"--screenshot={shot}", board_html.as_uri()], capture_output=True, timeout=120)
+    subprocess.run([*base, f"--screenshot={shot}", board_html.as_uri()], capture_output=True, timeout=120,
+                   env=browser_env())
     assert shot.exists() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000
