@@ -6,7 +6,6 @@ around it stays a three-line loop.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 
 from pydantic import ValidationError
@@ -14,6 +13,7 @@ from pydantic import ValidationError
 from pulsewire.schemas.dead_letter import DeadLetter, Reason
 from pulsewire.schemas.events import KINDS, parse_event_json
 
+from .json_input import JsonRejected, loads_json
 from .privacy import Pseudonymiser
 
 
@@ -69,7 +69,9 @@ def validate_record(raw: bytes | None, topic: str, *, pseudonymise: Pseudonymise
     except UnicodeDecodeError as exc:
         return dead(Reason.INVALID_ENCODING, f"payload is not valid UTF-8: {exc}")
     try:
-        obj = json.loads(raw)
+        obj = loads_json(raw)
+    except JsonRejected as exc:
+        return dead(exc.reason, exc.detail)
     except ValueError as exc:
         return dead(Reason.MALFORMED_JSON, f"not valid JSON: {exc}")
     if not isinstance(obj, dict):

@@ -28,6 +28,7 @@ from pydantic import Field
 
 from pulsewire.schemas.events import EVENT_MODELS
 
+from ..json_input import JsonRejected, loads_json
 from ..sdk import Connector, ConnectorConfig, ConnectorError, Raw, Reason, Reject, compact, parse_time, stable_id
 from ..sdk import to_float, to_int
 
@@ -175,7 +176,9 @@ class FileConnector(Connector):
             return Raw(None, cursor=cursor, raw=line, reject=(Reason.INVALID_ENCODING, f"line at byte {start}: {exc}"))
         if header is None:  # JSON Lines
             try:
-                obj = json.loads(text)
+                obj = loads_json(text)
+            except JsonRejected as exc:
+                return Raw(None, cursor=cursor, raw=line, reject=(exc.reason, f"line at byte {start}: {exc.detail}"))
             except ValueError as exc:
                 return Raw(None, cursor=cursor, raw=line, reject=(Reason.MALFORMED_JSON, f"line at byte {start}: {exc}"))
             if not isinstance(obj, dict):
@@ -191,7 +194,7 @@ class FileConnector(Connector):
 
     def _json_array(self, index: int) -> Iterator[Raw]:
         try:
-            data = json.loads(self._f.read().decode("utf-8-sig"))
+            data = loads_json(self._f.read().decode("utf-8-sig"))
         except (ValueError, UnicodeDecodeError) as exc:
             raise ConnectorError(f"{self.config.path}: not a JSON document ({exc})") from None
         if isinstance(data, dict):  # {"employees": [...]} and similar wrappers

@@ -118,3 +118,30 @@ def test_tail_follows_a_growing_file_and_a_truncation(tmp_path):
         evs = r.wait_for(3)
     assert [e.event_id for e in evs] == ["files:tp-9001", "files:tp-9002", "files:tp-9003"]
     assert json.loads(r.sink.cursors["files"])["offset"] == len(lines[3])
+
+
+def _jsonl_with(tmp_path, bad_line: str):
+    lines = REVIEWS_JSONL.splitlines(keepends=True)
+    p = tmp_path / "r.jsonl"
+    p.write_text(lines[0] + bad_line + "\n" + "".join(lines[1:]))
+    return p
+
+
+def test_deeply_nested_line_is_a_dead_letter_and_the_file_goes_on(tmp_path):
+    deep = '{"id": "tp-x", "consumer": ' + "[" * 50_000 + "]" * 50_000 + "}"
+    p = _jsonl_with(tmp_path, deep)
+    sink = run_connector(Files({"path": str(p), "columns": JSONL_COLUMNS}))
+    assert [e.event_id for e in sink.events] == ["files:tp-9001", "files:tp-9002", "files:tp-9003"]
+    [dl] = sink.dead_letters
+    assert dl.reason.value == "nesting_too_deep" and "line at byte" in dl.detail and dl.payload.startswith('{"id": "tp-x"')
+    assert json.loads(sink.cursors["files"])["offset"] == p.stat().st_size  # a rerun starts after the file
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_number_in_json_lines_is_a_dead_letter(tmp_path, token):
+    bad = '{"id": "tp-n", "consumer": {"id": "c-1"}, "stars": 4, "text": %s, "createdAt": "2026-10-01T08:00:00Z"}' % token
+    p = _jsonl_with(tmp_path, bad)
+    sink = run_connector(Files({"path": str(p), "columns": {**JSONL_COLUMNS, "text": "text"}}))
+    assert [e.event_id for e in sink.events] == ["files:tp-9001", "files:tp-9002", "files:tp-9003"]
+    assert [d.reason.value for d in sink.dead_letters] == ["non_finite_number"]
+    assert "nan" not in {e.text for e in sink.events}

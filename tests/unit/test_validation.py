@@ -71,3 +71,31 @@ def test_replayed_event_keeps_its_pseudonym():
     first, _ = run(raw, topic="events.hr")
     again, _ = run(json.loads(first.model_dump_json()), topic="events.hr")
     assert again.employee_id == first.employee_id
+
+
+def _deep(levels: int) -> bytes:
+    return b'{"kind": "review", "attributes": ' + b"[" * levels + b"]" * levels + b"}"
+
+
+@pytest.mark.parametrize("levels", [100, 50_000])  # under and over the interpreter's recursion limit
+def test_deeply_nested_payload_is_a_dead_letter_that_keeps_its_origin(levels):
+    ev, dl = run(_deep(levels), partition=1, offset=7, max_payload_bytes=200_000)
+    assert ev is None
+    assert dl.reason == Reason.NESTING_TOO_DEEP
+    assert (dl.source_topic, dl.partition, dl.offset, dl.where) == ("events.review", 1, 7, "validate")
+
+
+@pytest.mark.parametrize("token", [b"NaN", b"Infinity", b"-Infinity", b"1e999"])
+def test_non_finite_number_is_a_dead_letter(token):
+    raw = json.dumps({**GOOD, "text": "x"}).encode().replace(b'"x"', token)
+    ev, dl = run(raw)
+    assert ev is None and dl.reason == Reason.NON_FINITE_NUMBER and token.decode().lstrip("-") in dl.detail
+
+
+def test_dead_letter_row_of_a_deep_payload_keeps_reason_and_origin():
+    from pulsewire.streams.rows import dead_letter_row
+
+    _, dl = run(_deep(50_000), partition=1, offset=7, max_payload_bytes=200_000)
+    row = dead_letter_row(dl, P)
+    assert (row["source_topic"], row["reason"], row["stage"]) == ("events.review", "nesting_too_deep", "validate")
+    assert row["payload"] == _deep(50_000).decode()[:65536]
