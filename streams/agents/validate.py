@@ -23,7 +23,8 @@ def install(app, ctx) -> None:
                 logical = msg.topic[len(s.topic_prefix):]
                 ev, dl = validate_record(event.value, logical, pseudonymise=ctx.pseudonymise,
                                          max_text_chars=s.max_text_chars, max_payload_bytes=s.max_payload_bytes,
-                                         partition=msg.partition, offset=msg.offset)
+                                         partition=msg.partition, offset=msg.offset,
+                                         max_future_days=s.max_future_days, earliest_event_date=s.earliest_event_date)
                 if ev is not None:
                     await valid.send(key=ev.entity_id.encode(), value=event_to_json(ev))
                 else:

@@ -25,6 +25,7 @@ the cursor of the last delivered record only after the batch is flushed.
 from __future__ import annotations
 
 import hashlib
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Callable, ClassVar, Iterator
@@ -34,8 +35,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pulsewire.schemas.dead_letter import Reason
 
+from ..time_window import TimeWindow
+
 __all__ = ["Connector", "ConnectorConfig", "ConnectorError", "Raw", "Reject", "Reason",
-           "stable_id", "parse_time", "to_int", "to_float", "compact"]
+           "stable_id", "parse_time", "to_int", "to_float", "compact", "TimeWindow", "event_time_window"]
+
+#: The event times a run accepts: the runner sets it from the settings, ``parse_time`` checks it.
+event_time_window: ContextVar[TimeWindow] = ContextVar("event_time_window", default=TimeWindow())
 
 
 class ConnectorConfig(BaseModel):
@@ -115,14 +121,15 @@ def stable_id(source: str, *natural_key: Any) -> str:
     return f"{source[:90]}:{digest}"
 
 
-def parse_time(value: Any, assume_tz: str | None = None) -> str:
-    """ISO-8601 / epoch seconds / date -> aware ISO string. Naive times need ``assume_tz`` (else Reject)."""
+def parse_time(value: Any, assume_tz: str | None = None, *, window: TimeWindow | None = None) -> str:
+    """ISO-8601 / epoch seconds / date -> aware ISO string. Naive times need ``assume_tz`` (else Reject);
+    times outside ``window`` (default: the run's ``event_time_window``) are ``timestamp_out_of_range``."""
     if value is None or value == "":
         raise Reject(Reason.MISSING_FIELD, "timestamp is missing")
     try:
         if isinstance(value, (int, float)) or (isinstance(value, str) and value.replace(".", "", 1).isdigit()):
-            return datetime.fromtimestamp(float(value), tz=timezone.utc).isoformat()
-        if isinstance(value, datetime):
+            dt = datetime.fromtimestamp(float(value), tz=timezone.utc)
+        elif isinstance(value, datetime):
             dt = value
         elif isinstance(value, date):
             dt = datetime(value.year, value.month, value.day)
@@ -134,6 +141,8 @@ def parse_time(value: Any, assume_tz: str | None = None) -> str:
         if not assume_tz:
             raise Reject(Reason.NAIVE_TIMESTAMP, f"timestamp {value!r} has no timezone; set assume_tz in the config")
         dt = dt.replace(tzinfo=ZoneInfo(assume_tz))
+    if problem := (window or event_time_window.get()).problem(dt):
+        raise Reject(Reason.TIMESTAMP_OUT_OF_RANGE, problem)
     return dt.isoformat()
 
 
