@@ -257,7 +257,9 @@ class Files(FileConnector):
                 and f not in self.config.constants and f != "event_id"]
         if "event_id" in self.config.columns:
             need.append("event_id")
-        return [self.config.columns.get(f, f) for f in need]
+        # a column named in the config is expected: absent, it would silently leave its field empty
+        named = [self.config.columns.get(f, f) for f in need] + list(self.config.columns.values()) + self.config.attributes
+        return list(dict.fromkeys(named))
 
     def map(self, row: dict) -> dict:
         c = self.config

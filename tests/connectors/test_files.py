@@ -145,3 +145,12 @@ def test_non_finite_number_in_json_lines_is_a_dead_letter(tmp_path, token):
     assert [e.event_id for e in sink.events] == ["files:tp-9001", "files:tp-9002", "files:tp-9003"]
     assert [d.reason.value for d in sink.dead_letters] == ["non_finite_number"]
     assert "nan" not in {e.text for e in sink.events}
+
+
+@pytest.mark.parametrize("column, config", [("store", {}), ("title", {}), ("helpful", {"attributes": ["helpful"]})])
+def test_mapped_optional_column_missing_from_the_header_stops_with_its_name(tmp_path, column, config):
+    p = tmp_path / "r.csv"
+    p.write_text(REVIEWS_CSV.replace(f",{column}", ",other") if column != "helpful" else REVIEWS_CSV)
+    with pytest.raises(ConnectorError, match=f"missing column.*'{column}'") as exc:
+        run_connector(reviews(p, **config))
+    assert "\n" not in str(exc.value)
