@@ -35,6 +35,8 @@ from ..sdk import to_float, to_int
 log = logging.getLogger(__name__)
 BOM = b"\xef\xbb\xbf"
 INTS, FLOATS = {"rating", "csat", "score"}, {"hours", "days", "mrr"}
+ID_MAX_CHARS = next(m.max_length for m in EVENT_MODELS["review"].model_fields["event_id"].metadata
+                    if hasattr(m, "max_length"))
 
 
 class FileOptions(ConnectorConfig):
@@ -261,15 +263,30 @@ class Files(FileConnector):
         named = [self.config.columns.get(f, f) for f in need] + list(self.config.columns.values()) + self.config.attributes
         return list(dict.fromkeys(named))
 
+    def _event_id(self, row: dict) -> str:
+        """``source:<the record's id>``; a hash of the whole record only when the source has no id column.
+        A hash in place of an empty or over-long id would hide the record from anyone joining on the id."""
+        c = self.config
+        column = c.columns.get("event_id", "event_id")
+        natural = pick(row, column)
+        if natural is None and "event_id" not in c.columns:
+            return stable_id(c.source, json.dumps(row, sort_keys=True))
+        natural = "" if natural is None else str(natural).strip()
+        if not natural:
+            raise Reject(Reason.INVALID_SOURCE_ID, f"the id in column {column!r} is empty or absent")
+        event_id = f"{c.source}:{natural}"
+        if len(event_id) > ID_MAX_CHARS:
+            raise Reject(Reason.INVALID_SOURCE_ID, f"the id in column {column!r} makes an event_id of {len(event_id)} "
+                         f"characters ({event_id[:40]}...); the limit is {ID_MAX_CHARS}")
+        return event_id
+
     def map(self, row: dict) -> dict:
         c = self.config
         ev = {f: coerce(f, pick(row, c.columns.get(f, f)), c.assume_tz) for f in self._fields()}
-        natural = ev.pop("event_id", None)
+        ev.pop("event_id", None)
         ev.update(c.constants)
         ev["kind"], ev["source"] = c.kind, c.source
-        ev["event_id"] = f"{c.source}:{natural}" if natural else stable_id(c.source, json.dumps(row, sort_keys=True))
-        if len(ev["event_id"]) > 128:
-            ev["event_id"] = stable_id(c.source, natural)
+        ev["event_id"] = self._event_id(row)
         if ev.get("occurred_at") is None:
             raise Reject(Reason.MISSING_FIELD, f"no timestamp in column {c.columns.get('occurred_at', 'occurred_at')!r}")
         attrs = {a: str(v) for a in c.attributes if (v := pick(row, a)) not in (None, "")}

@@ -116,7 +116,13 @@ class Connector:
 # ---- helpers for map(): small, pure, and the usual source of bugs when hand-written ----
 
 def stable_id(source: str, *natural_key: Any) -> str:
-    """An event_id that is the same on every replay: a hash of the source and the record's natural key."""
+    """An event_id that is the same on every replay: a hash of the source and the record's natural key.
+
+    A key with nothing in it would give every such record the same id (and the sinks would keep one):
+    ``Reject(invalid_source_id)``.
+    """
+    if not any(k is not None and str(k).strip() for k in natural_key):
+        raise Reject(Reason.INVALID_SOURCE_ID, f"no natural key to derive an event_id from (got {natural_key!r})")
     digest = hashlib.sha256("\x1f".join([source, *map(str, natural_key)]).encode()).hexdigest()[:32]
     return f"{source[:90]}:{digest}"
 

@@ -154,3 +154,22 @@ def test_mapped_optional_column_missing_from_the_header_stops_with_its_name(tmp_
     with pytest.raises(ConnectorError, match=f"missing column.*'{column}'") as exc:
         run_connector(reviews(p, **config))
     assert "\n" not in str(exc.value)
+
+
+def test_empty_or_over_long_source_id_is_a_dead_letter_not_a_hash(tmp_path):
+    head, *rows = REVIEWS_CSV.splitlines(keepends=True)
+    p = tmp_path / "r.csv"
+    p.write_text(head + rows[0] + rows[1].replace("rv-1002", "") + rows[-1].replace("rv-1004", "rv-" + "9" * 200))
+    sink = run_connector(reviews(p))
+    assert [e.event_id for e in sink.events] == ["shop:rv-1001"]
+    dls = sink.dead_letters
+    assert [d.reason.value for d in dls] == ["invalid_source_id", "invalid_source_id"]
+    assert "'review_id' is empty" in dls[0].detail and "event_id of 208 characters" in dls[1].detail
+
+
+def test_json_line_without_its_mapped_id_is_a_dead_letter(tmp_path):
+    p = tmp_path / "r.jsonl"
+    p.write_text(REVIEWS_JSONL.replace('"id": "tp-9002", ', ""))
+    sink = run_connector(Files({"path": str(p), "columns": JSONL_COLUMNS}))
+    assert [e.event_id for e in sink.events] == ["files:tp-9001", "files:tp-9003"]
+    assert [d.reason.value for d in sink.dead_letters] == ["invalid_source_id"]

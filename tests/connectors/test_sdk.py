@@ -199,3 +199,13 @@ def test_runner_dead_letters_out_of_range_times_with_its_window_even_without_par
     sink = TestingSink()
     Runner(Tiny(rows), sink, max_idle=1, window=TimeWindow(7, date(1970, 1, 1))).run()
     assert [e.event_id for e in sink.events] == ["o-1", "o-3", "o-4"]
+
+
+def test_stable_id_refuses_a_natural_key_with_nothing_in_it():
+    from pulsewire.streams.sdk import stable_id
+
+    for key in [(), ("",), (None,), ("  ", None)]:
+        with pytest.raises(Reject) as exc:
+            stable_id("shop", *key)
+        assert exc.value.reason == Reason.INVALID_SOURCE_ID
+    assert stable_id("shop", "order-1", "") != stable_id("shop", "order-2", "")
