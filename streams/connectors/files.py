@@ -90,6 +90,9 @@ class FileConnector(Connector):
                 pos = cur["offset"]
             else:
                 log.warning("%s was replaced or truncated since the cursor; reading it from the start", c.path)
+        if not c.follow and os.fstat(self._f.fileno()).st_size == 0:  # often a failed export: say so, exit 0
+            log.warning("%s is empty (0 bytes): nothing to deliver", c.path)
+            return
         if c.fmt == "json":
             yield from self._json_array(pos)
             return

@@ -173,3 +173,13 @@ def test_json_line_without_its_mapped_id_is_a_dead_letter(tmp_path):
     sink = run_connector(Files({"path": str(p), "columns": JSONL_COLUMNS}))
     assert [e.event_id for e in sink.events] == ["files:tp-9001", "files:tp-9003"]
     assert [d.reason.value for d in sink.dead_letters] == ["invalid_source_id"]
+
+
+@pytest.mark.parametrize("name", ["empty.csv", "empty.jsonl", "empty.json"])
+def test_zero_byte_file_ends_normally_with_a_warning_naming_it(tmp_path, caplog, name):
+    p = tmp_path / name
+    p.write_bytes(b"")
+    with caplog.at_level("WARNING", logger="pulsewire.streams.connectors.files"):
+        sink = run_connector(reviews(p))
+    assert not sink.events and not sink.dead_letters
+    assert [r.getMessage() for r in caplog.records] == [f"{p} is empty (0 bytes): nothing to deliver"]
