@@ -15,6 +15,7 @@ Map fields with ``columns`` (canonical field -> source column, dotted paths for 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -24,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from pulsewire.schemas.events import EVENT_MODELS
 
@@ -48,6 +49,23 @@ class FileOptions(ConnectorConfig):
     poll_interval_s: float = Field(0.2, gt=0)
     max_line_bytes: int = Field(1024 * 1024, ge=64)
     assume_tz: str | None = Field(None, description="Timezone for timestamps without one, e.g. 'UTC'.")
+    encoding: str = Field("utf-8", description="The file's text encoding, e.g. 'latin-1', 'cp1252'.")
+
+    @field_validator("encoding")
+    @classmethod
+    def _line_splittable(cls, v: str) -> str:
+        try:
+            name = codecs.lookup(v).name
+        except LookupError:
+            raise ValueError(f"unknown encoding {v!r}; e.g. 'utf-8', 'latin-1', 'cp1252'") from None
+        if '\n",;\t|'.encode(name, "replace") != b'\n",;\t|':  # lines and fields are split on these bytes
+            raise ValueError(f"encoding {v!r} is not supported (it is not ASCII-compatible); re-export as UTF-8")
+        return v
+
+    @property
+    def text_encoding(self) -> str:
+        """The codec to decode with; a UTF-8 BOM is skipped."""
+        return "utf-8-sig" if codecs.lookup(self.encoding).name == "utf-8" else self.encoding
 
     @property
     def fmt(self) -> str:
@@ -130,7 +148,7 @@ class FileConnector(Connector):
                         c.max_line_bytes + 1)):
                     line += more  # a quoted field spanning lines
             start, pos = pos, self._f.tell()
-            if start == 0 and line.startswith(BOM):
+            if start == 0 and line.startswith(BOM) and c.text_encoding == "utf-8-sig":
                 line = line[len(BOM):]
             if line.strip():
                 yield self._parse(line, header, start, self._cursor(pos))
@@ -157,9 +175,10 @@ class FileConnector(Connector):
         if not line.strip() or (c.follow and not line.endswith(b"\n")):
             return None, 0
         try:
-            text = line.decode("utf-8-sig")
+            text = line.decode(c.text_encoding)
         except UnicodeDecodeError as exc:
-            raise ConnectorError(f"{c.path}: the header is not UTF-8 ({exc}); re-export the file as UTF-8") from None
+            raise ConnectorError(f"{c.path}: the header is not {c.encoding} ({exc}); set encoding (e.g. 'latin-1') "
+                                 "or re-export the file as UTF-8") from None
         header = [h.strip() for h in next(csv.reader([text.rstrip("\r\n")], delimiter=c.delimiter))]
         missing = [col for col in self.required_columns() if col not in header]
         if missing:
@@ -176,30 +195,31 @@ class FileConnector(Connector):
 
     def _parse(self, line: bytes, header: list[str] | None, start: int, cursor: str) -> Raw:
         try:
-            text = line.decode("utf-8")
+            text = line.decode(self.config.encoding)
         except UnicodeDecodeError as exc:
-            return Raw(None, cursor=cursor, raw=line, reject=(Reason.INVALID_ENCODING, f"line at byte {start}: {exc}"))
+            return Raw(None, cursor=cursor, raw=line, reject=(
+                Reason.INVALID_ENCODING, f"line at byte {start} is not {self.config.encoding}: {exc}"))
         if header is None:  # JSON Lines
             try:
                 obj = loads_json(text)
             except JsonRejected as exc:
-                return Raw(None, cursor=cursor, raw=line, reject=(exc.reason, f"line at byte {start}: {exc.detail}"))
+                return Raw(None, cursor=cursor, raw=text, reject=(exc.reason, f"line at byte {start}: {exc.detail}"))
             except ValueError as exc:
-                return Raw(None, cursor=cursor, raw=line, reject=(Reason.MALFORMED_JSON, f"line at byte {start}: {exc}"))
+                return Raw(None, cursor=cursor, raw=text, reject=(Reason.MALFORMED_JSON, f"line at byte {start}: {exc}"))
             if not isinstance(obj, dict):
-                return Raw(None, cursor=cursor, raw=line,
+                return Raw(None, cursor=cursor, raw=text,
                            reject=(Reason.NOT_AN_OBJECT, f"line at byte {start} is a {type(obj).__name__}"))
-            return Raw(obj, cursor=cursor, raw=line)
+            return Raw(obj, cursor=cursor, raw=text)
         fields = next(csv.reader(io.StringIO(text), delimiter=self.config.delimiter), [])
         if len(fields) != len(header):
-            return Raw(None, cursor=cursor, raw=line, reject=(
+            return Raw(None, cursor=cursor, raw=text, reject=(
                 Reason.MISSING_FIELD if len(fields) < len(header) else Reason.INVALID_VALUE,
                 f"line at byte {start} has {len(fields)} fields; the header has {len(header)}"))
-        return Raw(dict(zip(header, fields)), cursor=cursor, raw=line)
+        return Raw(dict(zip(header, fields)), cursor=cursor, raw=text)
 
     def _json_array(self, index: int) -> Iterator[Raw]:
         try:
-            data = loads_json(self._f.read().decode("utf-8-sig"))
+            data = loads_json(self._f.read().decode(self.config.text_encoding))
         except (ValueError, UnicodeDecodeError) as exc:
             raise ConnectorError(f"{self.config.path}: not a JSON document ({exc})") from None
         if isinstance(data, dict):  # {"employees": [...]} and similar wrappers

@@ -183,3 +183,34 @@ def test_zero_byte_file_ends_normally_with_a_warning_naming_it(tmp_path, caplog,
         sink = run_connector(reviews(p))
     assert not sink.events and not sink.dead_letters
     assert [r.getMessage() for r in caplog.records] == [f"{p} is empty (0 bytes): nothing to deliver"]
+
+
+def test_latin1_export_is_read_with_the_encoding_option(tmp_path):
+    p = tmp_path / "latin1.csv"
+    p.write_bytes(REVIEWS_CSV.replace("body", "commentaire").replace("Good value", "Très bon rapport").encode("latin-1"))
+    columns = {**COLUMNS, "text": "commentaire"}
+    sink = run_connector(Files({"path": str(p), "source": "shop", "columns": columns, "encoding": "latin-1"}))
+    assert len(sink.events) == 4 and sink.events[3].text == "Très bon rapport for a small team"
+    assert not sink.dead_letters
+    bad = run_connector(Files({"path": str(p), "source": "shop", "columns": columns}))  # utf-8 by default
+    assert [d.reason.value for d in bad.dead_letters] == ["invalid_encoding"] and len(bad.events) == 3
+
+
+def test_undecodable_line_in_the_chosen_encoding_is_a_dead_letter(tmp_path):
+    head, *rows = REVIEWS_CSV.splitlines(keepends=True)
+    p = tmp_path / "cp1252.csv"
+    p.write_bytes((head + rows[0]).encode() + b"rv-9,cust-1,3,t,\x81 undefined in cp1252,2026-10-01T00:00:00Z,web\n"
+                  + rows[-1].replace("Good", "Caf\u00e9 \u20ac").encode("cp1252"))
+    sink = run_connector(reviews(p, encoding="cp1252"))
+    assert [e.event_id for e in sink.events] == ["shop:rv-1001", "shop:rv-1004"]
+    assert "Café €" in sink.events[1].text
+    [dl] = sink.dead_letters
+    assert dl.reason.value == "invalid_encoding" and "cp1252" in dl.detail
+
+
+@pytest.mark.parametrize("encoding, message", [("klingon", "unknown encoding"), ("utf-16", "not supported")])
+def test_unknown_or_unsupported_encoding_is_a_config_error(tmp_path, encoding, message):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=message):
+        reviews(tmp_path / "x.csv", encoding=encoding)
