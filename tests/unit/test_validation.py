@@ -134,3 +134,10 @@ def test_time_window_settings_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("PULSEWIRE_MAX_FUTURE_DAYS", "3")
     monkeypatch.setenv("PULSEWIRE_EARLIEST_EVENT_DATE", "2000-01-01")
     assert (Settings().max_future_days, Settings().earliest_event_date) == (3.0, date(2000, 1, 1))
+
+
+def test_every_dead_letter_reason_is_documented():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "connectors.md").read_text()
+    assert [r.value for r in Reason if f"| `{r.value}` |" not in doc] == []
