@@ -1,9 +1,10 @@
 """``files``: CSV, JSON Lines or a JSON array, read once or followed as it grows (tail), with a cursor.
 
 The cursor is ``{"offset": <byte after the last delivered line>, "inode": ...}``; a file that
-was replaced or truncated is read again from the start. Lines that cannot be read (invalid
-UTF-8, longer than ``max_line_bytes``, wrong number of CSV fields, not JSON) become dead
-letters; a header without a mapped column stops the connector with a clear message.
+was replaced or truncated is read again from the start. Lines that cannot be read (not in the
+file's ``encoding``, longer than ``max_line_bytes``, wrong number of CSV fields, not JSON, JSON
+nested too deep or holding NaN) become dead letters and the file goes on; a header without a
+column the config names stops the connector with a clear message.
 
 Map fields with ``columns`` (canonical field -> source column, dotted paths for nested JSON):
 

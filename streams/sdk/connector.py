@@ -25,6 +25,7 @@ the cursor of the last delivered record only after the batch is flushed.
 from __future__ import annotations
 
 import hashlib
+import math
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -166,12 +167,16 @@ def to_int(value: Any) -> int | None:
 
 
 def to_float(value: Any) -> float | None:
+    """'6,5' -> 6.5; '' / None -> None; NaN / inf -> Reject(NON_FINITE_NUMBER); anything else -> Reject(WRONG_TYPE)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     try:
-        return float(str(value).replace(",", ".")) if isinstance(value, str) else float(value)
+        f = float(str(value).replace(",", ".")) if isinstance(value, str) else float(value)
     except (TypeError, ValueError):
         raise Reject(Reason.WRONG_TYPE, f"not a number: {str(value)[:60]!r}") from None
+    if not math.isfinite(f):
+        raise Reject(Reason.NON_FINITE_NUMBER, f"not a finite number: {str(value)[:60]!r}")
+    return f
 
 
 def compact(d: dict) -> dict:

@@ -209,3 +209,12 @@ def test_stable_id_refuses_a_natural_key_with_nothing_in_it():
             stable_id("shop", *key)
         assert exc.value.reason == Reason.INVALID_SOURCE_ID
     assert stable_id("shop", "order-1", "") != stable_id("shop", "order-2", "")
+
+
+@pytest.mark.parametrize("value", ["NaN", "inf", "-Infinity", float("nan"), "1e999"])
+def test_to_float_refuses_non_finite_numbers(value):
+    from pulsewire.streams.sdk import to_float
+
+    with pytest.raises(Reject) as exc:
+        to_float(value)
+    assert exc.value.reason == Reason.NON_FINITE_NUMBER
