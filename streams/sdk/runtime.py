@@ -7,7 +7,8 @@
   is flushed, and ``Raw.ack`` is called only then. Broker down: retry with backoff, forever
   unless stopped. A crash between flush and cursor store replays that batch: same event_ids,
   so sinks de-duplicate.
-* Dead letters: ``Reject``, any exception in ``map()``, and schema-invalid events go to
+* Dead letters: ``Reject``, any exception in ``map()``, schema-invalid events and events whose
+  ``occurred_at`` is outside the settings' time window go to
   ``events.dlq`` keyed by the connector instance, with the raw payload and a reason.
 * Fatal: errors in ``setup()``/``poll()`` stop the run with ``ConnectorError`` (exit non-zero),
   after delivering what was already read.
@@ -28,6 +29,7 @@ from pulsewire.schemas.dead_letter import DeadLetter, Reason
 from pulsewire.schemas.events import event_to_json, parse_event
 
 from ..topics import DLQ, EVENT_TOPICS, TopicSpec
+from ..settings import Settings
 from ..time_window import TimeWindow
 from .connector import Connector, ConnectorError, Raw, Reject, event_time_window
 
@@ -316,8 +318,6 @@ class KafkaSink:
 def run(connector: Connector, bootstrap: str, *, stop: threading.Event | None = None, partitions: int = 4,
         **runner_kw) -> RunStats:
     """Run ``connector`` against a Kafka broker until its source ends or ``stop`` is set."""
-    from ..settings import Settings
-
     runner_kw.setdefault("window", TimeWindow.from_settings(Settings()))
     stop = stop or threading.Event()
     sink = KafkaSink(bootstrap, client_id=f"pulsewire-{connector.instance}", stop=stop).open(partitions)
