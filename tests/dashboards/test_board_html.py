@@ -15,10 +15,11 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 INSTALL = "apt-get update && apt-get install -y --no-install-recommends chromium"
 
 
-def _board(data_dir, tmp_path_factory):
+def _board(data_dir, tmp_path_factory, **env):
     out = tmp_path_factory.mktemp("board") / "board.html"
     proc = subprocess.run([sys.executable, "-m", "pulsewire.streams.cli", "board", "--data-dir", str(data_dir),
-                           "--output", str(out)], capture_output=True, text=True, timeout=180)
+                           "--output", str(out)], capture_output=True, text=True, timeout=180,
+                          env={**os.environ, **env})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return out, proc.stderr
 
@@ -125,3 +126,11 @@ def test_an_empty_store_reads_no_data_on_every_panel(empty_dir, empty_results, t
         assert 'class="error"' not in body and "no time column" not in body and "no numeric" not in body, (title, body)
         assert "No data" in body and 'class="mark' not in body.replace('class="mark stat-value novalue"', ""), \
             (title, body)
+
+
+def test_risk_colours_follow_the_learners_environment(truth_dir, truth_results, tmp_path_factory):
+    # with the alert threshold raised to 0.4, the 0.37 risk is below it: orange (from the re-arm level 0.2)
+    out, _ = _board(truth_dir, tmp_path_factory, PULSEWIRE_LEARN_CHURN_THRESHOLD="0.4",
+                    PULSEWIRE_LEARN_CHURN_REARM_BELOW="0.2")
+    risks = _panels(out.read_text())["Top churn risks"]
+    assert '<td style="background:#FF9830;color:#111">0.370</td>' in risks, risks
