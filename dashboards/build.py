@@ -586,8 +586,8 @@ def pipeline_health() -> Board:
           overrides=_series_colors("reason"))
     p.add("timeseries", "Model latency", """
         SELECT $__timeInterval(ts) AS time,
-               round(1000 * sum(busy_s) / nullIf(sum(events), 0), 3) AS ms_per_text,
-               round(1000 * sum(busy_s) / nullIf(sum(batches), 0), 1) AS ms_per_batch
+               round(1000 * sum(busy_s) / nullIf(sum(events), 0), 3) AS "per text",
+               round(1000 * sum(busy_s) / nullIf(sum(batches), 0), 1) AS "per batch"
         FROM pipeline_health
         WHERE stage = 'score' AND $__timeFilter(ts)
         GROUP BY time
