@@ -25,6 +25,8 @@ from pathlib import Path
 
 from pulsewire.models.learners.policy import AlertPolicy
 from pulsewire.models.learners.processor import LearnerConfig
+from pulsewire.schemas.dead_letter import Reason
+from pulsewire.streams.topics import ALL_TOPICS
 
 DS_TYPE = "grafana-clickhouse-datasource"
 DS_UID = "pulsewire-clickhouse"
@@ -39,18 +41,15 @@ SUPPRESSED = "suppressed (<{n})"
 #: Longest free text a table cell shows; longer text ends in an ellipsis (in the SQL, so Grafana and the board agree).
 CELL_CHARS = 60
 
-# One colour per series name, whatever panel shows it (a channel is the same colour in every chart).
-# Names outside these lists get a colour from a hash of the name (render.series_color), also stable.
+# One colour per series name, whatever panel shows it (a channel is the same colour in every chart), distinct
+# within a domain. Names outside these lists get a colour from a hash of the name (render.series_color).
 PALETTE = ["#7EB26D", "#EAB839", "#6ED0E0", "#EF843C", "#E24D42", "#1F78C1", "#BA43A9", "#705DA0", "#508642",
            "#CCA300", "#447EBC", "#C15C17", "#890F02", "#0A437C", "#6D1F62", "#584477"]
 SERIES_DOMAINS = {
     "channel": ["email", "chat", "phone", "web", "app_store", "slack", "google", "intercom", "trustpilot"],
     "stage": ["validate", "score", "sink", "features", "learn", "metrics", "alerts_audit"],
-    "reason": ["malformed_json", "not_an_object", "missing_field", "wrong_type", "invalid_value", "unknown_kind",
-               "wrong_topic", "text_too_large", "payload_too_large", "naive_timestamp", "schema_drift",
-               "unsupported_version", "invalid_encoding", "mapping_failed", "processing_failed"],
-    "topic": ["events.review", "events.ticket", "events.chat", "events.hr", "events.account", "events.valid",
-              "scored.text", "events.dlq"],
+    "reason": [r.value for r in Reason],
+    "topic": [t.name for t in ALL_TOPICS],
 }
 SERIES_COLORS = {name: PALETTE[i % len(PALETTE)] for names in SERIES_DOMAINS.values() for i, name in enumerate(names)}
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from html import escape
 
 from .build import PALETTE, SERIES_COLORS
 from .runner import Frame, PanelResult, TimeRange
+
 NAMED = {"green": "#56A64B", "red": "#E02F44", "orange": "#FF9830", "yellow": "#F2CC0C", "blue": "#3274D9",
          "purple": "#A352CC", "text": "#D8D9DA"}
 COL_PX, ROW_PX, HEAD_PX = 58, 34, 30
