@@ -77,6 +77,7 @@ table{border-collapse:collapse;width:100%%;font-size:11.5px}
 th{position:sticky;top:0;background:#22252b;text-align:left;padding:3px 6px;color:#6e9fff;font-weight:500;white-space:nowrap}
 td{padding:3px 6px;border-bottom:1px solid #26282f;white-space:nowrap;max-width:360px;overflow:hidden;text-overflow:ellipsis}
 td.flex,th.flex{width:100%%;max-width:0}
+td.empty{color:#6a6f7a}
 td.null{color:#8e8e8e;background:repeating-linear-gradient(45deg,#1d1f24 0 4px,#26282f 4px 8px)}
 tr.suppressed td{color:#b0b0b0;font-style:italic}
 .nodata,.error{flex:1;display:flex;align-items:center;justify-content:center;color:#8e8e9e}

@@ -191,6 +191,23 @@ def _category_colors(field_name: str, domain: str) -> tuple[dict, list[dict]]:
             [{"matcher": {"id": "byName", "options": field_name}, "properties": [{"id": "mappings", "value": mappings}]}])
 
 
+def _cell(n: str, min_n: int, value: str) -> str:
+    """A team's number in a shown team's row: the value with at least ``min_n`` people behind it, NaN
+    (suppressed) with 1 to ``min_n - 1``, NULL (no data) with none; NULL in the merged small-teams row.
+
+    >>> _cell("any(k)", 5, "any(v)")
+    'multiIf(NOT ok OR any(k) = 0, NULL, any(k) >= 5, any(v), nan)'
+    """
+    return f"multiIf(NOT ok OR {n} = 0, NULL, {n} >= {min_n}, {value}, nan)"
+
+
+#: How a table or heat map shows NaN (suppressed: too few people) and NULL (no data), in Grafana and the board.
+_SUPPRESSED_OR_EMPTY = [
+    {"type": "special", "options": {"match": "nan", "result": {"text": "suppressed", "color": "#8e8e8e", "index": 0}}},
+    {"type": "special", "options": {"match": "null", "result": {"text": "no data", "color": "transparent",
+                                                                "index": 1}}}]
+
+
 def _ellipsis(expr: str, name: str, n: int = CELL_CHARS) -> str:
     """SQL that cuts ``expr`` (named ``name`` inside the expression) to ``n`` characters, the last one an
     ellipsis when anything was cut.
@@ -391,13 +408,13 @@ def workforce_pulse(min_group: int = 5, min_comment_group: int = 10, learner: Le
         SELECT if(ok, team_id, '{sup}') AS team,
                count() AS teams,
                if(ok, any(respondents), NULL) AS employees,
-               if(ok AND any(pulse_n) >= {g}, round(any(pulse), 2), NULL) AS "pulse (1-5)",
-               if(ok AND any(enps_n) >= {g}, round(any(enps_value), 0), NULL) AS eNPS,
-               if(ok AND any(commenters) >= {cg}, round(any(comment_sentiment), 2), NULL) AS "comment sentiment",
-               if(ok AND any(risk_members) >= {g}, round(any(burnout_mean), 2), NULL) AS "burnout risk",
+               {_cell("any(pulse_n)", g, "round(any(pulse), 2)")} AS "pulse (1-5)",
+               {_cell("any(enps_n)", g, "round(any(enps_value), 0)")} AS eNPS,
+               {_cell("any(commenters)", cg, "round(any(comment_sentiment), 2)")} AS "comment sentiment",
+               {_cell("any(risk_members)", g, "round(any(burnout_mean), 2)")} AS "burnout risk",
                if(ok, round(any(overtime_h), 1), NULL) AS "overtime (h/person)",
                multiIf(NOT ok, 'suppressed: fewer than {g} employees',
-                       any(commenters) < {cg}, 'comments: fewer than {cg} commenters', '') AS note
+                       any(commenters) BETWEEN 1 AND {cg - 1}, 'comments: fewer than {cg} commenters', '') AS note
         FROM
         (
             SELECT per_team.*, per_team.respondents >= {g} AS ok,
@@ -409,8 +426,9 @@ def workforce_pulse(min_group: int = 5, min_comment_group: int = 10, learner: Le
         ORDER BY ok DESC, team
         """, (0, 4, 15, 9), description=f"Per team: pulse score (1-5), eNPS, sentiment of employee comments, "
         f"mean burnout risk and overtime hours per person. Teams with fewer than {g} employees are merged into "
-        f"'{sup}' with no numbers; comment sentiment needs {cg} commenters. Burnout risk is red at or above the "
-        f"alert threshold ({burnout.threshold:g}).", options=_TABLE_OPTS,
+        f"'{sup}' with no numbers; comment sentiment needs {cg} commenters. A cell with too few people is "
+        f"'suppressed', one without any is empty (no data). Burnout risk is red at or above the alert threshold "
+        f"({burnout.threshold:g}).", options=_TABLE_OPTS, defaults={"mappings": _SUPPRESSED_OR_EMPTY},
         overrides=[_heat("pulse (1-5)", (None, "red"), (3, "orange"), (3.5, "green")),
                    _heat("eNPS", (None, "red"), (0, "orange"), (20, "green")),
                    _heat("comment sentiment", (None, "red"), (-0.1, "orange"), (0.1, "green")),

@@ -415,6 +415,7 @@ def table(panel: dict, frame: Frame) -> str:
     lengths = [sum(len(r[i]) for r in frame.rows if isinstance(r[i], str)) for i in range(len(frame.columns))]
     flex = max(range(len(lengths)), key=lengths.__getitem__) if any(lengths) else None
     head = "".join(f'<th{" class=flex" if i == flex else ""}>{escape(c)}</th>' for i, c in enumerate(frame.columns))
+    suppressed, empty = _special_text(panel, "nan", "suppressed"), _special_text(panel, "null", "no data")
     body = []
     for row in frame.rows:
         suppressed_row = any(isinstance(v, str) and v.startswith("suppressed") for v in row)
@@ -424,8 +425,10 @@ def table(panel: dict, frame: Frame) -> str:
                 text = fmt_value(v, None, 3 if abs(v) < 1 else 2)
             else:
                 text = fmt_value(v, None, fd.get("decimals"))
-            if v is None:
-                tds.append('<td class="null" title="suppressed or not available">—</td>')
+            if isinstance(v, float) and math.isnan(v):  # there were people, too few to show
+                tds.append(f'<td class="null" title="{escape(suppressed)}">{escape(suppressed)}</td>')
+            elif v is None:
+                tds.append(f'<td class="empty" title="{escape(empty)}">—</td>')
             elif c in heat and not isinstance(v, str):
                 tds.append(f'<td style="background:{threshold_color(v, heat[c])};color:#111">{escape(text)}</td>')
             elif i == flex:

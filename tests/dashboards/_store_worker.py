@@ -129,6 +129,18 @@ def fill_truth(store) -> dict:
                            "occurred_at": bucket[k] + timedelta(days=2, hours=e),
                            "ingested_at": bucket[k] + timedelta(days=2, hours=e), "employee_id": f"emp-{team}-{e}",
                            "team_id": team, "answer": 3 + e % 2, "question": "workload"})
+    # eNPS from 2 people of alpha (too few: suppressed), none from beta (no data); comments from 3 people of
+    # beta (too few for comment sentiment), none from alpha
+    for e in range(2):
+        events.append({"event_id": f"enps-alpha-{e}", "source": "hris", "kind": "hr", "type": "enps",
+                       "occurred_at": bucket[0] + timedelta(days=3, hours=e), "ingested_at": bucket[0] + timedelta(days=3),
+                       "employee_id": f"emp-team-alpha-{e}", "team_id": "team-alpha", "answer": 9})
+    for e in range(3):
+        events.append({"event_id": f"comment-beta-{e}", "source": "slack", "kind": "chat", "type": "message",
+                       "occurred_at": bucket[1] + timedelta(days=1, hours=e), "ingested_at": bucket[1] + timedelta(days=1),
+                       "employee_id": f"emp-team-beta-{e}", "team_id": "team-beta", "channel": "slack",
+                       "text": "sample text (test data)", "sentiment_label": "negative", "sentiment_score": -0.5,
+                       "p_negative": 0.7, "p_neutral": 0.1, "p_positive": 0.2, "model_version": "truth"})
     events.append({"event_id": "pulse-anchor", "source": "hris", "kind": "hr", "type": "pulse",
                    "occurred_at": t_end, "ingested_at": t_end, "employee_id": "emp-team-beta-0",
                    "team_id": "team-beta", "answer": 4, "question": "workload"})

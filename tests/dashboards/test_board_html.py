@@ -106,6 +106,11 @@ def test_the_truth_board(truth_dir, truth_results, tmp_path_factory):
     rate = truth["dead_letters"] / (truth["stored_events"] + truth["dead_letters"])
     assert f">{100 * rate:.2f}%<" in panels["Dead-letter rate"]
     assert f'>{truth["latest_lag"]}<' in panels["Consumer lag (latest)"]
+    team_rows = dict(re.findall(r'<tr class="mark[^"]*"><td>(team-\w+)</td>(.*?)</tr>', panels["Team heat map"]))
+    # the third cell after the team is eNPS: 2 people at alpha (suppressed, hatched), none at beta (no data)
+    assert re.findall(r"<td[^>]*>[^<]*</td>", team_rows["team-alpha"])[3] == \
+        '<td class="null" title="suppressed">suppressed</td>'
+    assert re.findall(r"<td[^>]*>[^<]*</td>", team_rows["team-beta"])[3] == '<td class="empty" title="no data">—</td>'
     heat = panels["Team pulse by week (heat map)"]
 
     def cell(team, week):

@@ -59,6 +59,19 @@ def test_a_week_without_a_survey_is_no_data_not_suppressed(truth_results):
     assert all(v == "NaN" or isinstance(v, float) for v in cells.values())  # never NULL
 
 
+def test_team_numbers_tell_suppressed_from_no_data(truth_results):
+    heat = _panel(truth_results, "Team heat map")
+    rows = {r[0]: dict(zip(heat["columns"], r)) for r in heat["rows"]}
+    alpha, beta = rows["team-alpha"], rows["team-beta"]
+    assert isinstance(alpha["pulse (1-5)"], float) and isinstance(beta["pulse (1-5)"], float)
+    assert alpha["eNPS"] == "NaN" and beta["eNPS"] is None                             # 2 people vs none
+    assert alpha["comment sentiment"] is None and beta["comment sentiment"] == "NaN"   # none vs 3 people
+    assert alpha["note"] == "" and beta["note"] == "comments: fewer than 10 commenters"
+    assert alpha["burnout risk"] is None  # no risk scores at all: no data, not suppressed
+    # the company's eNPS: 2 respondents is a suppressed value (a row with NULL); nobody would be no row
+    assert _panel(truth_results, "eNPS")["rows"] == [[None]]
+
+
 def test_risk_colours_come_from_the_alert_policy():
     for learner in (LearnerConfig(), LearnerConfig(churn_threshold=0.42, churn_rearm_below=0.2,
                                                    burnout_threshold=0.6, burnout_rearm_below=0.3)):

@@ -105,8 +105,11 @@ def test_comment_sentiment_needs_ten_commenters(sample_results):
         rec = dict(zip(cols, row))
         if rec["team"] == SUPPRESSED:
             continue
-        if sample_results["commenters"][rec["team"]] < 10:
-            assert rec["comment sentiment"] is None and "fewer than 10 commenters" in rec["note"]
+        commenters = sample_results["commenters"][rec["team"]]
+        if commenters == 0:  # no comments: no data
+            assert rec["comment sentiment"] is None and rec["note"] == ""
+        elif commenters < 10:  # too few commenters: suppressed (NaN)
+            assert rec["comment sentiment"] == "NaN" and "fewer than 10 commenters" in rec["note"]
         else:
             assert rec["comment sentiment"] is not None
         checked += 1
