@@ -676,9 +676,10 @@ RULES = [
              "The share of negative customer texts on a channel rose more than 20 points above its 24-hour "
              "baseline in the last 15 minutes."),
     RuleSpec("pulsewire-dead-letter-rate", "Dead-letter rate high", f"""
-        SELECT ifNull({DEAD_LETTER_RATE}, 0) AS dead_letter_rate
+        SELECT if(stored + dead >= 20, {DEAD_LETTER_RATE}, 0) AS dead_letter_rate
         {DEAD_LETTER_COUNTS}
-        """, "gt", 0.05, 600, "5m", "More than 5% of incoming events became dead letters in the last 10 minutes."),
+        """, "gt", 0.05, 600, "5m", "More than 5% of the records handled in the last 10 minutes (at least 20) "
+             "became dead letters."),
     RuleSpec("pulsewire-consumer-lag", "Consumer lag high", f"""
         SELECT ifNull(sum(latest_lag), 0) AS total_lag
         {LATEST_LAG}
