@@ -169,3 +169,15 @@ def test_read_only_summary_reads_a_current_store_without_changing_it(tmp_path):
     assert res.returncode == 0, res.stderr
     assert '"stored_events": 0' in res.stdout
     assert _files(root) == before
+
+
+def test_broker_on_a_port_in_use(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        res = pulsewire("broker", "--port", str(port), "--data-dir", "b", cwd=tmp_path)
+    assert_user_error(res, f"port {port} on 127.0.0.1 is in use")
+    assert not (tmp_path / "b").exists()
