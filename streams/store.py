@@ -114,6 +114,10 @@ def _cmdline(pid: str) -> str:
         return "command unknown"
 
 
+# mode=ro makes chDB refuse writes and DDL, but its engine still merges parts in the background as
+# soon as the tables load, rewriting the store's files; no merge pool means no merges.
+READ_ONLY_CHDB = {"mode": "ro", "background_pool_size": "0"}
+
 _open_chdb: dict[str, "Store"] = {}
 _open_lock = threading.Lock()
 
@@ -141,7 +145,7 @@ class Store:
             self._lock.acquire()
             try:
                 self.client = clickhouse_connect.get_client(dsn=f"chdb://{path}", tz_mode="aware",
-                                                            chdb_options={"mode": "ro"} if read_only else None)
+                                                            chdb_options=READ_ONLY_CHDB if read_only else None)
             except Exception:
                 self._lock.release()
                 raise

@@ -131,6 +131,9 @@ import sys
 from pulsewire.streams.store import open_store
 with open_store(sys.argv[1], text_ttl_days=30) as s:
     s.client.command("DELETE FROM schema_migrations WHERE version = 20")
+    s.client.command("SYSTEM STOP MERGES")
+    for _ in range(10):  # parts that ClickHouse would merge as soon as the store is opened again
+        s.client.command("INSERT INTO schema_migrations SELECT * FROM schema_migrations FINAL WHERE version = 1")
 """
 
 
@@ -142,8 +145,9 @@ def _files(root: Path) -> dict[str, tuple[int, int]]:
 
 
 def test_read_only_commands_leave_the_store_unchanged(tmp_path):
-    """A store with a 30-day text TTL that lacks one migration: a migrating open would apply the
-    migration and reset the TTL to 90 days. ``summary`` and ``board`` must do neither."""
+    """A store with a 30-day text TTL that lacks one migration and has unmerged parts: a migrating
+    open would apply the migration and reset the TTL to 90 days, and any open would let ClickHouse
+    merge the parts. ``summary`` and ``board`` must do none of it."""
     root = tmp_path / "demo" / "clickhouse"
     subprocess.run([sys.executable, "-c", MAKE_STORE, f"chdb://{root}"], check=True, timeout=120)
     before = _files(root)
@@ -162,7 +166,7 @@ def test_read_only_commands_leave_the_store_unchanged(tmp_path):
 
 def test_read_only_summary_reads_a_current_store_without_changing_it(tmp_path):
     root = tmp_path / "demo" / "clickhouse"
-    make = MAKE_STORE.replace('    s.client.command("DELETE FROM schema_migrations WHERE version = 20")\n', "    pass\n")
+    make = MAKE_STORE.replace('    s.client.command("DELETE FROM schema_migrations WHERE version = 20")\n', "")
     subprocess.run([sys.executable, "-c", make, f"chdb://{root}"], check=True, timeout=120)
     before = _files(root)
     res = pulsewire("summary", "--data-dir", "demo", "--json", cwd=tmp_path)
