@@ -185,3 +185,10 @@ def test_broker_on_a_port_in_use(tmp_path):
         res = pulsewire("broker", "--port", str(port), "--data-dir", "b", cwd=tmp_path)
     assert_user_error(res, f"port {port} on 127.0.0.1 is in use")
     assert not (tmp_path / "b").exists()
+
+
+def test_grafana_sync_to_an_unreachable_grafana(tmp_path):
+    res = pulsewire("grafana", "sync", "--url", f"http://127.0.0.1:{free_port()}", cwd=tmp_path,
+                    env={"GRAFANA_TOKEN": "not-a-real-token"})
+    assert_user_error(res, "cannot reach Grafana at http://127.0.0.1:")
+    assert "not-a-real-token" not in res.stdout + res.stderr
