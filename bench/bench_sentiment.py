@@ -7,7 +7,7 @@ for batch sizes 1, 32, 128 on ~30-word texts, int8 (shipped) vs fp32 (from the
 training run's cache, if present) in the same run; where the time goes
 (tokenization vs inference); and an estimate of the physical limit (MACs per
 token x tokens per text vs what onnxruntime reaches on a large MatMul on the
-same cores).
+same cores; skipped with one line where the training-only ``onnx`` package is absent).
 
 ``standalone_rate(scorer, texts, batch)`` is reusable (e.g. by a pipeline bench).
 """
@@ -15,6 +15,7 @@ same cores).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -234,6 +235,10 @@ def main(argv=None) -> int:
         print(f"  {name}: tokenize {s['tokenize_ms_per_text']:.3f} ms/text, inference {s['infer_ms_per_text']:.3f}"
               f" ms/text, {s['tokens_per_text']:.1f} tokens/text")
 
+    if importlib.util.find_spec("onnx") is None:
+        print("\nphysical limit estimate: skipped, it builds an ONNX graph and needs the training-only 'onnx' "
+              "package (pip install -e '.[train]')")
+        return _finish(results, load0, args.json)
     peak = matmul_peak(args.threads)
     layers = count_layers(DEFAULT_MODEL_DIR / models["int8"].model_file)
     tokens = results["split"]["int8"]["tokens_per_text"]
@@ -247,12 +252,16 @@ def main(argv=None) -> int:
         results["limit"][f"{name}_texts_per_s_bound"] = lim
         print(f"  {name}: large MatMul reaches {peak[name]:.1f} GMAC/s on {args.threads} threads -> bound"
               f" ~{lim:.0f} texts/s; best measured {best:.0f} texts/s ({100 * best / lim:.0f}% of bound)")
+    return _finish(results, load0, args.json)
+
+
+def _finish(results: dict, load0: float, json_path: Path | None) -> int:
     load1 = os.getloadavg()[0]
     results["loadavg"] = [load0, load1]
     print(f"\n1-min load average before/after: {load0:.2f} / {load1:.2f}"
           + ("  (machine was busy: figures are pessimistic, rerun on a quiet machine)" if max(load0, load1) > 1.5 else ""))
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    if json_path:
+        json_path.write_text(json.dumps(results, indent=2))
     return 0
 
 

@@ -10,6 +10,10 @@ idempotent (``IF NOT EXISTS``) so a crash halfway through is safe to re-run.
 chDB allows one engine per process and one process per path. We take an
 advisory lock file first so that a second process gets a clear message naming
 the path and the owning PID instead of chDB's internal error.
+
+``read_only=True`` is for commands that only look (``summary``, ``board``): the
+store must already exist, nothing is migrated, no TTL is changed, and the chDB
+engine itself refuses writes.
 """
 
 from __future__ import annotations
@@ -94,12 +98,25 @@ class _ChdbLock:
             self.fd = None
 
 
+def _require_chdb_store(path: Path) -> None:
+    """Refuse a path that holds no migrated pulsewire store, before anything is created there
+    (chDB creates its directories on open, even read-only)."""
+    if not path.is_dir():
+        raise StoreError(f"no store at {path}: the directory does not exist")
+    if not (path / "metadata" / "default" / "schema_migrations.sql").is_file():
+        raise StoreError(f"no pulsewire store at {path}: the directory holds no migrated ClickHouse store")
+
+
 def _cmdline(pid: str) -> str:
     try:
         return Path(f"/proc/{int(pid)}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()[:200]
     except (ValueError, OSError):
         return "command unknown"
 
+
+# mode=ro makes chDB refuse writes and DDL, but its engine still merges parts in the background as
+# soon as the tables load, rewriting the store's files; no merge pool means no merges.
+READ_ONLY_CHDB = {"mode": "ro", "background_pool_size": "0"}
 
 _open_chdb: dict[str, "Store"] = {}
 _open_lock = threading.Lock()
@@ -108,9 +125,11 @@ _open_lock = threading.Lock()
 class Store:
     """A clickhouse-connect client plus our migrations and batch inserts."""
 
-    def __init__(self, url: str, *, user: str = "default", password: str = "", text_ttl_days: int = 90):
+    def __init__(self, url: str, *, user: str = "default", password: str = "", text_ttl_days: int = 90,
+                 read_only: bool = False):
         self.url = url
         self.text_ttl_days = text_ttl_days
+        self.read_only = read_only
         self._lock: _ChdbLock | None = None
         self._refs = 1
         parsed = urlparse(url)
@@ -120,10 +139,13 @@ class Store:
             path = Path(parsed.path)
             if not path.is_absolute():
                 raise StoreError(f"chdb URL needs an absolute path: {url}")
+            if read_only:
+                _require_chdb_store(path)
             self._lock = _ChdbLock(path)
             self._lock.acquire()
             try:
-                self.client = clickhouse_connect.get_client(dsn=f"chdb://{path}", tz_mode="aware")
+                self.client = clickhouse_connect.get_client(dsn=f"chdb://{path}", tz_mode="aware",
+                                                            chdb_options=READ_ONLY_CHDB if read_only else None)
             except Exception:
                 self._lock.release()
                 raise
@@ -141,6 +163,8 @@ class Store:
     # -- schema -----------------------------------------------------------------------------
     def migrate(self) -> list[int]:
         """Apply pending migrations; return the versions applied now."""
+        if self.read_only:
+            raise StoreError(f"the store {self.url} was opened read-only: it cannot be migrated")
         self.client.command(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, "
             "checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) "
@@ -166,6 +190,11 @@ class Store:
             self.client.command(
                 "ALTER TABLE events_scored MODIFY COLUMN text String DEFAULT '' "
                 f"TTL toDateTime(occurred_at) + toIntervalDay({int(self.text_ttl_days)})")
+
+    def pending_migrations(self) -> list[Migration]:
+        """Migrations this version of pulsewire has that the store has not applied (read-only safe)."""
+        done = {r[0] for r in self.client.query("SELECT version FROM schema_migrations FINAL").result_rows}
+        return [m for m in load_migrations() if m.version not in done]
 
     # -- writes -----------------------------------------------------------------------------
     def insert_rows(self, table: str, rows: list[dict]) -> int:
@@ -204,11 +233,19 @@ class Store:
 
 
 def open_store(url: str, *, migrate: bool = True, user: str = "default", password: str = "",
-               text_ttl_days: int = 90) -> Store:
-    """Open (and migrate) a store. Within one process, the same chdb URL shares one engine."""
+               text_ttl_days: int = 90, read_only: bool = False) -> Store:
+    """Open (and migrate) a store. Within one process, the same chdb URL shares one engine.
+
+    ``read_only``: open an existing store without migrating it or changing its TTLs; a store
+    that lacks migrations this version needs is refused (its tables would not match our SQL)."""
+    if read_only:
+        migrate = False
     if url.startswith("chdb://"):
         with _open_lock:
             existing = _open_chdb.get(url)
+            if existing is not None and existing.read_only != read_only:
+                raise StoreError(f"this process already has {url} open "
+                                 f"{'read-only' if existing.read_only else 'for writing'}")
             if existing is not None:
                 existing._refs += 1
                 return existing
@@ -216,15 +253,35 @@ def open_store(url: str, *, migrate: bool = True, user: str = "default", passwor
             if other is not None:
                 raise StoreError(f"this process already has the chDB store {other} open; chDB runs one "
                                  f"store per process, so {url} cannot be opened here at the same time")
-            store = Store(url, user=user, password=password, text_ttl_days=text_ttl_days)
+            store = Store(url, user=user, password=password, text_ttl_days=text_ttl_days, read_only=read_only)
             _open_chdb[url] = store
     else:
-        store = Store(url, user=user, password=password, text_ttl_days=text_ttl_days)
+        store = Store(url, user=user, password=password, text_ttl_days=text_ttl_days, read_only=read_only)
     if migrate:
         store.migrate()
+    if read_only:
+        _refuse_outdated(store)
     return store
 
 
-def open_from_settings(settings, migrate: bool = True) -> Store:
+def _refuse_outdated(store: Store) -> None:
+    try:
+        pending = store.pending_migrations()
+    except Exception as exc:
+        store.close()
+        raise StoreError(f"{store.url} is not a pulsewire store: {_first_line(exc)}") from None
+    if pending:
+        store.close()
+        names = ", ".join(f"{m.version:04d}_{m.name}" for m in pending)
+        raise StoreError(f"the store {store.url} lacks migrations {names}: start 'pulsewire worker' "
+                         f"on it once to migrate it, then read it")
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def open_from_settings(settings, migrate: bool = True, read_only: bool = False) -> Store:
     return open_store(settings.store_url, migrate=migrate, user=settings.store_user,
-                      password=settings.store_password.get_secret_value(), text_ttl_days=settings.raw_text_ttl_days)
+                      password=settings.store_password.get_secret_value(), text_ttl_days=settings.raw_text_ttl_days,
+                      read_only=read_only)

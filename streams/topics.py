@@ -13,6 +13,11 @@ from dataclasses import dataclass, field
 
 log = logging.getLogger(__name__)
 
+
+class BrokerUnreachable(RuntimeError):
+    """No broker answered at the configured bootstrap address."""
+
+
 DAY_MS = 24 * 3600 * 1000
 
 
@@ -86,7 +91,7 @@ def ensure_topics(bootstrap: str, default_partitions: int, specs=ALL_TOPICS, tim
             break
         except Exception as exc:  # broker still starting
             if time.monotonic() > deadline:
-                raise RuntimeError(f"cannot reach Kafka at {bootstrap}: {exc}") from exc
+                raise BrokerUnreachable(f"cannot reach Kafka at {bootstrap}: {exc}") from exc
             time.sleep(0.5)
     try:
         existing = set(admin.list_topics())

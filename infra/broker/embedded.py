@@ -55,8 +55,11 @@ class EmbeddedBroker:
     """Start/stop one broker process that we own; usable as a context manager."""
 
     def __init__(self, data_dir: str | Path, host: str = "127.0.0.1", port: int | None = None,
-                 ready_timeout_s: float = 30.0, stop_timeout_s: float = 15.0):
+                 ready_timeout_s: float = 30.0, stop_timeout_s: float = 15.0, die_with_parent: bool = False):
         self.data_dir = Path(data_dir)
+        # Linux: the kernel sends the broker SIGTERM when the thread that started it dies, even by
+        # SIGKILL. Only for a launcher that starts it from its main thread and lives as long as it.
+        self.die_with_parent = die_with_parent
         self.host = host
         self.port = port
         self.ready_timeout_s = ready_timeout_s
@@ -75,7 +78,8 @@ class EmbeddedBroker:
         with open(log_path, "ab") as logf:
             # own session: a Ctrl-C in the terminal reaches us, and we stop the broker in order
             self.proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         start_new_session=True)
+                                         start_new_session=True,
+                                         preexec_fn=_terminate_with_parent if self.die_with_parent else None)
         self.port = port
         self.bootstrap = f"{self.host}:{port}"
         try:
@@ -133,6 +137,16 @@ class EmbeddedBroker:
     def __del__(self):  # a forgotten broker must not outlive the interpreter
         if getattr(self, "proc", None) is not None:
             _signal_group(self.proc, signal.SIGKILL)
+
+
+def _terminate_with_parent() -> None:
+    """In the child before exec: ask Linux for SIGTERM when the parent dies (prctl PR_SET_PDEATHSIG)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the parent's signal handlers are all there is
+        pass
 
 
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:

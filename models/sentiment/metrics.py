@@ -55,6 +55,9 @@ def heldout_macro_f1(proba: ProbaFn, heldout) -> float:
 
 
 def evaluate_proba(proba: ProbaFn, heldout) -> dict[str, float]:
+    """UCI accuracies, and the held-out macro-F1 unless ``heldout`` is None (its corpora come with
+    the training extra)."""
     m = {f"uci_{k}": v for k, v in uci_accuracy(proba).items()}
-    m["heldout_macro_f1"] = heldout_macro_f1(proba, heldout)
+    if heldout is not None:
+        m["heldout_macro_f1"] = heldout_macro_f1(proba, heldout)
     return m

@@ -16,8 +16,55 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+# Client libraries log every connection at INFO, and every retry of an unreachable server at
+# WARNING or ERROR. Without --verbose a user sees none of it: these clients' failures reach our
+# commands as exceptions, which end the command with one line. Other libraries keep WARNING.
+CLIENT_LIBRARIES = ("kafka", "clickhouse_connect", "urllib3")
+CHATTY_LIBRARIES = ("aiokafka", "httpx")
+
+
+class _ClientLogFilter(logging.Filter):
+    """Drops the client libraries' records (by top-level logger name) unless --verbose. A filter on
+    the handlers, not logger levels: clickhouse_connect sets urllib3's level itself when imported."""
+
+    def __init__(self, verbose: bool):
+        super().__init__()
+        self.verbose = verbose
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.verbose:
+            return True
+        top = record.name.partition(".")[0]
+        if top in CLIENT_LIBRARIES:
+            return False
+        return top not in CHATTY_LIBRARIES or record.levelno >= logging.WARNING
+
+
+@app.callback()
+def _options(verbose: bool = typer.Option(False, "--verbose", "-v",
+                                          help="Also show the logs of the Kafka and ClickHouse clients.")) -> None:
+    for handler in logging.getLogger().handlers:
+        for old in [f for f in handler.filters if isinstance(f, _ClientLogFilter)]:
+            handler.removeFilter(old)
+        handler.addFilter(_ClientLogFilter(verbose))
+
+
+def _flags_take_no_value() -> None:
+    """typer 0.29 labels every boolean option ``<bool>`` in --help, as if it took a value; a flag takes none."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self, ctx):
+        return None if self.is_flag else shown(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich
+
+
+_flags_take_no_value()
+
 # Optional modules are skipped only when they are absent (ModuleNotFoundError for that very module).
-SUBCOMMANDS = ["pipeline", "score", "connectors", "learn", "board", "grafana"]
+SUBCOMMANDS = ["pipeline", "broker", "score", "connectors", "learn", "board", "grafana"]
 
 
 def _register_all() -> None:

@@ -10,10 +10,20 @@ from typing import Optional
 import typer
 
 
-def _when(value: Optional[str]) -> Optional[datetime]:
+def _when(value: Optional[str], flag: str) -> Optional[datetime]:
+    """An ISO 8601 time (UTC unless it says otherwise), or one error line naming the flag.
+
+    >>> _when("2026-11-01T10:00", "--from").isoformat()
+    '2026-11-01T10:00:00+00:00'
+    """
     if not value:
         return None
-    t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    from .errors import fail
+
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        fail(f"{flag} {value!r} is not an ISO 8601 time (UTC), e.g. 2026-11-01 or 2026-11-01T09:30")
     return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
 
 
@@ -35,23 +45,24 @@ def register(app: typer.Typer) -> None:
         (charts drawn as SVG, no network needed to view it)."""
         from pulsewire.dashboards.board import write_board
 
-        from ..settings import Settings
-        from ..store import StoreError, StoreInUse, open_store
+        from ..store import open_store
+        from .errors import fail, load_settings, store_errors, store_failure
 
-        settings = Settings(data_dir=data_dir) if data_dir else Settings()
+        since, until = _when(start, "--from"), _when(end, "--to")
+        settings = load_settings(data_dir=data_dir) if data_dir else load_settings()
+        if data_dir and not store_url and not data_dir.is_dir():
+            fail(f"no data directory {data_dir}: pass the --data-dir a 'pulsewire demo' used, or --store-url")
         url = store_url or (f"chdb://{(data_dir / 'clickhouse').resolve()}" if data_dir else settings.store_url)
-        if url.startswith("chdb://") and not Path(url.removeprefix("chdb://")).exists():
-            typer.echo(f"no store at {url}: run 'pulsewire demo --data-dir DIR' first, or pass --store-url", err=True)
-            raise typer.Exit(2)
         try:
             with open_store(url, user=settings.store_user, password=settings.store_password.get_secret_value(),
-                            text_ttl_days=settings.raw_text_ttl_days) as store:
-                result = write_board(store, output, source=url, start=_when(start), end=_when(end),
+                            read_only=True) as store:
+                result = write_board(store, output, source=url, start=since, end=until,
                                      min_group=settings.min_group_size,
                                      min_comment_group=settings.min_comment_group_size)
-        except (StoreInUse, StoreError) as exc:
-            typer.echo(str(exc), err=True)
-            raise typer.Exit(2)
+        except store_errors() as exc:
+            fail(store_failure(url, exc))
+        except OSError as exc:
+            fail(f"cannot write {output}: {exc.strerror}")
         if as_json:
             typer.echo(json.dumps(result, default=str))
             return

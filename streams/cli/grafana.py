@@ -44,11 +44,12 @@ def sync_cmd(
 
     from ..settings import Settings
 
+    from .errors import fail, first_line
+
     cred = _credential()
     if cred is None:
-        typer.echo("set GRAFANA_TOKEN (a Grafana service-account token with the Editor or Admin role), "
-                   "or GRAFANA_USER and GRAFANA_PASSWORD", err=True)
-        raise typer.Exit(2)
+        fail("set GRAFANA_TOKEN (a Grafana service-account token with the Editor or Admin role), "
+             "or GRAFANA_USER and GRAFANA_PASSWORD")
     s = Settings()
     opts = SyncOptions(clickhouse_url=clickhouse_url, clickhouse_user=clickhouse_user,
                        clickhouse_password=os.environ.get("PULSEWIRE_STORE_PASSWORD", ""), database=database,
@@ -58,8 +59,9 @@ def sync_cmd(
     try:
         changes = sync(api, opts)
     except GrafanaException as exc:
-        typer.echo(f"Grafana refused a request: {exc}", err=True)
-        raise typer.Exit(1)
+        fail(f"Grafana refused a request: {exc}", 1)
+    except OSError as exc:  # the HTTP client's connection errors (niquests.RequestException is one)
+        fail(f"cannot reach Grafana at {url}: {first_line(exc)}")
     if as_json:
         typer.echo(json.dumps([c.as_dict() for c in changes]))
         return

@@ -41,20 +41,31 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def worker(loglevel: str = typer.Option("info", help="Log level.")):
-        """Run a worker against the configured broker and store (PULSEWIRE_* environment)."""
-        from ..settings import Settings
-        from ..worker import run_worker
+        """Run a worker against the configured broker and store (PULSEWIRE_* environment).
 
-        run_worker(Settings(), loglevel=loglevel)
+        Requires PULSEWIRE_PSEUDONYM_KEY (16+ characters): the key that pseudonymises employee
+        ids before they reach any topic or table. Generate one with
+        python -c 'import secrets; print(secrets.token_hex(32))'."""
+        from ..topics import BrokerUnreachable
+        from ..worker import run_worker
+        from .errors import fail, load_settings, store_errors
+
+        try:
+            run_worker(load_settings(), loglevel=loglevel)
+        except (BrokerUnreachable, *store_errors()) as exc:
+            fail(exc)
 
     @app.command()
     def topics():
         """Create every pulsewire topic on the configured broker (idempotent) and list them."""
-        from ..settings import Settings
-        from ..topics import ALL_TOPICS, ensure_topics, partitions_of
+        from ..topics import ALL_TOPICS, BrokerUnreachable, ensure_topics, partitions_of
+        from .errors import fail, load_settings
 
-        s = Settings()
-        created = set(ensure_topics(s.bootstrap_servers, s.topic_partitions))
+        s = load_settings()
+        try:
+            created = set(ensure_topics(s.bootstrap_servers, s.topic_partitions))
+        except BrokerUnreachable as exc:
+            fail(exc)
         for t in ALL_TOPICS:
             typer.echo(f"{'created' if t.name in created else 'exists ':8} {t.name:18} "
                        f"partitions={partitions_of(t, s.topic_partitions)} key={t.key}")
@@ -64,16 +75,22 @@ def register(app: typer.Typer) -> None:
         data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="A demo's data directory."),
         as_json: bool = typer.Option(False, "--json"),
     ):
-        """Print what the store holds (events per source and kind, dead letters, sentiment)."""
-        from ..settings import Settings
+        """Print what the store holds (events per source and kind, dead letters, sentiment).
+        Reads only: the store is not migrated or changed."""
         from ..store import open_from_settings
         from ..summary import store_summary
+        from .errors import fail, load_settings, store_errors, store_failure
 
-        s = Settings(data_dir=data_dir) if data_dir else Settings()
+        s = load_settings(data_dir=data_dir) if data_dir else load_settings()
         if data_dir:
+            if not data_dir.is_dir():
+                fail(f"no data directory {data_dir}: pass the --data-dir a 'pulsewire demo' used")
             s.store_url = f"chdb://{(data_dir / 'clickhouse').resolve()}"
-        with open_from_settings(s) as store:
-            result = store_summary(store)
+        try:
+            with open_from_settings(s, read_only=True) as store:
+                result = store_summary(store)
+        except store_errors() as exc:
+            fail(store_failure(s.store_url, exc))
         if as_json:
             typer.echo(json.dumps(result, default=str))
         else:

@@ -13,6 +13,9 @@ field of the input object passed through (the result fields win on a name
 clash; ``text`` itself is echoed only with ``--echo-text``). A line that is not
 valid JSON (or has no string ``text``) gives ``{"error": ..., "line": N}`` (N
 counts from 1) and scoring goes on. Blank lines are skipped.
+
+Exit status: 0 when every line was scored, 1 when some lines gave an error
+(every other line is still scored and written), 2 for a usage error.
 """
 
 from __future__ import annotations
@@ -90,22 +93,38 @@ def register(app: typer.Typer) -> None:
         fmt: str = typer.Option("auto", "--format", help="auto | text | jsonl"),
         echo_text: bool = typer.Option(False, "--echo-text", help="include the input text in the output"),
     ) -> None:
-        """Score sentiment of text lines or JSON lines; one JSON line out per input."""
+        """Score sentiment of text lines or JSON lines; one JSON line out per input.
+
+        Exits 1 when some lines could not be scored (they are written as {"error", "line"} objects and
+        the others are still scored), 2 on a usage error."""
         from pulsewire.models.sentiment import load_scorer
 
+        from .errors import EXIT_FAILED, fail
+
         if fmt not in ("auto", "text", "jsonl"):
-            raise typer.BadParameter("--format must be auto, text or jsonl")
-        scorer = load_scorer(model_dir=model_dir, threads=threads, max_tokens=max_tokens, batch_size=batch_size)
+            fail(f"--format {fmt!r}: use auto, text or jsonl")
+        from_stdin = file is None or str(file) == "-"
+        try:
+            stream = sys.stdin if from_stdin else open(file, encoding="utf-8", errors="replace")
+        except OSError as exc:
+            fail(f"cannot read {file}: {exc.strerror}")
+        try:
+            scorer = load_scorer(model_dir=model_dir, threads=threads, max_tokens=max_tokens, batch_size=batch_size)
+        except FileNotFoundError as exc:
+            fail(exc)
         # stdin/stdout as UTF-8 whatever the locale; undecodable bytes become U+FFFD
         for std in (sys.stdin, sys.stdout):
             try:
                 std.reconfigure(encoding="utf-8", errors="replace")  # type: ignore[union-attr]
             except (AttributeError, ValueError, OSError):
                 pass
-        if file is None or str(file) == "-":
-            counts = score_stream(scorer, sys.stdin, sys.stdout, batch_size=batch_size, fmt=fmt, echo_text=echo_text)
-        else:
-            with open(file, encoding="utf-8", errors="replace") as stream:
-                counts = score_stream(scorer, stream, sys.stdout, batch_size=batch_size, fmt=fmt,
-                                      echo_text=echo_text)
+        try:
+            counts = score_stream(scorer, stream, sys.stdout, batch_size=batch_size, fmt=fmt, echo_text=echo_text)
+        finally:
+            if not from_stdin:
+                stream.close()
         typer.echo(f"scored {counts['scored']}, errors {counts['errors']} ({scorer.version})", err=True)
+        if counts["errors"]:
+            typer.echo(f"error: {counts['errors']} lines could not be scored (see the lines with an \"error\" "
+                       "field)", err=True)
+            raise typer.Exit(EXIT_FAILED)

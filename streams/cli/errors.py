@@ -1,0 +1,56 @@
+"""User errors end a command with one line on stderr and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+
+EXIT_USAGE = 2  # what the user asked for cannot be done as asked (bad path, bad value, store in use)
+EXIT_FAILED = 1  # the command ran but did not do all it should have
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    typer.echo(f"error: {first_line(message)}", err=True)
+    raise typer.Exit(code)
+
+
+def first_line(message: object) -> str:
+    """The first non-blank line of an error (library errors carry stack dumps after it).
+
+    >>> first_line("Code: 60. Unknown table\\n\\nStack trace:\\n0. x")
+    'Code: 60. Unknown table'
+    """
+    return next((line.strip() for line in str(message).splitlines() if line.strip()), str(message))
+
+
+def load_settings(**overrides):
+    """Settings from the environment, or one line naming the bad variable."""
+    from pydantic import ValidationError
+
+    from ..settings import Settings
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(f"PULSEWIRE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+                             for e in exc.errors())
+        fail(f"invalid configuration: {problems}")
+
+
+def store_failure(url: str, exc: BaseException) -> str:
+    """One line for a store that could not be opened or read (our own errors already name the store)."""
+    from ..store import StoreError, StoreInUse
+
+    if isinstance(exc, (StoreError, StoreInUse)):
+        return first_line(exc)
+    return f"cannot read the store at {url}: {first_line(exc)}"
+
+
+def store_errors() -> tuple[type[BaseException], ...]:
+    """What opening or reading a store raises for reasons a user can fix (path, lock, server)."""
+    from clickhouse_connect.driver.exceptions import Error as ClickHouseError
+
+    from ..store import StoreError, StoreInUse
+
+    return (StoreError, StoreInUse, ClickHouseError)
