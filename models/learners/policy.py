@@ -44,6 +44,8 @@ class AlertPolicy:
     cooldown_days: float = 21.0
     confirm: int = 1  # consecutive scores at/above the threshold needed
     rearm_days: float = 0.0  # how long the score must stay below rearm_below to re-arm (0: one score)
+    # (a score holds until the entity's next one: a customer who went quiet after one low score has
+    # been low all along)
 
     def __post_init__(self):
         if not self.rearm_below <= self.threshold:
@@ -60,13 +62,15 @@ class AlertPolicy:
         st["seen_t"] = t
         armed = st.get("armed", True)
         if not armed:
-            if score >= self.rearm_below:
+            if score < self.rearm_below:
+                st.setdefault("low_since", t)
+            low_since = st.get("low_since")
+            # a score holds until the entity's next event: low since low_since, whatever this one is
+            if low_since is not None and t - low_since >= self.rearm_days * DAY:
+                st["armed"] = armed = True
+                del st["low_since"]
+            elif score >= self.rearm_below:
                 st.pop("low_since", None)
-            else:
-                low_since = st.setdefault("low_since", t)
-                if t - low_since >= self.rearm_days * DAY:
-                    st["armed"] = armed = True
-                    st.pop("low_since", None)
         st["above"] = st.get("above", 0) + 1 if score >= self.threshold else 0
         if armed and st["above"] and (st["above"] == 1 or "opening" not in st):
             st["opening"] = {"event_id": event_id, "t": t}

@@ -84,3 +84,6 @@ def test_one_low_score_in_a_long_episode_does_not_start_a_new_one():
     st: dict = {}
     fired = [d for d, p in enumerate(scores) if pol.decide(st, p, d * DAY)]
     assert len(fired) == 2 and fired[1] > 90  # the relapse after 20 good days is a new episode
+    # a customer who recovered and went quiet (one low score, then nothing for a month) re-arms
+    pol, st = LearnerConfig().policy("churn"), {}
+    assert [pol.decide(st, p, d * DAY) for d, p in [(0, 0.9), (5, 0.1), (50, 0.9)]] == [True, False, True]
