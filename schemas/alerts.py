@@ -1,24 +1,37 @@
 """Alerts on ``alerts.churn``, ``alerts.burnout``, ``alerts.sentiment``: CloudEvents 1.0, structured JSON mode.
 
-Each Kafka record's value is one CloudEvent as a JSON object (content type
-``application/cloudevents+json``); the record key is the subject (customer id,
-pseudonymised employee id, team id, channel or product). ``id`` is deterministic
-(a hash of the alert type, the subject and the event that triggered it), so a
-consumer de-duplicates on it when a replay sends an alert again.
+Each Kafka record's value is one CloudEvent as a JSON object, with the Kafka protocol binding's header
+``content-type: application/cloudevents+json``; the record key is the subject (customer id,
+pseudonymised employee id, team id, channel or product). ``id`` is a pure function of what the alert
+is about: its type, its subject and its *episode* (the event that opened the run of high scores; for
+sentiment spikes and team alerts the day and dimension). A replay sends no alert with a new id, and a
+consumer de-duplicates on ``id``. ``time`` and ``data.occurred_at`` are event times (of the trigger),
+so a replayed record is byte-for-byte the same.
 
->>> ce = make_cloudevent({"alert_type": "churn", "subject": "cus-1", "subject_type": "customer", "team_id": "",
+>>> alert = {"alert_type": "churn", "subject": "cus-1", "subject_type": "customer", "team_id": "",
 ...     "score": 0.81, "threshold": 0.5, "model_version": "churn-v3-n420", "t": 1_780_000_000.0,
-...     "trigger_event_id": "ev-9", "inputs": {"neg_tickets_7d": 3.0},
-...     "reasons": [{"feature": "neg_tickets_7d", "value": 3.0, "contribution": 1.2,
-...                  "text": "3 negative tickets in 7 days"}]})
->>> ce["type"], ce["subject"], ce["data"]["summary"]
-('dev.pulsewire.alert.churn.v1', 'cus-1', '3 negative tickets in 7 days')
+...     "trigger_event_id": "ev-9", "episode": {"event_id": "ev-7", "t": 1_779_900_000.0},
+...     "inputs": {"neg_tickets_7d": 3.0}, "reasons": [{"feature": "neg_tickets_7d", "value": 3.0,
+...     "contribution": 1.2, "text": "3 negative tickets in 7 days"}]}
+>>> ce = make_cloudevent(alert)
+>>> ce["type"], ce["subject"], ce["data"]["summary"], ce["data"]["episode_event_id"]
+('dev.pulsewire.alert.churn.v1', 'cus-1', '3 negative tickets in 7 days', 'ev-7')
 >>> _ = ChurnAlert.model_validate(ce)
+
+The same episode triggered by a later event (another model version, a higher score) has the same id:
+
+>>> later = dict(alert, score=0.9, trigger_event_id="ev-12", t=1_780_100_000.0, model_version="churn-v4-n430")
+>>> make_cloudevent(later)["id"] == ce["id"]
+True
+>>> key, value, headers = kafka_record(ce)
+>>> key, headers
+(b'cus-1', [('content-type', b'application/cloudevents+json')])
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime, timezone
 from typing import Literal
 
@@ -28,6 +41,8 @@ ALERT_KINDS = ("churn", "burnout", "sentiment")
 SUGGESTION = ("This is a suggestion for a human to review, not a decision. It was produced automatically from "
               "the signals listed in 'reasons'; check with the people involved before acting.")
 SCHEMA_BASE = "https://pulsewire.dev/schemas/"
+CONTENT_TYPE = "application/cloudevents+json"
+KAFKA_HEADERS = [("content-type", CONTENT_TYPE.encode())]  # CloudEvents Kafka protocol binding, structured mode
 
 
 class Reason(BaseModel):
@@ -55,6 +70,10 @@ class AlertData(BaseModel):
     inputs: dict[str, float | int | str] = Field(description="The features the decision used.")
     trigger_event_id: str = Field(description="The event (or day and dimension) that triggered the alert.")
     occurred_at: datetime = Field(description="Event time of the trigger.")
+    episode_event_id: str = Field(description="The event that opened the episode this alert is about (for "
+                                              "sentiment spikes and team alerts: the day and dimension). "
+                                              "The alert id derives from it.")
+    episode_started_at: datetime = Field(description="Event time of the event that opened the episode.")
     alert_number: int = Field(ge=1, description="How many alerts this subject has had (1 = first).")
     suggestion_only: Literal[True] = Field(default=True, description="Always true: a human decides.")
     notice: str = Field(default=SUGGESTION)
@@ -64,10 +83,11 @@ class _CloudEvent(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     specversion: Literal["1.0"] = "1.0"
-    id: str = Field(min_length=1, description="Deterministic: the same alert replayed has the same id.")
+    id: str = Field(min_length=1, description="sha256(type | subject | episode)[:32]: one id per episode; a "
+                                              "replay re-sends the same id. De-duplicate on it.")
     source: str = Field(min_length=1, description="URI reference of the producer, e.g. /pulsewire/learners/churn.")
     subject: str = Field(description="Same as data.entity_id and the Kafka record key.")
-    time: datetime = Field(description="Event time of the trigger (RFC 3339).")
+    time: datetime = Field(description="Event time of the trigger (RFC 3339), not the time the record was sent.")
     datacontenttype: Literal["application/json"] = "application/json"
     dataschema: str
 
@@ -96,18 +116,26 @@ class SentimentAlert(_CloudEvent):
 MODELS = {"churn": ChurnAlert, "burnout": BurnoutAlert, "sentiment": SentimentAlert}
 
 
-def alert_id(alert_type: str, subject: str, trigger_event_id: str) -> str:
-    return hashlib.sha256(f"{alert_type}|{subject}|{trigger_event_id}".encode()).hexdigest()[:32]
+def alert_id(alert_type: str, subject: str, episode_id: str) -> str:
+    """One id per (alert type, subject, episode): never from wall-clock time, a counter or a random uuid."""
+    return hashlib.sha256(f"{alert_type}|{subject}|{episode_id}".encode()).hexdigest()[:32]
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(float(t), timezone.utc).isoformat()
 
 
 def make_cloudevent(alert: dict) -> dict:
     """A JSON-ready CloudEvent from an alert decision (see ``models.learners.processor``)."""
     kind = alert["alert_type"]
-    when = datetime.fromtimestamp(float(alert["t"]), timezone.utc).isoformat()
+    when = _iso(alert["t"])
     reasons = alert.get("reasons") or []
+    # aggregates (sentiment spikes, team burnout) name their episode in the trigger id: day and dimension
+    episode = alert.get("episode") or {"event_id": alert["trigger_event_id"], "t": alert["t"]}
+    episode_id = episode["event_id"] or f"t={float(episode['t']):.3f}"
     return {
         "specversion": "1.0",
-        "id": alert_id(kind, alert["subject"], alert["trigger_event_id"]),
+        "id": alert_id(kind, alert["subject"], episode_id),
         "source": f"/pulsewire/learners/{kind}",
         "type": f"dev.pulsewire.alert.{kind}.v1",
         "subject": alert["subject"],
@@ -121,9 +149,15 @@ def make_cloudevent(alert: dict) -> dict:
             "reasons": reasons, "summary": "; ".join(r["text"] for r in reasons) or "score above threshold",
             "inputs": {k: (round(v, 6) if isinstance(v, float) else v) for k, v in (alert.get("inputs") or {}).items()},
             "trigger_event_id": alert["trigger_event_id"], "occurred_at": when,
+            "episode_event_id": episode_id, "episode_started_at": _iso(episode["t"]),
             "alert_number": int(alert.get("n_alerts") or 1), "suggestion_only": True, "notice": SUGGESTION,
         },
     }
+
+
+def kafka_record(ce: dict) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """(key, value, headers) of the Kafka record that carries the CloudEvent ``ce`` (structured mode)."""
+    return ce["subject"].encode(), json.dumps(ce, separators=(",", ":")).encode(), list(KAFKA_HEADERS)
 
 
 def alert_schemas() -> dict[str, dict]:

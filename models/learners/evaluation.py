@@ -68,7 +68,11 @@ def replay_alerts(predictions: list[dict], policy: AlertPolicy, score_key: str) 
 
 def episode_figures(alert_times: dict[str, list[float]], positives: dict[str, float | None], entities: set[str],
                     end_t: float, warm_t: float, censor_days: float = 28.0) -> dict:
-    """Precision, recall, median lead time and alerts per alerted entity.
+    """Precision, recall, median lead time, alerts per alerted entity and per caught episode.
+
+    The generator gives each entity at most one episode (one churn, one burnout), so alerts per
+    alerted entity is alerts per episode, false alarms included; alerts per caught episode counts
+    only the alerts a true positive got before its outcome.
 
     ``positives``: entity → time of the outcome (cancellation / exit) or None when positive without an
     end event yet (burned out, still employed).
@@ -80,11 +84,12 @@ def episode_figures(alert_times: dict[str, list[float]], positives: dict[str, fl
         if e in positives and (positives[e] is None or ts[0] < positives[e]):
             tp += 1
     eligible = {e: t for e, t in positives.items() if e in entities and (t is None or t >= warm_t)}
-    caught, leads = 0, []
+    caught, leads, per_episode = 0, [], []
     for e, t_out in eligible.items():
         ts = [t for t in alerted.get(e, []) if t_out is None or t < t_out]
         if ts:
             caught += 1
+            per_episode.append(len(ts))
             if t_out is not None:
                 leads.append((t_out - ts[0]) / DAY)
     per_entity = [len(ts) for ts in alerted.values()]
@@ -94,6 +99,7 @@ def episode_figures(alert_times: dict[str, list[float]], positives: dict[str, fl
         "median_lead_days": _median(leads),
         "alerts_per_alerted_entity": round(sum(per_entity) / len(per_entity), 3) if per_entity else None,
         "max_alerts_per_entity": max(per_entity) if per_entity else 0,
+        "alerts_per_caught_episode": round(sum(per_episode) / len(per_episode), 3) if per_episode else None,
         "alerted_entities": len(alerted), "judged_alerts": len(judged), "true_positives": tp,
         "positives": len(eligible), "caught": caught,
     }
@@ -158,6 +164,7 @@ def format_table(fig: dict) -> str:
             ("recall at alert threshold", "recall", "{:.2f}"),
             ("median lead time, days", "median_lead_days", "{:.1f}"),
             ("alerts per alerted entity", "alerts_per_alerted_entity", "{:.2f}"),
+            ("alerts per caught episode", "alerts_per_caught_episode", "{:.2f}"),
             ("max alerts for one entity", "max_alerts_per_entity", "{}"),
             ("threshold", "threshold", "{:.2f}")]
     head = f"{'':38} {'churn':>9} {'baseline':>9}   {'burnout':>9} {'baseline':>9}"

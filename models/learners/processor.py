@@ -15,6 +15,7 @@ The Faust ``features`` agent and the in-process replay (``replay.py``) both call
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 
@@ -31,14 +32,20 @@ class LearnerConfig:
 
     churn_threshold: float = 0.3  # chosen on seeds 11 and 13 (fast path), never on seed 7
     churn_rearm_below: float = 0.15
+    # an episode ends when the score has stayed below 0.15 for 3 days (bench/alert_episodes.py, chosen
+    # on seeds 1, 2, 3, 11, 13; one low score before)
     churn_cooldown_days: float = 45.0
     churn_confirm: int = 1
+    churn_rearm_days: float = 3.0
     # burnout: 3 scores in a row at/above 0.5 (chosen on seeds 11 and 13, fast path): employees post
-    # often, so confirming costs days, not weeks, and cuts alerts on one bad week
+    # often, so confirming costs days, not weeks, and cuts alerts on one bad week. The episode ends when
+    # the score has stayed below 0.25 for 14 days (bench/alert_episodes.py, chosen on seeds 1, 2, 3, 11, 13):
+    # one low score in a long burnout no longer re-arms it
     burnout_threshold: float = 0.5
     burnout_rearm_below: float = 0.25
-    burnout_cooldown_days: float = 30.0
+    burnout_cooldown_days: float = 21.0
     burnout_confirm: int = 3
+    burnout_rearm_days: float = 14.0
     # warm-up: no alerts until the model has learned this many positive examples
     min_positives_to_alert: int = 20
     # the trivial baseline: alert when the entity's last text sentiment is below this
@@ -63,9 +70,9 @@ class LearnerConfig:
     def policy(self, model: str) -> AlertPolicy:
         if model == "churn":
             return AlertPolicy(self.churn_threshold, self.churn_rearm_below, self.churn_cooldown_days,
-                               self.churn_confirm)
+                               self.churn_confirm, self.churn_rearm_days)
         return AlertPolicy(self.burnout_threshold, self.burnout_rearm_below, self.burnout_cooldown_days,
-                           self.burnout_confirm)
+                           self.burnout_confirm, self.burnout_rearm_days)
 
     def baseline_policy(self, model: str) -> AlertPolicy:
         """The baseline alerts when -last_sentiment >= -baseline_sentiment_below, same hysteresis and cooldown."""
@@ -90,6 +97,43 @@ def cold_handle(model_name: str) -> ModelHandle:
     return _COLD[model_name]
 
 
+SEEN_WINDOW_S = 120 * 86400.0  # event ids remembered per entity: this far behind its newest event
+
+
+def skip_reason(state: dict, event_id: str, t: float, window_s: float = SEEN_WINDOW_S) -> str | None:
+    """Why the entity must not process this event again, or None (and then it is remembered).
+
+    'duplicate_event': the entity has processed this event id before (a replay, a redelivery).
+    'too_late_event': it is more than ``window_s`` of event time older than the entity's newest event,
+    older than any id still remembered; too late to change the entity's features, and possibly a replay.
+    So a replay of any length changes no feature, prediction, example or alert, and the state stays small.
+
+    >>> st = {}
+    >>> skip_reason(st, "ev-1", 100.0), skip_reason(st, "ev-2", 200.0), skip_reason(st, "ev-1", 100.0)
+    (None, None, 'duplicate_event')
+    >>> skip_reason(st, "ev-3", 50.0), skip_reason(st, "ev-4", 150.0 * 86400), skip_reason(st, "ev-5", 100.0)
+    (None, None, 'too_late_event')
+    >>> skip_reason(st, "", 300.0 * 86400), skip_reason(st, "", 300.0 * 86400)   # no id: cannot tell
+    (None, None)
+    """
+    newest = state.get("seen_newest")
+    if newest is not None and t < newest - window_s:
+        return "too_late_event"
+    if not event_id:
+        return None
+    seen = state.setdefault("seen_ids", {})
+    h = hashlib.blake2b(event_id.encode(), digest_size=8).hexdigest()
+    if h in seen:
+        return "duplicate_event"
+    seen[h] = t
+    if newest is None or t > newest:
+        state["seen_newest"] = newest = t
+    if len(seen) % 64 == 0:
+        for k in [k for k, v in seen.items() if v < newest - window_s]:
+            del seen[k]
+    return None
+
+
 @dataclass
 class Output:
     entity_type: str | None = None
@@ -101,6 +145,8 @@ class Output:
     consent: bool = True
     team_flag: bool | None = None      # employee's at-risk flag changed to this value (team-level aggregate)
     notes: list = field(default_factory=list)  # 'label_unknown_entity', 'label_duplicate', 'ended', ...
+    # (an event the entity must not process again (``skip_reason``) gives an Output with no entity and that
+    # reason as its note: it changes no state, so it contributes to no metric either)
 
 
 def route(ev: dict) -> tuple[str, str] | None:
@@ -131,10 +177,14 @@ def process_event(state: dict | None, ev: dict, sentiment: dict | None, models: 
         return state, Output()
     etype, eid = r
     model_name = MODEL_OF[etype]
-    out = Output(entity_type=etype, entity_id=eid)
     t = event_time(ev)
     if state is None:
         state = new_state(etype)
+    skip = skip_reason(state, ev.get("event_id", ""), t)
+    if skip:
+        dup_label = skip == "duplicate_event" and label_of(etype, ev) is not None
+        return state, Output(notes=[skip, "label_duplicate"] if dup_label else [skip])
+    out = Output(entity_type=etype, entity_id=eid)
     y = label_of(etype, ev)
     if y is not None:
         if state["events"] == 0:
@@ -175,7 +225,7 @@ def process_event(state: dict | None, ev: dict, sentiment: dict | None, models: 
         add_pending(state, entry)
     pol = cfg.policy(model_name)
     warm = n_pos >= cfg.min_positives_to_alert
-    fire = pol.decide(state["alert"], p, t) if warm else False
+    fire = pol.decide(state["alert"], p, t, ev.get("event_id", "")) if warm else False
     reasons = reasons_for(handle, x, etype, cfg.reasons) if fire or p >= pol.threshold else []
     out.prediction = {"model": model_name, "entity_type": etype, "entity_id": eid, "team_id": out.team_id,
                       "probability": p, "baseline": baseline, "model_version": version, "n_labels": n_labels, "n_pos": n_pos,
@@ -190,5 +240,5 @@ def process_event(state: dict | None, ev: dict, sentiment: dict | None, models: 
         out.alert = {"alert_type": model_name, "subject": eid, "subject_type": etype, "team_id": out.team_id,
                      "score": p, "threshold": pol.threshold, "model_version": version, "reasons": reasons,
                      "inputs": x, "t": t, "trigger_event_id": ev.get("event_id", ""),
-                     "n_alerts": state["alert"].get("n", 1)}
+                     "episode": state["alert"]["episode"], "n_alerts": state["alert"].get("n", 1)}
     return state, out

@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 
 from pulsewire.models.learners.metrics import contributions
 from pulsewire.models.learners.processor import LearnerConfig, process_event, route
-from pulsewire.schemas.alerts import make_cloudevent
+from pulsewire.schemas.alerts import kafka_record, make_cloudevent
 
 from ._common import failure, log, now, send_dead_letter
 
@@ -105,9 +105,9 @@ def install(app, ctx) -> None:
                         preds.append(pred)
                         risks.append(risk)
                     if out.alert and publishable(out):
-                        ce = make_cloudevent(out.alert)
+                        key_b, value_b, headers = kafka_record(make_cloudevent(out.alert))
                         await ctx.topics[f"alerts.{out.alert['alert_type']}"].send(
-                            key=ce["subject"].encode(), value=json.dumps(ce).encode())
+                            key=key_b, value=value_b, headers=headers)
                     for dim, item in contributions(e, sentiment, out.entity_type, out.team_id, out.team_flag,
                                                    out.entity_id):
                         dims[dim].append(item)

@@ -14,7 +14,7 @@ import faust
 from collections import defaultdict
 
 from pulsewire.models.learners.metrics import apply, new_dim_state
-from pulsewire.schemas.alerts import make_cloudevent
+from pulsewire.schemas.alerts import kafka_record, make_cloudevent
 
 from ._common import failure, log, now, send_dead_letter
 
@@ -62,9 +62,9 @@ def install(app, ctx) -> None:
                     for r in new_rows:
                         rows[(r["metric"], r["dimension"], r["dimension_value"], r["day"])] = r
                     for a in alerts:
-                        ce = make_cloudevent(a)
-                        await ctx.topics[f"alerts.{a['alert_type']}"].send(key=ce["subject"].encode(),
-                                                                            value=json.dumps(ce).encode())
+                        key_b, value_b, headers = kafka_record(make_cloudevent(a))
+                        await ctx.topics[f"alerts.{a['alert_type']}"].send(key=key_b, value=value_b,
+                                                                            headers=headers)
                 except Exception as exc:
                     log.exception("metrics failed for %s", dim)
                     await send_dead_letter(ctx, failure("signals.metrics", json.dumps(items), exc, "metrics"))

@@ -74,3 +74,16 @@ def test_no_alert_before_warm_up():
         state, out = process_event(state, ev("ticket", "created", i * 0.3, customer_id="w", ticket_id=f"t{i}",
                                              text="x"), NEG, models, cfg)
         assert out.alert is None
+
+
+
+def test_one_low_score_in_a_long_episode_does_not_start_a_new_one():
+    """A burnout that lasts months, with one good day in it, is one episode: one alert (configured policy)."""
+    pol = LearnerConfig().policy("burnout")
+    scores = [0.7] * 10 + [0.1] + [0.8] * 60 + [0.1] * 20 + [0.8] * 5  # daily: one good day, later a recovery
+    st: dict = {}
+    fired = [d for d, p in enumerate(scores) if pol.decide(st, p, d * DAY)]
+    assert len(fired) == 2 and fired[1] > 90  # the relapse after 20 good days is a new episode
+    # a customer who recovered and went quiet (one low score, then nothing for a month) re-arms
+    pol, st = LearnerConfig().policy("churn"), {}
+    assert [pol.decide(st, p, d * DAY) for d, p in [(0, 0.9), (5, 0.1), (50, 0.9)]] == [True, False, True]
