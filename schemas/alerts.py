@@ -70,10 +70,13 @@ class AlertData(BaseModel):
     inputs: dict[str, float | int | str] = Field(description="The features the decision used.")
     trigger_event_id: str = Field(description="The event (or day and dimension) that triggered the alert.")
     occurred_at: datetime = Field(description="Event time of the trigger.")
-    episode_event_id: str = Field(description="The event that opened the episode this alert is about (for "
-                                              "sentiment spikes and team alerts: the day and dimension). "
-                                              "The alert id derives from it.")
-    episode_started_at: datetime = Field(description="Event time of the event that opened the episode.")
+    # Optional only so that records written before episodes existed still validate (an additive change
+    # to v1); every alert sent now carries both.
+    episode_event_id: str | None = Field(default=None, description=(
+        "The event that opened the episode this alert is about (for sentiment spikes and team alerts: the "
+        "day and dimension). The alert id derives from it."))
+    episode_started_at: datetime | None = Field(default=None, description=(
+        "Event time of the event that opened the episode."))
     alert_number: int = Field(ge=1, description="How many alerts this subject has had (1 = first).")
     suggestion_only: Literal[True] = Field(default=True, description="Always true: a human decides.")
     notice: str = Field(default=SUGGESTION)
