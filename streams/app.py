@@ -16,80 +16,12 @@ from typing import Any
 
 import faust
 
+from . import faust_patches
 from .privacy import Pseudonymiser
 from .settings import Settings
-from .topics import ALL_TOPICS, partitions_of
+from .topics import ALL_TOPICS, TopicMap
 
 log = logging.getLogger(__name__)
-
-
-def _never_skip_offsets() -> None:
-    """Make faust-streaming treat a jump in offsets as records still to read, never as read.
-
-    Faust marks a jump between the last read offset and the next fetched one as a "gap" and
-    acknowledges it, for compacted or transactional topics where offsets really are missing. Our
-    stream topics are neither, and after a restart on a backlog (tables recovering while records are
-    in flight) faust-streaming 0.15.3 can drop in-flight records: the gap rule then commits past them
-    and they are lost (reproduced by the SIGKILL restart test). Without it, the hole stays unacked,
-    the stall check in agents/health.py seeks back, and the records are read again.
-    """
-    from faust.transport.consumer import Consumer
-
-    async def _no_gap(self, tp, offset_from: int, offset_to: int) -> None:
-        # Measured: at every restart on a backlog, recovery resets the read position to the committed
-        # offset after the fetcher has already queued records past it; those are processed (see
-        # _clear_queues_only_after_a_suspension), so this is logged at info. Whatever was really
-        # lost, the stall check in agents/health.py reads again, with a warning.
-        log.info("offsets %s..%s of %s[%s] were not seen in order by the fetcher; any of them not "
-                 "acknowledged will be read again", offset_from, offset_to - 1, tp.topic, tp.partition)
-        known_holes(self).add(tp)  # the stall check repairs it at its next-but-one round
-
-    Consumer._add_gap = _no_gap
-
-    # Faust refuses to commit over a hole at the head of a partition only when it is 2+ records
-    # wide; one lost record (offset == committed) was committed past. Refuse for any hole.
-    original_new_offset = Consumer._new_offset
-
-    def _new_offset(self, tp):
-        acked = self._acked.get(tp)
-        committed = self._committed_offset.get(tp)
-        if acked and committed is not None and min(acked) > committed:
-            return None
-        return original_new_offset(self, tp)
-
-    Consumer._new_offset = _new_offset
-
-
-def _clear_queues_only_after_a_suspension() -> None:
-    """Stop faust-streaming from emptying the agents' queues when the flow was never suspended.
-
-    Faust's stream queues are cleared whenever ``app.flow_control.resume()`` runs (records queued
-    while a rebalance suspended the flow are stale: the partitions are sought back to their
-    committed offsets). But table recovery calls ``resume()`` when it finishes even when the flow is
-    already running, and the fetcher has by then queued records of a backlog: they were dropped
-    (measured on real Kafka: "resume clears 28 queued records" at every restart on a backlog, each
-    time leaving holes that the stall check had to repair 20-30 s later). A resume that changes
-    nothing now clears nothing.
-    """
-    from mode.utils.queues import FlowControlEvent
-
-    original = FlowControlEvent.resume
-
-    def resume(self) -> None:
-        if self.is_active():
-            return
-        original(self)
-
-    FlowControlEvent.resume = resume
-
-
-def known_holes(consumer) -> set:
-    """Partitions whose fetcher skipped offsets since their last repair (see agents/health.py)."""
-    return consumer.__dict__.setdefault("_pulsewire_holes", set())
-
-
-_never_skip_offsets()
-_clear_queues_only_after_a_suspension()
 
 
 @dataclass
@@ -98,6 +30,7 @@ class WorkerContext:
 
     settings: Settings
     pseudonymise: Pseudonymiser
+    topic_map: TopicMap
     topics: dict[str, faust.TopicT] = field(default_factory=dict)
     agents: dict[str, Any] = field(default_factory=dict)
     stats: Any = None
@@ -122,10 +55,13 @@ class WorkerContext:
         return self._scorer
 
 
-def create_app(settings: Settings, *, key: bytes | None = None) -> tuple[faust.App, WorkerContext]:
+def create_app(settings: Settings, *, key: bytes | None = None,
+               topics: TopicMap | None = None) -> tuple[faust.App, WorkerContext]:
     key = key if key is not None else settings.require_pseudonym_key()
+    topics = topics or TopicMap.from_settings(settings)
+    faust_patches.install()
     app = faust.App(
-        settings.app_id,
+        topics.group,
         broker=settings.broker_url,
         store="memory://",
         topic_partitions=settings.topic_partitions,
@@ -141,10 +77,10 @@ def create_app(settings: Settings, *, key: bytes | None = None) -> tuple[faust.A
     )
     from .agents._common import StageStats
 
-    ctx = WorkerContext(settings=settings, pseudonymise=Pseudonymiser(key), stats=StageStats())
+    ctx = WorkerContext(settings=settings, pseudonymise=Pseudonymiser(key), topic_map=topics, stats=StageStats())
     for spec in ALL_TOPICS:
         ctx.topics[spec.name] = app.topic(
-            settings.topic(spec.name), partitions=partitions_of(spec, settings.topic_partitions),
+            topics.name(spec.name), partitions=topics.partitions(spec),
             value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw",
             retention=(spec.retention_ms / 1000 if spec.retention_ms else None), compacting=spec.compacted,
         )

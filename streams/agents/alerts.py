@@ -28,7 +28,8 @@ def audit_row(ce: dict, topic: str) -> dict:
 
 
 def install(app, ctx) -> None:
-    source = app.topic(*(ctx.settings.topic(t) for t in ALERT_TOPICS), value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw")
+    source = app.topic(*(ctx.topic_map.name(t) for t in ALERT_TOPICS), value_type=bytes, key_type=bytes,
+                       value_serializer="raw", key_serializer="raw")
 
     @app.agent(source, name="pulsewire.alerts_audit")
     async def alerts_audit(stream):

@@ -61,9 +61,7 @@ def install(app, ctx) -> None:
     table = app.Table(TABLE, default=None, partitions=s.topic_partitions,
                       schema=faust.Schema(key_serializer="json", value_serializer="json"),
                       help="per-entity feature state, pending predictions and alert state (JSON)")
-    signals = app.topic(s.topic(SIGNALS_TOPIC), partitions=s.topic_partitions, internal=True, key_type=bytes,
-                        value_type=bytes, key_serializer="raw", value_serializer="raw")
-    ctx.topics[SIGNALS_TOPIC] = signals
+    signals = ctx.topics[SIGNALS_TOPIC]
 
     async def store_rows(table_name: str, rows: list[dict]) -> None:
         if rows:

@@ -106,7 +106,7 @@ def install(app, ctx) -> None:
         """Read ``models.snapshots`` from the beginning and keep following it (every worker)."""
         from aiokafka import AIOKafkaConsumer, TopicPartition
 
-        tp = TopicPartition(s.topic(SNAPSHOT_TOPIC), 0)
+        tp = TopicPartition(ctx.topic_map.name(SNAPSHOT_TOPIC), 0)
         while True:
             consumer = None
             try:
@@ -142,8 +142,8 @@ def install(app, ctx) -> None:
                     except Exception:
                         pass
 
-    source = app.topic(s.topic("learn.churn"), s.topic("learn.burnout"), value_type=bytes, key_type=bytes, value_serializer="raw",
-                       key_serializer="raw")
+    source = app.topic(*(ctx.topic_map.name(f"learn.{m}") for m in MODELS), value_type=bytes, key_type=bytes,
+                       value_serializer="raw", key_serializer="raw")
 
     @app.agent(source, name="pulsewire.learn")
     async def learn(stream):
@@ -159,7 +159,7 @@ def install(app, ctx) -> None:
                 try:
                     ex = json.loads(ev.value)
                     name = ex["model"]
-                    if name not in MODELS or s.topic(f"learn.{name}") != msg.topic:
+                    if name not in MODELS or ctx.topic_map.name(f"learn.{name}") != msg.topic:
                         raise ValueError(f"example for model {name!r} on {msg.topic}")
                     by_model.setdefault(name, []).append((ex, msg.partition, msg.offset))
                 except Exception as exc:

@@ -29,9 +29,7 @@ def install(app, ctx) -> None:
     table = app.Table(TABLE, default=None, partitions=s.topic_partitions,
                       schema=faust.Schema(key_serializer="json", value_serializer="json"),
                       help="per-dimension daily aggregates, sentiment baselines and team flags (JSON)")
-    signals = ctx.topics.get("signals.metrics") or app.topic(
-        s.topic("signals.metrics"), partitions=s.topic_partitions, internal=True, key_type=bytes, value_type=bytes,
-        key_serializer="raw", value_serializer="raw")
+    signals = ctx.topics["signals.metrics"]
 
     @app.agent(signals, name="pulsewire.metrics")
     async def metrics(stream):

@@ -51,13 +51,15 @@ def register(app: typer.Typer) -> None:
     def topics():
         """Create every pulsewire topic on the configured broker (idempotent) and list them."""
         from ..settings import Settings
-        from ..topics import ALL_TOPICS, ensure_topics, partitions_of
+        from ..topics import ALL_TOPICS, TopicMap, ensure_topics
 
         s = Settings()
-        created = set(ensure_topics(s.bootstrap_servers, s.topic_partitions))
+        topic_map = TopicMap.from_settings(s)
+        created = set(ensure_topics(s.bootstrap_servers, topic_map))
         for t in ALL_TOPICS:
-            typer.echo(f"{'created' if t.name in created else 'exists ':8} {t.name:18} "
-                       f"partitions={partitions_of(t, s.topic_partitions)} key={t.key}")
+            name = topic_map.name(t.name)
+            typer.echo(f"{'created' if name in created else 'exists ':8} {name:18} "
+                       f"partitions={topic_map.partitions(t)} key={t.key}")
 
     @app.command()
     def summary(
