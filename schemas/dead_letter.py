@@ -30,6 +30,7 @@ class Reason(str, Enum):
     INVALID_ENCODING = "invalid_encoding"
     MAPPING_FAILED = "mapping_failed"
     PROCESSING_FAILED = "processing_failed"
+    STORE_REJECTED = "store_rejected"
 
 
 class DeadLetter(BaseModel):

@@ -16,29 +16,31 @@ from typing import Any
 
 import faust
 
+from pulsewire.models.learners.processor import LearnerConfig
+
 from . import faust_patches
+from .agents._common import StageStats
+from .agents.learn import ModelRegistry, follow_snapshots
 from .privacy import Pseudonymiser
 from .settings import Settings
+from .sinks import SINKS, TableSink, dead_letter_fallback
+from .store import Store
 from .topics import ALL_TOPICS, TopicMap
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class WorkerContext:
-    """What agents share: settings, the pseudonymiser, and lazily opened resources."""
+class Resources:
+    """The worker's heavy resources, opened on first use (the worker opens both before it joins the
+    group, to fail fast; tests that never score or store never pay for them)."""
 
-    settings: Settings
-    pseudonymise: Pseudonymiser
-    topic_map: TopicMap
-    topics: dict[str, faust.TopicT] = field(default_factory=dict)
-    agents: dict[str, Any] = field(default_factory=dict)
-    stats: Any = None
-    _store: Any = None
-    _scorer: Any = None
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._store: Store | None = None
+        self._scorer = None
 
     @property
-    def store(self):
+    def store(self) -> Store:
         if self._store is None:
             from .store import open_from_settings
 
@@ -50,18 +52,58 @@ class WorkerContext:
         if self._scorer is None:
             from pulsewire.models.sentiment import load_scorer
 
-            self._scorer = load_scorer(model_dir=self.settings.model_dir, threads=self.settings.model_threads,
-                                       max_tokens=self.settings.model_max_tokens)
+            s = self.settings
+            self._scorer = load_scorer(model_dir=s.model_dir, threads=s.model_threads, max_tokens=s.model_max_tokens)
         return self._scorer
 
 
-def create_app(settings: Settings, *, key: bytes | None = None,
-               topics: TopicMap | None = None) -> tuple[faust.App, WorkerContext]:
+@dataclass
+class WorkerContext:
+    """Everything agents share, built completely by ``create_app`` before any agent is installed,
+    so no agent depends on another having been installed first."""
+
+    settings: Settings
+    topic_map: TopicMap
+    key: bytes
+    pseudonymise: Pseudonymiser
+    topics: dict[str, faust.TopicT]
+    stats: StageStats
+    resources: Resources
+    sinks: dict[str, TableSink]
+    models: ModelRegistry
+    learner_config: LearnerConfig
+    agents: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def store(self) -> Store:
+        return self.resources.store
+
+    @property
+    def scorer(self):
+        return self.resources.scorer
+
+
+def build_sinks(settings: Settings, resources: Resources, topics: dict[str, faust.TopicT]) -> dict[str, TableSink]:
+    """One ``TableSink`` per declared table (``streams/sinks.py``)."""
+    from pulsewire.schemas.dead_letter import DeadLetter
+
+    async def dead_letter(dl: DeadLetter) -> None:
+        await topics["events.dlq"].send(key=dl.source_topic.encode(), value=dl.model_dump_json().encode())
+
+    return {spec.table: TableSink(spec, lambda: resources.store, chunk_rows=settings.sink_batch_size,
+                                  dead_letter=dead_letter, fallback=dead_letter_fallback)
+            for spec in SINKS.values()}
+
+
+def create_app(settings: Settings, *, key: bytes | None = None, topics: TopicMap | None = None,
+               installers=None) -> tuple[faust.App, WorkerContext]:
+    """The composition root: the app, the typed context every agent shares, then the agents
+    (``installers``: ``agents.INSTALLERS`` filtered by the settings when not given)."""
     key = key if key is not None else settings.require_pseudonym_key()
-    topics = topics or TopicMap.from_settings(settings)
+    topic_map = topics or TopicMap.from_settings(settings)
     faust_patches.install()
     app = faust.App(
-        topics.group,
+        topic_map.group,
         broker=settings.broker_url,
         store="memory://",
         topic_partitions=settings.topic_partitions,
@@ -75,17 +117,27 @@ def create_app(settings: Settings, *, key: bytes | None = None,
         datadir=str(settings.data_dir / "faust"),
         producer_acks=-1,
     )
-    from .agents._common import StageStats
+    faust_topics = {
+        spec.name: app.topic(topic_map.name(spec.name), partitions=topic_map.partitions(spec), value_type=bytes,
+                             key_type=bytes, value_serializer="raw", key_serializer="raw",
+                             retention=(spec.retention_ms / 1000 if spec.retention_ms else None),
+                             compacting=spec.compacted)
+        for spec in ALL_TOPICS
+    }
+    pseudonymise = Pseudonymiser(key)
+    resources = Resources(settings)
+    ctx = WorkerContext(
+        settings=settings, topic_map=topic_map, key=key, pseudonymise=pseudonymise, topics=faust_topics,
+        stats=StageStats(), resources=resources,
+        sinks=build_sinks(settings, resources, faust_topics),
+        models=ModelRegistry(key, settings.data_dir), learner_config=LearnerConfig.from_env())
 
-    ctx = WorkerContext(settings=settings, pseudonymise=Pseudonymiser(key), topic_map=topics, stats=StageStats())
-    for spec in ALL_TOPICS:
-        ctx.topics[spec.name] = app.topic(
-            topics.name(spec.name), partitions=topics.partitions(spec),
-            value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw",
-            retention=(spec.retention_ms / 1000 if spec.retention_ms else None), compacting=spec.compacted,
-        )
-    from .agents import install_all
+    from .agents import install_all, selected_installers
 
-    install_all(app, ctx)
+    if settings.signals_enabled:
+        @app.task
+        async def follow_model_snapshots():
+            await follow_snapshots(ctx)
+
+    install_all(app, ctx, selected_installers(settings) if installers is None else installers)
     return app, ctx
-

@@ -109,16 +109,14 @@ def install(app, ctx) -> None:
     s = ctx.settings
     state: dict = {}
 
-    def sample() -> int:
-        from pulsewire.dashboards.lag import record_lag
-
+    def read_progress():
         from ..progress import ProgressReader
         from ..topics import GROUP_TOPICS
 
         names = ctx.topic_map
         if "reader" not in state:
             state["reader"] = ProgressReader(s.bootstrap_servers, names.group, names.names(GROUP_TOPICS))
-        return record_lag(ctx.store, state["reader"].read(), group=names.group)
+        return state["reader"].read()
 
     seen: dict = {}
 
@@ -152,8 +150,12 @@ def install(app, ctx) -> None:
 
     @app.timer(s.lag_interval_s, name="pulsewire.health.lag")
     async def record_consumer_lag():
+        from pulsewire.dashboards.lag import lag_rows
+
         try:
-            await asyncio.to_thread(sample)
-        except Exception as exc:  # health is best effort: never stop the worker for it
-            log.warning("could not record consumer lag: %s", exc)
+            progress = await asyncio.to_thread(read_progress)
+        except Exception as exc:  # the broker is away: no sample this round; never stop the worker for it
+            log.warning("could not read consumer lag: %s", exc)
             state.pop("reader", None)
+            return
+        await ctx.sinks["consumer_lag"].write(lag_rows(progress, group=ctx.topic_map.group))
