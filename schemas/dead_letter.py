@@ -31,6 +31,7 @@ class Reason(str, Enum):
     MAPPING_FAILED = "mapping_failed"
     PROCESSING_FAILED = "processing_failed"
     STORE_REJECTED = "store_rejected"
+    CONFLICTING_DUPLICATE = "conflicting_duplicate"
 
 
 class DeadLetter(BaseModel):

@@ -23,7 +23,7 @@ from .agents._common import StageStats
 from .agents.learn import ModelRegistry, follow_snapshots
 from .privacy import Pseudonymiser
 from .settings import Settings
-from .sinks import SINKS, TableSink, dead_letter_fallback
+from .sinks import SINKS, EventSink, TableSink, dead_letter_fallback
 from .store import Store
 from .topics import ALL_TOPICS, TopicMap
 
@@ -70,6 +70,7 @@ class WorkerContext:
     stats: StageStats
     resources: Resources
     sinks: dict[str, TableSink]
+    events: EventSink  # events_scored, first version wins
     models: ModelRegistry
     learner_config: LearnerConfig
     agents: dict[str, Any] = field(default_factory=dict)
@@ -126,10 +127,11 @@ def create_app(settings: Settings, *, key: bytes | None = None, topics: TopicMap
     }
     pseudonymise = Pseudonymiser(key)
     resources = Resources(settings)
+    sinks = build_sinks(settings, resources, faust_topics)
     ctx = WorkerContext(
         settings=settings, topic_map=topic_map, key=key, pseudonymise=pseudonymise, topics=faust_topics,
         stats=StageStats(), resources=resources,
-        sinks=build_sinks(settings, resources, faust_topics),
+        sinks=sinks, events=EventSink(sinks["events_scored"]),
         models=ModelRegistry(key, settings.data_dir), learner_config=LearnerConfig.from_env())
 
     from .agents import install_all, selected_installers

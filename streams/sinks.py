@@ -29,6 +29,8 @@ from typing import Awaitable, Callable
 
 from pulsewire.schemas.dead_letter import DeadLetter, Reason
 
+from .dedup import Plan, Version, triage
+
 log = logging.getLogger("pulsewire.sinks")
 
 
@@ -129,14 +131,17 @@ class TableSink:
         return poisoned
 
     async def _retry(self, chunk: list[dict]) -> list[tuple[dict, Exception]]:
+        return await self.call(f"insert of {len(chunk)} rows into {self.table}", insert_or_isolate, self.table, chunk)
+
+    async def call(self, what: str, fn, *args):
+        """``fn(store, *args)`` in a thread, retried with backoff until it returns."""
         delay, attempt = self.first_delay_s, 0
         while True:
             attempt += 1
             try:
-                return await asyncio.to_thread(insert_or_isolate, self._store(), self.table, chunk)
+                return await asyncio.to_thread(fn, self._store(), *args)
             except Exception as exc:  # the store is down, a network blip, a store still opening
-                log.warning("insert of %d rows into %s failed (attempt %d): %s; retrying in %.1fs", len(chunk),
-                            self.table, attempt, exc, delay)
+                log.warning("%s failed (attempt %d): %s; retrying in %.1fs", what, attempt, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(self.max_delay_s, delay * 2)
 
@@ -151,3 +156,49 @@ class TableSink:
             return
         await self._dead_letter(DeadLetter.make(f"clickhouse.{self.table}", json.dumps(row, default=str),
                                                 Reason.STORE_REJECTED, detail, where=f"sink:{self.table}"))
+
+
+class EventSink:
+    """``events_scored`` with first-wins de-duplication (``streams/dedup.py``).
+
+    Per batch: look up the versions already stored for its event_ids, store only first versions,
+    then look again, because another worker may have stored an earlier version of the same id
+    meanwhile: whichever version is first stays and the other is removed, so the stored row is the
+    first even under that race. Returns the indexes of the conflicting duplicates in ``rows``
+    (the caller dead-letters them with the records they came from)."""
+
+    def __init__(self, sink: TableSink):
+        self.sink = sink
+
+    async def write(self, rows: list[dict]) -> list[int]:
+        ids = [r["event_id"] for r in rows]
+        versions = [Version(r["ingested_at"], r["content_hash"]) for r in rows]
+        plan = await self._resolve(ids, versions)
+        await self.sink.write([rows[i] for i in plan.insert])
+        if not plan.insert:
+            return plan.conflicts
+        again = await self._resolve([ids[i] for i in plan.insert], [versions[i] for i in plan.insert])
+        return sorted(plan.conflicts + [plan.insert[j] for j in again.conflicts])
+
+    async def _resolve(self, ids: list[str], versions: list[Version]) -> Plan:
+        stored = await self.sink.call(f"look-up of {len(set(ids))} event ids", _stored_versions, sorted(set(ids)))
+        plan = triage(ids, versions, stored)
+        if plan.remove:
+            log.warning("removing %d later versions of events stored by a concurrent writer: %s", len(plan.remove),
+                        ", ".join(e for e, _ in plan.remove[:5]))
+            await self.sink.call("removal of later versions", _remove_versions, plan.remove)
+        return plan
+
+
+def _stored_versions(store, ids: list[str]) -> dict[str, list[Version]]:
+    out: dict[str, list[Version]] = {}
+    for r in store.query_dicts("SELECT event_id, ingested_at, content_hash FROM events_scored "
+                               "WHERE event_id IN {ids:Array(String)}", {"ids": ids}):
+        out.setdefault(r["event_id"], []).append(Version(r["ingested_at"], r["content_hash"]))
+    return out
+
+
+def _remove_versions(store, pairs: list[tuple[str, str]]) -> None:
+    for event_id, digest in pairs:
+        store.command("DELETE FROM events_scored WHERE event_id = {e:String} AND content_hash = {h:String}",
+                      {"e": event_id, "h": digest})

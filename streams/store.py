@@ -192,6 +192,9 @@ class Store:
         self.client.insert(table, [[r.get(c) for c in cols] for r in rows], column_names=cols)
         return len(rows)
 
+    def command(self, sql: str, parameters: dict | None = None):
+        return self.client.command(sql, parameters=parameters)
+
     def ping(self) -> None:
         """Raise unless the store answers a query (tells a refused row from a store that is away)."""
         self.client.command("SELECT 1")

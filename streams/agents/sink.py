@@ -3,7 +3,8 @@
 Rows are written through the table sinks (``streams/sinks.py``) before the batch is
 acknowledged (Faust's ``take`` acks after the loop body; the producer is flushed before
 offsets are committed), so a crash replays the batch, and ReplacingMergeTree keeps one row
-per event_id.
+per event_id. A duplicate event_id keeps its first version: an exact replay changes nothing,
+other content becomes a dead letter (``conflicting_duplicate``; see ``streams/dedup.py``).
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import os
 import socket
 from datetime import datetime, timezone
 
-from pulsewire.schemas.dead_letter import DeadLetter
+from pulsewire.schemas.dead_letter import DeadLetter, Reason
 
 from ..rows import dead_letter_row, scored_row
-from ._common import Batch, failure, run_batches
+from ._common import Batch, failure, run_batches, send_dead_letter
 
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -34,7 +35,14 @@ def install(app, ctx) -> None:
         return scored_row(json.loads(raw))
 
     async def store_scored(batch: Batch) -> None:
-        await ctx.sinks["events_scored"].write([rec.value for rec in batch.records])
+        for i in await ctx.events.write([rec.value for rec in batch.records]):
+            rec = batch.records[i]
+            batch.dead_letters += 1
+            await send_dead_letter(ctx, DeadLetter.make(
+                rec.topic, rec.raw, Reason.CONFLICTING_DUPLICATE,
+                f"event_id {rec.value['event_id']!r} is already stored with other content; the first version "
+                f"stays (this version's content hash {rec.value['content_hash'][:16]})", where="sink",
+                partition=rec.partition, offset=rec.offset))
         await ctx.sinks["pipeline_health"].write(health_rows(ctx.stats.drain()))
 
     def dead_letter(raw: bytes) -> dict:
