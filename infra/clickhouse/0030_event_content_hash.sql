@@ -8,3 +8,6 @@ ALTER TABLE events_scored ADD COLUMN IF NOT EXISTS content_hash String DEFAULT '
 -- The per-batch lookup is by event_id alone (any kind and source): a bloom filter keeps it from
 -- reading every granule of a large table.
 ALTER TABLE events_scored ADD INDEX IF NOT EXISTS event_id_bloom event_id TYPE bloom_filter GRANULARITY 4;
+
+-- Parts written before the index existed get it too (a background mutation; harmless to repeat).
+ALTER TABLE events_scored MATERIALIZE INDEX event_id_bloom;
