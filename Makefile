@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 # Reinstall only when pyproject.toml changed (or the venv was removed).
 SETUP_STAMP := $(VENV)/.pulsewire-setup
 
-.PHONY: help setup demo test kafka-up kafka-down kafka-status bench
+.PHONY: help setup demo test test-calendar kafka-up kafka-down kafka-status bench
 
 help:
 	@echo "make setup       create $(VENV) if missing and pip install -e '.[dev]'"
@@ -21,6 +21,7 @@ help:
 	@echo "make test        setup, start a real Kafka when java+mvn exist, run pytest, stop Kafka"
 	@echo "                 (PULSEWIRE_REQUIRE_KAFKA=1: fail if the real broker is unavailable;"
 	@echo "                  PULSEWIRE_TEST_KAFKA=host:port: use that broker instead; PYTEST_ARGS=...)"
+	@echo "make test-calendar  the non-integration tests with the clock 400 days ahead (needs faketime)"
 	@echo "make kafka-up    fetch and start the local broker; prints its bootstrap address"
 	@echo "make kafka-down  stop it and remove its data"
 	@echo "make bench       run every bench/bench_*.py"
@@ -39,6 +40,10 @@ demo: setup
 # always stops it, and returns pytest's exit status unchanged.
 test: setup
 	infra/kafka/with-kafka.sh $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# No test may depend on today's date (Debian package: faketime).
+test-calendar: setup
+	faketime -f '+400d' $(VENV)/bin/pytest -m "not integration" -p no:cacheprovider $(PYTEST_ARGS)
 
 kafka-up:
 	$(KAFKA) fetch

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from html import escape
 
+from pulsewire.models.learners.processor import LearnerConfig
+
 from .build import Board, boards
 from .macros import TimeRange
 from .render import COL_PX, ROW_PX, panel_body
@@ -63,6 +65,8 @@ svg text.val{fill:#ccccdc}
 .lg i{display:inline-block;width:12px;height:4px;margin-right:4px;vertical-align:middle;border-radius:1px}
 .lg.scale i{width:16px;height:8px;margin:0}
 .lg i.hatch{height:10px;width:14px;background:repeating-linear-gradient(45deg,#2b2d33 0 3px,#8e8e8e 3px 5px)}
+.lg i.empty{height:10px;width:14px;background:none;border:1px solid #3a3d45;box-sizing:border-box}
+svg rect.empty{stroke:#2c3039;stroke-width:1}
 .stats{display:flex;gap:14px;justify-content:space-around;align-items:center;flex:1}
 .stat{display:flex;flex-direction:column;align-items:center}
 .stat-value{font-size:28px;font-weight:500;white-space:nowrap}
@@ -72,6 +76,8 @@ svg text.val{fill:#ccccdc}
 table{border-collapse:collapse;width:100%%;font-size:11.5px}
 th{position:sticky;top:0;background:#22252b;text-align:left;padding:3px 6px;color:#6e9fff;font-weight:500;white-space:nowrap}
 td{padding:3px 6px;border-bottom:1px solid #26282f;white-space:nowrap;max-width:360px;overflow:hidden;text-overflow:ellipsis}
+td.flex,th.flex{width:100%%;max-width:0}
+td.empty{color:#6a6f7a}
 td.null{color:#8e8e8e;background:repeating-linear-gradient(45deg,#1d1f24 0 4px,#26282f 4px 8px)}
 tr.suppressed td{color:#b0b0b0;font-style:italic}
 .nodata,.error{flex:1;display:flex;align-items:center;justify-content:center;color:#8e8e9e}
@@ -89,7 +95,12 @@ _CHECK = """
     var bad=p.querySelector('.nodata,.error');
     if(ok>0&&!bad){drawn++;p.setAttribute('data-drawn',ok);} else {failed.push(p.getAttribute('data-title'));}
   });
-  var out={panels:panels.length,drawn:drawn,failed:failed};
+  // a table wider than its panel is cut at the panel's edge, without an ellipsis
+  var cut=[];
+  document.querySelectorAll('.tablewrap').forEach(function(w){
+    if(w.scrollWidth>w.clientWidth+1) cut.push(w.closest('.panel').getAttribute('data-title'));
+  });
+  var out={panels:panels.length,drawn:drawn,failed:failed,cut:cut};
   document.getElementById('drawcheck').textContent=JSON.stringify(out);
   document.body.setAttribute('data-drawcheck', failed.length===0&&panels.length>0 ? 'ok' : 'failed');
 })();
@@ -136,8 +147,11 @@ def summary(rendered: list[RenderedBoard]) -> dict:
 
 
 def write_board(store, output, source: str = "", start: datetime | None = None, end: datetime | None = None,
-                min_group: int = 5, min_comment_group: int = 10) -> dict:
-    rendered = run_boards(store, boards(min_group, min_comment_group), start, end)
+                min_group: int = 5, min_comment_group: int = 10, learner: LearnerConfig | None = None) -> dict:
+    """Render the boards from ``store`` into ``output``; risk colours follow ``learner`` (default: the
+    running learners' configuration, ``PULSEWIRE_LEARN_*``)."""
+    learner = learner or LearnerConfig.from_env()
+    rendered = run_boards(store, boards(min_group, min_comment_group, learner), start, end)
     html = render_html(rendered, source)
     from pathlib import Path
 

@@ -19,8 +19,14 @@ data computes the group size next to the value and replaces the team by the labe
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from pulsewire.models.learners.policy import AlertPolicy
+from pulsewire.models.learners.processor import LearnerConfig
+from pulsewire.schemas.dead_letter import Reason
+from pulsewire.streams.topics import ALL_TOPICS
 
 DS_TYPE = "grafana-clickhouse-datasource"
 DS_UID = "pulsewire-clickhouse"
@@ -32,6 +38,20 @@ CONTACT_POINT = "pulsewire"
 SCHEMA_VERSION = 39
 
 SUPPRESSED = "suppressed (<{n})"
+#: Longest free text a table cell shows; longer text ends in an ellipsis (in the SQL, so Grafana and the board agree).
+CELL_CHARS = 60
+
+# One colour per series name, whatever panel shows it (a channel is the same colour in every chart), distinct
+# within a domain. Names outside these lists get a colour from a hash of the name (render.series_color).
+PALETTE = ["#7EB26D", "#EAB839", "#6ED0E0", "#EF843C", "#E24D42", "#1F78C1", "#BA43A9", "#705DA0", "#508642",
+           "#CCA300", "#447EBC", "#C15C17", "#890F02", "#0A437C", "#6D1F62", "#584477"]
+SERIES_DOMAINS = {
+    "channel": ["email", "chat", "phone", "web", "app_store", "slack", "google", "intercom", "trustpilot"],
+    "stage": ["validate", "score", "sink", "features", "learn", "metrics", "alerts_audit"],
+    "reason": [r.value for r in Reason],
+    "topic": [t.name for t in ALL_TOPICS],
+}
+SERIES_COLORS = {name: PALETTE[i % len(PALETTE)] for names in SERIES_DOMAINS.values() for i, name in enumerate(names)}
 
 
 @dataclass
@@ -149,8 +169,58 @@ def _heat(column: str, *steps: tuple[float | None, str]) -> dict:
                            {"id": "thresholds", "value": _thresholds(*steps)}]}
 
 
+def _risk_heat(column: str, policy: AlertPolicy) -> dict:
+    """Risk cells coloured by the alert policy: red where an alert fires, orange between re-arm and alert."""
+    return _heat(column, (None, "green"), (policy.rearm_below, "orange"), (policy.threshold, "red"))
+
+
+def _series_colors(domain: str) -> list[dict]:
+    """Fixed-colour overrides for every series name of ``domain``, matched as a whole word of the field's
+    display name (the plugin names long-format series 'value label' or 'label')."""
+    return [{"matcher": {"id": "byRegexp", "options": f"^(.*[^A-Za-z0-9_.])?{re.escape(name)}([^A-Za-z0-9_.].*)?$"},
+             "properties": [{"id": "color", "value": {"mode": "fixed", "fixedColor": SERIES_COLORS[name]}}]}
+            for name in SERIES_DOMAINS[domain]]
+
+
+def _category_colors(field_name: str, domain: str) -> tuple[dict, list[dict]]:
+    """Bar charts colour each bar by its category: value mappings with the same fixed colours, and the
+    option that tells the bar chart to use them."""
+    mappings = [{"type": "value", "options": {name: {"color": SERIES_COLORS[name], "index": i}
+                                              for i, name in enumerate(SERIES_DOMAINS[domain])}}]
+    return ({"colorByField": field_name},
+            [{"matcher": {"id": "byName", "options": field_name}, "properties": [{"id": "mappings", "value": mappings}]}])
+
+
+def _cell(n: str, min_n: int, value: str) -> str:
+    """A team's number in a shown team's row: the value with at least ``min_n`` people behind it, NaN
+    (suppressed) with 1 to ``min_n - 1``, NULL (no data) with none; NULL in the merged small-teams row.
+
+    >>> _cell("any(k)", 5, "any(v)")
+    'multiIf(NOT ok OR any(k) = 0, NULL, any(k) >= 5, any(v), nan)'
+    """
+    return f"multiIf(NOT ok OR {n} = 0, NULL, {n} >= {min_n}, {value}, nan)"
+
+
+#: How a table or heat map shows NaN (suppressed: too few people) and NULL (no data), in Grafana and the board.
+_SUPPRESSED_OR_EMPTY = [
+    {"type": "special", "options": {"match": "nan", "result": {"text": "suppressed", "color": "#8e8e8e", "index": 0}}},
+    {"type": "special", "options": {"match": "null", "result": {"text": "no data", "color": "transparent",
+                                                                "index": 1}}}]
+
+
+def _ellipsis(expr: str, name: str, n: int = CELL_CHARS) -> str:
+    """SQL that cuts ``expr`` (named ``name`` inside the expression) to ``n`` characters, the last one an
+    ellipsis when anything was cut.
+
+    >>> _ellipsis("lower(x)", "lx", 10)
+    "if(lengthUTF8(lower(x) AS lx) > 10, concat(substringUTF8(lx, 1, 9), '…'), lx)"
+    """
+    return f"if(lengthUTF8({expr} AS {name}) > {n}, concat(substringUTF8({name}, 1, {n - 1}), '…'), {name})"
+
+
 # --------------------------------------------------------------------------------------------------
-def customer_pulse() -> Board:
+def customer_pulse(learner: LearnerConfig | None = None) -> Board:
+    churn = (learner or LearnerConfig()).policy("churn")
     p = _Panels()
     p.add("stat", "Customer sentiment", """
         SELECT round(sum(score_sum) / nullIf(sum(scored), 0), 3) AS sentiment
@@ -160,7 +230,7 @@ def customer_pulse() -> Board:
         "in the time range, from the per-minute aggregate.", decimals=3, options=_STAT_OPTS,
           defaults={"min": -1, "max": 1, "thresholds": _thresholds((None, "red"), (-0.1, "orange"), (0.1, "green"))})
     p.add("stat", "CSAT", """
-        SELECT round(100 * countIf(csat >= 4) / nullIf(count(), 0), 1) AS csat_pct
+        SELECT round(100 * countIf(csat >= 4) / nullIf(count(), 0), 1) AS CSAT
         FROM events_scored FINAL
         WHERE kind = 'ticket' AND csat IS NOT NULL AND $__timeFilter(occurred_at)
         """, (6, 0, 6, 4), description="Share of ticket ratings at 4 or 5 (of 5), exact (FINAL).", unit="percent",
@@ -176,10 +246,13 @@ def customer_pulse() -> Board:
           unit="percent", decimals=1, options=_STAT_OPTS,
           defaults={"thresholds": _thresholds((None, "red"), (85, "orange"), (90, "green"))})
     p.add("stat", "Churn alerts", """
-        SELECT count() AS churn_alerts
+        SELECT count() AS "churn alerts"
         FROM alerts_audit FINAL
         WHERE alert_type = 'churn' AND $__timeFilter(occurred_at)
-        """, (18, 0, 6, 4), description="Churn alerts whose triggering event falls in the time range.", decimals=0, options=_STAT_OPTS,
+        HAVING count() > 0
+            OR (SELECT count() FROM events_scored WHERE customer_id != '' AND $__timeFilter(occurred_at)) > 0
+        """, (18, 0, 6, 4), description="Churn alerts whose triggering event falls in the time range (no data "
+        "when the range has no customer events).", decimals=0, options=_STAT_OPTS,
           defaults={"thresholds": _thresholds((None, "green"), (1, "orange"), (20, "red"))})
     p.add("timeseries", "Sentiment by channel", """
         SELECT $__timeInterval(minute) AS time, channel, round(sum(score_sum) / sum(scored), 3) AS sentiment
@@ -189,7 +262,9 @@ def customer_pulse() -> Board:
         ORDER BY time
         """, (0, 4, 16, 9), description="Mean sentiment of customer text per channel over time "
         "(sentiment_minute; a batch replayed after a crash is weighted twice, see docs/dashboards.md).",
-          decimals=2, interval="1d", options=_TS_OPTS, custom=_TS_CUSTOM, defaults={"min": -1, "max": 1})
+          decimals=2, interval="1d", options=_TS_OPTS, custom=_TS_CUSTOM, defaults={"min": -1, "max": 1},
+          overrides=_series_colors("channel"))
+    bar_opts, bar_overrides = _category_colors("channel", "channel")
     p.add("barchart", "Negative share by channel", """
         SELECT channel, round(sum(negative) / sum(scored), 3) AS negative_share
         FROM sentiment_minute
@@ -199,7 +274,7 @@ def customer_pulse() -> Board:
         """, (16, 4, 8, 9), description="Share of customer texts scored negative, per channel.",
           unit="percentunit", decimals=1,
           options={"orientation": "horizontal", "showValue": "auto", "legend": {"showLegend": False},
-                   "xTickLabelRotation": 0}, defaults={"min": 0})
+                   "xTickLabelRotation": 0, **bar_opts}, defaults={"min": 0}, overrides=bar_overrides)
     p.add("timeseries", "CSAT over time", """
         SELECT $__timeInterval(occurred_at) AS time, round(100 * countIf(csat >= 4) / count(), 1) AS csat_pct
         FROM events_scored FINAL
@@ -216,9 +291,10 @@ def customer_pulse() -> Board:
         ORDER BY time
         """, (12, 13, 12, 8), description="Customer retention rate per day (28-day window), as the metrics job "
         "wrote it.", unit="percent", decimals=1, interval="1d", options=_TS_OPTS, custom=_TS_CUSTOM)
-    p.add("table", "Top churn risks", """
-        SELECT entity_id AS customer, round(probability, 3) AS churn_risk,
-               arrayStringConcat(reasons, '; ') AS why, model_version AS version, scored_at AS scored
+    p.add("table", "Top churn risks", f"""
+        SELECT entity_id AS customer, round(probability, 3) AS "churn risk",
+               {_ellipsis("arrayStringConcat(reasons, '; ')", "all_reasons")} AS why, model_version AS "model version",
+               scored_at AS "scored at"
         FROM risk_latest FINAL
         WHERE model = 'churn' AND entity_type = 'customer'
           AND entity_id NOT IN (
@@ -229,38 +305,42 @@ def customer_pulse() -> Board:
         LIMIT 15
         """, (0, 21, 14, 10), description="Current customers with the highest latest churn risk, with the "
         "reasons the model gave (risk_latest, newest prediction per customer; customers who have cancelled "
-        "are left out).", options=_TABLE_OPTS,
-          overrides=[_heat("churn_risk", (None, "green"), (0.5, "orange"), (0.7, "red"))])
-    p.add("table", "Recent churn alerts", """
-        SELECT created_at AS sent, subject AS customer, round(score, 3) AS risk,
-               arrayStringConcat(reasons, '; ') AS why
+        f"are left out). Red: at or above the alert threshold ({churn.threshold:g}); orange: from the re-arm "
+        f"level ({churn.rearm_below:g}) up to it.", options=_TABLE_OPTS, overrides=[_risk_heat("churn risk", churn)])
+    p.add("table", "Recent churn alerts", f"""
+        SELECT occurred_at AS "event time", created_at AS "sent at", subject AS customer,
+               round(score, 3) AS "churn risk", {_ellipsis("arrayStringConcat(reasons, '; ')", "all_reasons")} AS why
         FROM alerts_audit FINAL
         WHERE alert_type = 'churn' AND $__timeFilter(occurred_at)
-        ORDER BY created_at DESC
+        ORDER BY occurred_at DESC, created_at DESC
         LIMIT 20
-        """, (14, 21, 10, 10), description="The latest churn alerts sent to alerts.churn (alerts_audit).",
-          options=_TABLE_OPTS)
+        """, (14, 21, 10, 10), description="The latest churn alerts sent to alerts.churn (alerts_audit). "
+        "'event time' is when the triggering event happened at the source (the board's time axis); 'sent at' "
+        "is when pulsewire sent the alert (wall clock; later, and much later for events replayed from the past).",
+          options=_TABLE_OPTS, overrides=[_risk_heat("churn risk", churn)])
     d = _dashboard("pulsewire-customer", "Customer pulse",
                    "Customer sentiment by channel, CSAT, retention, churn risks and alerts.", p.panels, "now-14d", "30s")
     return Board(d, "SELECT max(occurred_at) FROM events_scored WHERE employee_id = ''")
 
 
-def workforce_pulse(min_group: int = 5, min_comment_group: int = 10) -> Board:
+def workforce_pulse(min_group: int = 5, min_comment_group: int = 10, learner: LearnerConfig | None = None) -> Board:
     g, cg = int(min_group), int(min_comment_group)
+    burnout = (learner or LearnerConfig()).policy("burnout")
     sup = SUPPRESSED.format(n=g)
     p = _Panels()
     team_panels: set[int] = set()
     p.add("stat", "eNPS", f"""
         SELECT if(uniqExact(employee_id) >= {g},
-                  round(100 * (countIf(answer >= 9) - countIf(answer <= 6)) / count(), 1), NULL) AS enps
+                  round(100 * (countIf(answer >= 9) - countIf(answer <= 6)) / count(), 1), NULL) AS eNPS
         FROM events_scored FINAL
         WHERE kind = 'hr' AND type = 'enps' AND answer IS NOT NULL AND $__timeFilter(occurred_at)
+        HAVING count() > 0
         """, (0, 0, 6, 4), description=f"Employee net promoter score (% promoters 9-10 minus % detractors 0-6), "
         f"whole company; shown only with at least {g} respondents.", decimals=1, options=_STAT_OPTS,
           defaults={"noValue": f"suppressed (<{g} respondents)", "min": -100, "max": 100,
                     "thresholds": _thresholds((None, "red"), (0, "orange"), (20, "green"))})
     p.add("stat", "Voluntary turnover", """
-        SELECT value AS voluntary_turnover
+        SELECT value AS "voluntary turnover"
         FROM metrics_daily FINAL
         WHERE metric = 'voluntary_turnover_rate' AND dimension = 'all' AND day <= toDate($__toTime)
         ORDER BY day DESC
@@ -269,13 +349,16 @@ def workforce_pulse(min_group: int = 5, min_comment_group: int = 10) -> Board:
           unit="percent", decimals=2, options=_STAT_OPTS,
           defaults={"thresholds": _thresholds((None, "green"), (1.5, "orange"), (3, "red"))})
     p.add("stat", "Burnout alerts", """
-        SELECT count() AS burnout_alerts
+        SELECT count() AS "burnout alerts"
         FROM alerts_audit FINAL
         WHERE alert_type = 'burnout' AND $__timeFilter(occurred_at)
-        """, (12, 0, 6, 4), description="Burnout alerts in the time range, whole company.", decimals=0,
+        HAVING count() > 0
+            OR (SELECT count() FROM events_scored WHERE employee_id != '' AND $__timeFilter(occurred_at)) > 0
+        """, (12, 0, 6, 4), description="Burnout alerts in the time range, whole company (no data when the range "
+        "has no employee events).", decimals=0,
           options=_STAT_OPTS, defaults={"thresholds": _thresholds((None, "green"), (1, "orange"), (10, "red"))})
     p.add("stat", "Teams shown / suppressed", f"""
-        SELECT countIf(n >= {g}) AS teams_shown, countIf(n < {g}) AS teams_suppressed
+        SELECT countIf(n >= {g}) AS "teams shown", countIf(n < {g}) AS "teams suppressed"
         FROM
         (
             SELECT team_id, uniqExact(employee_id) AS n
@@ -283,6 +366,7 @@ def workforce_pulse(min_group: int = 5, min_comment_group: int = 10) -> Board:
             WHERE kind = 'hr' AND team_id != '' AND $__timeFilter(occurred_at)
             GROUP BY team_id
         )
+        HAVING count() > 0
         """, (18, 0, 6, 4), description=f"Teams with fewer than {g} employees in the data are never shown on "
         f"their own: they appear as '{sup}'.", decimals=0,
           options={**_STAT_OPTS, "reduceOptions": {"calcs": ["lastNotNull"], "fields": "/.*/", "values": False}},
@@ -324,13 +408,13 @@ def workforce_pulse(min_group: int = 5, min_comment_group: int = 10) -> Board:
         SELECT if(ok, team_id, '{sup}') AS team,
                count() AS teams,
                if(ok, any(respondents), NULL) AS employees,
-               if(ok AND any(pulse_n) >= {g}, round(any(pulse), 2), NULL) AS pulse_1_5,
-               if(ok AND any(enps_n) >= {g}, round(any(enps_value), 0), NULL) AS enps,
-               if(ok AND any(commenters) >= {cg}, round(any(comment_sentiment), 2), NULL) AS comment_sentiment,
-               if(ok AND any(risk_members) >= {g}, round(any(burnout_mean), 2), NULL) AS burnout_risk,
-               if(ok, round(any(overtime_h), 1), NULL) AS overtime_h,
+               {_cell("any(pulse_n)", g, "round(any(pulse), 2)")} AS "pulse (1-5)",
+               {_cell("any(enps_n)", g, "round(any(enps_value), 0)")} AS eNPS,
+               {_cell("any(commenters)", cg, "round(any(comment_sentiment), 2)")} AS "comment sentiment",
+               {_cell("any(risk_members)", g, "round(any(burnout_mean), 2)")} AS "burnout risk",
+               if(ok, round(any(overtime_h), 1), NULL) AS "overtime (h/person)",
                multiIf(NOT ok, 'suppressed: fewer than {g} employees',
-                       any(commenters) < {cg}, 'comment sentiment suppressed (<{cg} commenters)', '') AS note
+                       any(commenters) BETWEEN 1 AND {cg - 1}, 'comments: fewer than {cg} commenters', '') AS note
         FROM
         (
             SELECT per_team.*, per_team.respondents >= {g} AS ok,
@@ -342,12 +426,14 @@ def workforce_pulse(min_group: int = 5, min_comment_group: int = 10) -> Board:
         ORDER BY ok DESC, team
         """, (0, 4, 15, 9), description=f"Per team: pulse score (1-5), eNPS, sentiment of employee comments, "
         f"mean burnout risk and overtime hours per person. Teams with fewer than {g} employees are merged into "
-        f"'{sup}' with no numbers; comment sentiment needs {cg} commenters.", options=_TABLE_OPTS,
-        overrides=[_heat("pulse_1_5", (None, "red"), (3, "orange"), (3.5, "green")),
-                   _heat("enps", (None, "red"), (0, "orange"), (20, "green")),
-                   _heat("comment_sentiment", (None, "red"), (-0.1, "orange"), (0.1, "green")),
-                   _heat("burnout_risk", (None, "green"), (0.4, "orange"), (0.55, "red")),
-                   _heat("overtime_h", (None, "green"), (8, "orange"), (15, "red"))]))
+        f"'{sup}' with no numbers; comment sentiment needs {cg} commenters. A cell with too few people is "
+        f"'suppressed', one without any is empty (no data). Burnout risk is red at or above the alert threshold "
+        f"({burnout.threshold:g}).", options=_TABLE_OPTS, defaults={"mappings": _SUPPRESSED_OR_EMPTY},
+        overrides=[_heat("pulse (1-5)", (None, "red"), (3, "orange"), (3.5, "green")),
+                   _heat("eNPS", (None, "red"), (0, "orange"), (20, "green")),
+                   _heat("comment sentiment", (None, "red"), (-0.1, "orange"), (0.1, "green")),
+                   _risk_heat("burnout risk", burnout),
+                   _heat("overtime (h/person)", (None, "green"), (8, "orange"), (15, "red"))]))
     team_panels.add(p.add("barchart", "Burnout alerts by team", f"""
         SELECT if(team_id IN
                   (
@@ -379,17 +465,23 @@ def workforce_pulse(min_group: int = 5, min_comment_group: int = 10) -> Board:
                           GROUP BY team_id
                           HAVING uniqExact(employee_id) >= {g}
                       ), team_id, '{sup}') AS team,
-                   if(team != '{sup}' AND uniqExact(employee_id) >= {g}, round(avg(answer), 2), NULL) AS pulse
+                   -- NaN: there were respondents, too few to show; no row: no survey that week
+                   if(team != '{sup}' AND uniqExact(employee_id) >= {g}, round(avg(answer), 2), nan) AS pulse
             FROM events_scored FINAL
             WHERE kind = 'hr' AND type = 'pulse' AND team_id != '' AND $__timeFilter(occurred_at)
             GROUP BY time, team_id
         )
         GROUP BY time, team
         ORDER BY time, team
-        """, (0, 13, 24, 9), description=f"Mean pulse answer (1-5) per team and week. A cell with fewer than {g} "
-        f"respondents is empty (suppressed); teams with fewer than {g} respondents in the range show as '{sup}'.",
+        """, (0, 13, 24, 9), description=f"Mean pulse answer (1-5) per team and week. A week with 1 to {g - 1} "
+        f"respondents is hatched (suppressed); a week without answers is empty (no survey); teams with fewer than "
+        f"{g} respondents in the range show as '{sup}'.",
         decimals=2, interval="7d", options={"showValue": "never", "rowHeight": 0.85, "legend": {"showLegend": True}},
-        defaults={"noValue": "suppressed", "min": 2, "max": 4,
+        defaults={"min": 2, "max": 4, "mappings": [
+                      {"type": "special", "options": {"match": "nan", "result": {
+                          "text": f"suppressed (<{g} respondents)", "color": "#8e8e8e", "index": 0}}},
+                      {"type": "special", "options": {"match": "null", "result": {
+                          "text": "no survey", "color": "transparent", "index": 1}}}],
                   "color": {"mode": "continuous-RdYlGr"},
                   "thresholds": _thresholds((None, "red"), (3, "orange"), (3.5, "green"))}))
     p.add("timeseries", "eNPS over time", f"""
@@ -432,38 +524,54 @@ def workforce_pulse(min_group: int = 5, min_comment_group: int = 10) -> Board:
     return Board(d, "SELECT max(occurred_at) FROM events_scored WHERE employee_id != ''", team_panels)
 
 
+#: Consumer lag now: per consumer group and topic (partition -1: the topic's sum) the lag at its latest
+#: sample (argMax over ts), not the largest one in the range.
+LATEST_LAG = """FROM
+        (
+            SELECT consumer_group, topic, argMax(lag, ts) AS latest_lag
+            FROM consumer_lag
+            WHERE partition = -1 AND $__timeFilter(ts)
+            GROUP BY consumer_group, topic
+        )"""
+#: Dead letters are counted where they are stored (every stage's, not only the validator's counter in
+#: pipeline_health); the events are the ones the sinks stored in the same range.
+DEAD_LETTER_COUNTS = """FROM
+        (
+            SELECT (SELECT count() FROM dead_letters FINAL WHERE $__timeFilter(failed_at)) AS dead,
+                   (SELECT sum(events) FROM pipeline_health WHERE stage = 'sink' AND $__timeFilter(ts)) AS stored
+        )"""
+DEAD_LETTER_RATE = "dead / nullIf(stored + dead, 0)"
+
+
 def pipeline_health() -> Board:
     p = _Panels()
     p.add("stat", "Events stored", """
         SELECT sum(events) AS stored
         FROM pipeline_health
         WHERE stage = 'sink' AND $__timeFilter(ts)
+        HAVING count() > 0
         """, (0, 0, 6, 4), description="Events written to events_scored in the time range (all workers).",
           decimals=0, options=_STAT_OPTS, defaults={"thresholds": _thresholds((None, "blue"))})
     p.add("stat", "Throughput", """
-        SELECT round(sum(events) / greatest(1, dateDiff('second', $__fromTime, $__toTime)), 1) AS events_per_s
+        SELECT round(sum(events) / greatest(1, dateDiff('second', $__fromTime, $__toTime)), 1) AS "events/s"
         FROM pipeline_health
         WHERE stage = 'validate' AND $__timeFilter(ts)
+        HAVING count() > 0
         """, (6, 0, 6, 4), description="Mean events per second into the pipeline over the time range.",
           unit="short", decimals=1, options=_STAT_OPTS, defaults={"thresholds": _thresholds((None, "blue"))})
-    p.add("stat", "Consumer lag (latest)", """
-        SELECT sum(latest_lag) AS total_lag
-        FROM
-        (
-            SELECT topic, argMax(lag, ts) AS latest_lag
-            FROM consumer_lag
-            WHERE partition = -1 AND $__timeFilter(ts)
-            GROUP BY topic
-        )
+    p.add("stat", "Consumer lag (latest)", f"""
+        SELECT sum(latest_lag) AS "total lag"
+        {LATEST_LAG}
         HAVING count() > 0
-        """, (12, 0, 6, 4), description="Messages not yet processed, summed over topics, at the latest sample.",
+        """, (12, 0, 6, 4), description="Messages not yet processed, summed over topics and consumer groups, "
+        "each at its latest sample in the range.",
           decimals=0, options=_STAT_OPTS,
           defaults={"thresholds": _thresholds((None, "green"), (5000, "orange"), (20000, "red"))})
-    p.add("stat", "Dead-letter rate", """
-        SELECT round(sum(dead_letters) / nullIf(sumIf(events, stage = 'validate'), 0), 4) AS dead_letter_rate
-        FROM pipeline_health
-        WHERE $__timeFilter(ts)
-        """, (18, 0, 6, 4), description="Dead letters per event received, over the time range.",
+    p.add("stat", "Dead-letter rate", f"""
+        SELECT round({DEAD_LETTER_RATE}, 4) AS "dead letters"
+        {DEAD_LETTER_COUNTS}
+        """, (18, 0, 6, 4), description="Dead letters (every stage: the dead_letters table) per record handled "
+        "(stored events + dead letters) over the time range.",
           unit="percentunit", decimals=2, options=_STAT_OPTS,
           defaults={"thresholds": _thresholds((None, "green"), (0.01, "orange"), (0.05, "red"))})
     p.add("timeseries", "Throughput by stage", """
@@ -473,7 +581,8 @@ def pipeline_health() -> Board:
         GROUP BY time, stage
         ORDER BY time
         """, (0, 4, 12, 8), description="Events per second through validate, score and sink (all workers).",
-          unit="short", decimals=0, interval="10s", options=_TS_OPTS, custom=_TS_CUSTOM)
+          unit="short", decimals=0, interval="10s", options=_TS_OPTS, custom=_TS_CUSTOM,
+          overrides=_series_colors("stage"))
     p.add("timeseries", "Consumer lag by topic", """
         SELECT $__timeInterval(ts) AS time, topic, max(lag) AS max_lag
         FROM consumer_lag
@@ -481,7 +590,8 @@ def pipeline_health() -> Board:
         GROUP BY time, topic
         ORDER BY time
         """, (12, 4, 12, 8), description="End offset minus committed offset of the worker group, per topic.",
-          decimals=0, interval="10s", options=_TS_OPTS, custom=_TS_CUSTOM, defaults={"min": 0})
+          decimals=0, interval="10s", options=_TS_OPTS, custom=_TS_CUSTOM, defaults={"min": 0},
+          overrides=_series_colors("topic"))
     p.add("timeseries", "Dead letters by reason", """
         SELECT $__timeInterval(failed_at) AS time, reason, count() AS dead_letters
         FROM dead_letters FINAL
@@ -489,11 +599,12 @@ def pipeline_health() -> Board:
         GROUP BY time, reason
         ORDER BY time
         """, (0, 12, 12, 8), description="Records refused by the pipeline per reason (dead_letters, mirrored "
-        "from events.dlq).", decimals=0, interval="1m", options=_TS_OPTS, custom=_BARS_CUSTOM)
+        "from events.dlq).", decimals=0, interval="1m", options=_TS_OPTS, custom=_BARS_CUSTOM,
+          overrides=_series_colors("reason"))
     p.add("timeseries", "Model latency", """
         SELECT $__timeInterval(ts) AS time,
-               round(1000 * sum(busy_s) / nullIf(sum(events), 0), 3) AS ms_per_text,
-               round(1000 * sum(busy_s) / nullIf(sum(batches), 0), 1) AS ms_per_batch
+               round(1000 * sum(busy_s) / nullIf(sum(events), 0), 3) AS "per text",
+               round(1000 * sum(busy_s) / nullIf(sum(batches), 0), 1) AS "per batch"
         FROM pipeline_health
         WHERE stage = 'score' AND $__timeFilter(ts)
         GROUP BY time
@@ -507,7 +618,8 @@ def pipeline_health() -> Board:
         GROUP BY time, stage
         ORDER BY time
         """, (0, 20, 12, 8), description="Time a worker spends per batch in each stage.", unit="ms", decimals=1,
-          interval="10s", options=_TS_OPTS, custom=_TS_CUSTOM, defaults={"min": 0})
+          interval="10s", options=_TS_OPTS, custom=_TS_CUSTOM, defaults={"min": 0}, overrides=_series_colors("stage"))
+    bar_opts, bar_overrides = _category_colors("reason", "reason")
     p.add("barchart", "Dead letters by reason (total)", """
         SELECT reason, count() AS dead_letters
         FROM dead_letters FINAL
@@ -515,15 +627,20 @@ def pipeline_health() -> Board:
         GROUP BY reason
         ORDER BY dead_letters DESC
         """, (12, 20, 12, 8), description="Dead letters per reason over the time range.", decimals=0,
-          options={"orientation": "horizontal", "showValue": "auto", "legend": {"showLegend": False}})
+          options={"orientation": "horizontal", "showValue": "auto", "legend": {"showLegend": False}, **bar_opts},
+          overrides=bar_overrides)
     d = _dashboard("pulsewire-pipeline", "Pipeline health",
                    "Throughput, consumer lag, dead letters and model latency of the pulsewire workers.", p.panels,
                    "now-1h", "5s")
-    return Board(d, "SELECT max(ts) FROM pipeline_health")
+    # the newest of the pipeline's own samples: lag is sampled after the last batch is stored
+    return Board(d, "SELECT greatest((SELECT max(ts) FROM pipeline_health), (SELECT max(ts) FROM consumer_lag), "
+                    "(SELECT max(failed_at) FROM dead_letters))")
 
 
-def boards(min_group: int = 5, min_comment_group: int = 10) -> list[Board]:
-    return [customer_pulse(), workforce_pulse(min_group, min_comment_group), pipeline_health()]
+def boards(min_group: int = 5, min_comment_group: int = 10, learner: LearnerConfig | None = None) -> list[Board]:
+    """The three boards; risk colours follow ``learner``'s alert policies (default: the learners' defaults,
+    which the committed JSON uses)."""
+    return [customer_pulse(learner), workforce_pulse(min_group, min_comment_group, learner), pipeline_health()]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -558,20 +675,14 @@ RULES = [
         """, "gt", 0.2, 900, "5m",
              "The share of negative customer texts on a channel rose more than 20 points above its 24-hour "
              "baseline in the last 15 minutes."),
-    RuleSpec("pulsewire-dead-letter-rate", "Dead-letter rate high", """
-        SELECT ifNull(sum(dead_letters) / nullIf(sumIf(events, stage = 'validate'), 0), 0) AS dead_letter_rate
-        FROM pipeline_health
-        WHERE $__timeFilter(ts)
-        """, "gt", 0.05, 600, "5m", "More than 5% of incoming events became dead letters in the last 10 minutes."),
-    RuleSpec("pulsewire-consumer-lag", "Consumer lag high", """
+    RuleSpec("pulsewire-dead-letter-rate", "Dead-letter rate high", f"""
+        SELECT if(stored + dead >= 20, {DEAD_LETTER_RATE}, 0) AS dead_letter_rate
+        {DEAD_LETTER_COUNTS}
+        """, "gt", 0.05, 600, "5m", "More than 5% of the records handled in the last 10 minutes (at least 20) "
+             "became dead letters."),
+    RuleSpec("pulsewire-consumer-lag", "Consumer lag high", f"""
         SELECT ifNull(sum(latest_lag), 0) AS total_lag
-        FROM
-        (
-            SELECT topic, argMax(lag, ts) AS latest_lag
-            FROM consumer_lag
-            WHERE partition = -1 AND $__timeFilter(ts)
-            GROUP BY topic
-        )
+        {LATEST_LAG}
         """, "gt", 10000, 300, "5m", "The worker group is more than 10,000 messages behind and not catching up.",
              severity="critical"),
 ]

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from pulsewire.models.learners.processor import LearnerConfig
+
 from . import build
 
 RULE_GROUP_INTERVAL_S = 60
@@ -88,7 +90,8 @@ def sync(api, opts: SyncOptions) -> list[Change]:
     changes: list[Change] = []
     changes.append(_sync_datasource(api, opts))
     changes.append(_sync_folder(api, opts))
-    for b in build.boards(opts.min_group, opts.min_comment_group):
+    # risk colours follow the alert policy the learners run with (PULSEWIRE_LEARN_*)
+    for b in build.boards(opts.min_group, opts.min_comment_group, LearnerConfig.from_env()):
         changes.append(_sync_dashboard(api, b.dashboard, opts))
     receiver = None
     if opts.webhook_url:

@@ -6,21 +6,60 @@ Every drawn data element carries ``class="mark"`` so that a browser check can co
 
 from __future__ import annotations
 
+import hashlib
 import math
+import re
 from datetime import datetime, timezone
 from html import escape
 
+from .build import PALETTE, SERIES_COLORS
 from .runner import Frame, PanelResult, TimeRange
 
-PALETTE = ["#7EB26D", "#EAB839", "#6ED0E0", "#EF843C", "#E24D42", "#1F78C1", "#BA43A9", "#705DA0", "#508642",
-           "#CCA300", "#447EBC", "#C15C17"]
 NAMED = {"green": "#56A64B", "red": "#E02F44", "orange": "#FF9830", "yellow": "#F2CC0C", "blue": "#3274D9",
          "purple": "#A352CC", "text": "#D8D9DA"}
 COL_PX, ROW_PX, HEAD_PX = 58, 34, 30
+#: Longest axis label drawn in full; longer ones end in an ellipsis (the full text is in the tooltip).
+LABEL_CHARS = 24
 
 
 def color(name: str) -> str:
     return NAMED.get(name, name)
+
+
+def clip(text: str, chars: int) -> str:
+    """``text`` cut to ``chars`` characters, ending in an ellipsis when anything was cut.
+
+    >>> clip("team-engineering", 8), clip("web", 8)
+    ('team-en…', 'web')
+    """
+    return text if len(text) <= chars else text[:max(1, chars - 1)] + "…"
+
+
+def series_color(panel: dict, name: str) -> str:
+    """The colour of series (or bar category) ``name`` on ``panel``: the panel's fixed colour for it (the one
+    Grafana uses), else the name's colour from build.SERIES_COLORS, else a colour from a hash of the name, so
+    that a series has the same colour on every panel."""
+    fixed = panel_color(panel, name)
+    if fixed:
+        return fixed
+    return SERIES_COLORS.get(name) or PALETTE[int(hashlib.sha1(name.encode()).hexdigest(), 16) % len(PALETTE)]
+
+
+def panel_color(panel: dict, name: str) -> str | None:
+    """The panel's own fixed colour for ``name`` (a colour override or a coloured value mapping), if any."""
+    for ov in panel.get("fieldConfig", {}).get("overrides", []):
+        m = ov.get("matcher", {})
+        for prop in ov.get("properties", []):
+            if prop.get("id") == "color" and prop["value"].get("mode") == "fixed":
+                if (m.get("id") == "byName" and m.get("options") == name) or \
+                        (m.get("id") == "byRegexp" and re.fullmatch(m.get("options", ""), name)):
+                    return color(prop["value"]["fixedColor"])
+            if prop.get("id") == "mappings":
+                for mapping in prop["value"]:
+                    hit = mapping.get("options", {}).get(name) if mapping.get("type") == "value" else None
+                    if hit and hit.get("color"):
+                        return color(hit["color"])
+    return None
 
 
 # -- values --------------------------------------------------------------------------------------
@@ -72,6 +111,8 @@ def _ramp(t: float) -> str:
 # -- frame shaping -------------------------------------------------------------------------------
 def series_of(frame: Frame) -> tuple[dict[str, list[tuple[datetime, float | None]]], str | None]:
     """Long or wide time-series frame -> {series name: [(time, value)]}, like the plugin does."""
+    if not frame.rows:
+        return {}, None
     kinds = frame.kinds()
     if "time" not in kinds:
         return {}, "no time column"
@@ -132,7 +173,8 @@ def _size(panel: dict) -> tuple[int, int]:
 
 
 def _legend(names: list[str], colors: dict[str, str], extra: str = "") -> str:
-    items = "".join(f'<span class="lg"><i style="background:{colors[n]}"></i>{escape(n)}</span>' for n in names)
+    items = "".join(f'<span class="lg" title="{escape(n)}"><i style="background:{colors[n]}"></i>'
+                    f'{escape(clip(n, 2 * LABEL_CHARS))}</span>' for n in names)
     return f'<div class="legend">{items}{extra}</div>'
 
 
@@ -144,7 +186,7 @@ def timeseries(panel: dict, frame: Frame, tr: TimeRange) -> str:
     unit, dec = fd.get("unit"), fd.get("decimals")
     bars = fd.get("custom", {}).get("drawStyle") == "bars"
     names = sorted(series)
-    colors = {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
+    colors = {n: series_color(panel, n) for n in names}
     W, H = _size(panel)
     H -= 22 if len(names) > 1 or bars else 4
     ml, mr, mt, mb = 56, 10, 8, 20
@@ -158,9 +200,9 @@ def timeseries(panel: dict, frame: Frame, tr: TimeRange) -> str:
         vals = list(buckets.values()) or [0.0]
         lo, hi = 0.0, max(vals)
     else:
-        vals = [v for pts in series.values() for _, v in pts if v is not None]
+        vals = [v for pts in series.values() for _, v in pts if v is not None and not math.isnan(v)]
         if not vals:
-            return nodata("only empty values")
+            return nodata()
         lo, hi = min(vals), max(vals)
         pad = (hi - lo) * 0.08 or abs(hi) * 0.1 or 1
         lo, hi = lo - pad, hi + pad
@@ -206,7 +248,7 @@ def timeseries(panel: dict, frame: Frame, tr: TimeRange) -> str:
         for n in names:
             runs: list[list[tuple[float, float]]] = [[]]
             for t, v in series[n]:
-                if v is None:
+                if v is None or math.isnan(v):
                     runs.append([])
                 else:
                     runs[-1].append((X(t.timestamp()), Y(v)))
@@ -236,14 +278,15 @@ def barchart(panel: dict, frame: Frame) -> str:
     rows = [(str(r[ci]), r[vi]) for r in frame.rows]
     W, H = _size(panel)
     n = len(rows)
-    lw = min(170, max(len(lbl) for lbl, _ in rows) * 7 + 12)
+    lw = min(LABEL_CHARS * 7 + 12, max(len(lbl) for lbl, _ in rows) * 7 + 12)
     bh = min(26.0, (H - 8) / max(1, n))
     vmax = max([float(v) for _, v in rows if v is not None] or [1.0]) or 1.0
     pw = W - lw - 70
     parts = [f'<svg viewBox="0 0 {W} {H}" class="chart" role="img"><defs>{_HATCH}</defs>']
     for i, (label, v) in enumerate(rows):
         y = 4 + i * bh
-        parts.append(f'<text x="{lw - 6}" y="{y + bh * 0.62:.1f}" class="ax lbl" text-anchor="end">{escape(label)}</text>')
+        parts.append(f'<text x="{lw - 6}" y="{y + bh * 0.62:.1f}" class="ax lbl" text-anchor="end">'
+                     f'{escape(clip(label, LABEL_CHARS))}<title>{escape(label)}</title></text>')
         if v is None:
             parts.append(f'<rect class="mark suppressed" x="{lw}" y="{y + bh * 0.12:.1f}" width="{pw * 0.35:.1f}" '
                          f'height="{bh * 0.76:.1f}" fill="url(#hatch)" stroke="#888"><title>{escape(label)}: '
@@ -251,7 +294,7 @@ def barchart(panel: dict, frame: Frame) -> str:
                          f'class="ax">{escape(fd.get("noValue", "suppressed"))}</text>')
             continue
         w = max(1.0, float(v) / vmax * pw)
-        c = PALETTE[i % len(PALETTE)] if len(rows) <= len(PALETTE) else PALETTE[0]
+        c = series_color(panel, label)
         parts.append(f'<rect class="mark" x="{lw}" y="{y + bh * 0.12:.1f}" width="{w:.1f}" height="{bh * 0.76:.1f}" '
                      f'fill="{c}"><title>{escape(label)}: {escape(fmt_value(v, unit, dec))}</title></rect>'
                      f'<text x="{lw + w + 6:.1f}" y="{y + bh * 0.62:.1f}" class="ax val">{escape(fmt_value(v, unit, dec))}</text>')
@@ -264,46 +307,74 @@ _HATCH = ('<pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse
           'stroke-width="2"/></pattern>')
 
 
+def _buckets(tr: TimeRange, seen: list[datetime], limit: int = 400) -> list[datetime]:
+    """Every interval of the range, aligned as ClickHouse's toStartOfInterval aligns them (multiples of the
+    interval since the epoch), so that an interval without data is a column too; the data's own times when
+    that would be too many columns."""
+    step = max(1, int(tr.interval_s))
+    first = int(tr.start.timestamp()) // step * step
+    last = int(tr.end.timestamp())
+    if (last - first) // step + 1 > limit:
+        return seen
+    out = [datetime.fromtimestamp(t, timezone.utc) for t in range(first, last + 1, step)]
+    return sorted(set(out) | set(seen))
+
+
+def _special_text(panel: dict, match: str, default: str) -> str:
+    for m in panel["fieldConfig"]["defaults"].get("mappings", []):
+        if m.get("type") == "special" and m["options"].get("match") == match:
+            return m["options"]["result"].get("text", default)
+    return default
+
+
 def status_history(panel: dict, frame: Frame, tr: TimeRange) -> str:
+    """Rows per series, a column per interval. NaN is a suppressed cell (there were respondents, too few to
+    show: hatched); a cell without a row, or NULL, has no data (drawn empty)."""
     series, problem = series_of(frame)
     if problem or not series:
         return nodata(problem or "No data")
     fd = panel["fieldConfig"]["defaults"]
     unit, dec = fd.get("unit"), fd.get("decimals")
     lo, hi = float(fd.get("min", 0)), float(fd.get("max", 1))
+    suppressed_text = _special_text(panel, "nan", "suppressed (group too small)")
+    empty_text = _special_text(panel, "null", "no data")
     names = sorted(series, key=lambda s: (s.startswith("suppressed"), s))
-    times = sorted({t for pts in series.values() for t, _ in pts})
+    times = _buckets(tr, sorted({t for pts in series.values() for t, _ in pts}))
     W, H = _size(panel)
     H -= 22
-    lw = min(170, max(len(n) for n in names) * 7 + 12)
+    lw = min(LABEL_CHARS * 7 + 12, max(len(n) for n in names) * 7 + 12)
     mb = 18
     cw = (W - lw - 6) / max(1, len(times))
     rh = (H - mb - 4) / max(1, len(names))
     parts = [f'<svg viewBox="0 0 {W} {H}" class="chart" role="img"><defs>{_HATCH}</defs>']
     for r, name in enumerate(names):
         y = 2 + r * rh
-        parts.append(f'<text x="{lw - 6}" y="{y + rh * 0.6:.1f}" class="ax lbl" text-anchor="end">{escape(name)}</text>')
+        parts.append(f'<text x="{lw - 6}" y="{y + rh * 0.6:.1f}" class="ax lbl" text-anchor="end">'
+                     f'{escape(clip(name, LABEL_CHARS))}<title>{escape(name)}</title></text>')
         values = dict(series[name])
         for c, t in enumerate(times):
             x = lw + c * cw
             v = values.get(t)
             if v is None:
-                fill, cls, tip = "url(#hatch)", "mark suppressed", "suppressed (group too small)"
+                fill, cls, tip = "none", "mark empty", empty_text
+            elif math.isnan(v):
+                fill, cls, tip = "url(#hatch)", "mark suppressed", suppressed_text
             else:
                 fill, cls = _ramp((v - lo) / max(1e-9, hi - lo)), "mark"
                 tip = fmt_value(v, unit, dec)
             parts.append(f'<rect class="{cls}" x="{x + 0.5:.1f}" y="{y + 1:.1f}" width="{max(1.0, cw - 1):.1f}" '
                          f'height="{max(1.0, rh - 2):.1f}" fill="{fill}"><title>{escape(name)} '
                          f'{t.strftime("%Y-%m-%d %H:%M")}: {escape(tip)}</title></rect>')
+    span = max(1.0, (times[-1] - times[0]).total_seconds())
     for t, label in _time_ticks(times[0].timestamp(), times[-1].timestamp() + 1, n=8):
-        c = (t - times[0].timestamp()) / max(1.0, (times[-1] - times[0]).total_seconds() or 1) * (len(times) - 1)
+        c = (t - times[0].timestamp()) / span * (len(times) - 1)
         parts.append(f'<text x="{lw + c * cw + cw / 2:.1f}" y="{H - 4}" class="ax" text-anchor="middle">'
                      f'{escape(label)}</text>')
     parts.append("</svg>")
     scale = "".join(f'<i style="background:{_ramp(i / 4)}"></i>' for i in range(5))
     legend = (f'<div class="legend"><span class="lg scale">{escape(fmt_value(lo, unit, 0))} {scale} '
-              f'{escape(fmt_value(hi, unit, 0))}</span><span class="lg"><i class="hatch"></i>suppressed: '
-              f'fewer respondents than the minimum group size</span></div>')
+              f'{escape(fmt_value(hi, unit, 0))}</span><span class="lg"><i class="hatch"></i>'
+              f'{escape(suppressed_text)}</span><span class="lg"><i class="empty"></i>{escape(empty_text)}</span></div>')
     return "".join(parts) + legend
 
 
@@ -339,20 +410,29 @@ def table(panel: dict, frame: Frame) -> str:
         props = {p["id"]: p["value"] for p in ov.get("properties", [])}
         if props.get("custom.cellOptions", {}).get("type") == "color-background":
             heat[ov["matcher"]["options"]] = props.get("thresholds")
-    head = "".join(f"<th>{escape(c)}</th>" for c in frame.columns)
+    # the longest text column takes the width left over and ends in an ellipsis there, so that a table
+    # never runs past its panel's edge
+    lengths = [sum(len(r[i]) for r in frame.rows if isinstance(r[i], str)) for i in range(len(frame.columns))]
+    flex = max(range(len(lengths)), key=lengths.__getitem__) if any(lengths) else None
+    head = "".join(f'<th{" class=flex" if i == flex else ""}>{escape(c)}</th>' for i, c in enumerate(frame.columns))
+    suppressed, empty = _special_text(panel, "nan", "suppressed"), _special_text(panel, "null", "no data")
     body = []
     for row in frame.rows:
         suppressed_row = any(isinstance(v, str) and v.startswith("suppressed") for v in row)
         tds = []
-        for c, v in zip(frame.columns, row):
+        for i, (c, v) in enumerate(zip(frame.columns, row)):
             if isinstance(v, float):
                 text = fmt_value(v, None, 3 if abs(v) < 1 else 2)
             else:
                 text = fmt_value(v, None, fd.get("decimals"))
-            if v is None:
-                tds.append('<td class="null" title="suppressed or not available">—</td>')
+            if isinstance(v, float) and math.isnan(v):  # there were people, too few to show
+                tds.append(f'<td class="null" title="{escape(suppressed)}">{escape(suppressed)}</td>')
+            elif v is None:
+                tds.append(f'<td class="empty" title="{escape(empty)}">—</td>')
             elif c in heat and not isinstance(v, str):
                 tds.append(f'<td style="background:{threshold_color(v, heat[c])};color:#111">{escape(text)}</td>')
+            elif i == flex:
+                tds.append(f'<td class="flex" title="{escape(text)}">{escape(text)}</td>')
             else:
                 tds.append(f"<td>{escape(text)}</td>")
         body.append(f'<tr class="mark{" suppressed" if suppressed_row else ""}">{"".join(tds)}</tr>')

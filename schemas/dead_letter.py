@@ -30,6 +30,10 @@ class Reason(str, Enum):
     INVALID_ENCODING = "invalid_encoding"
     MAPPING_FAILED = "mapping_failed"
     PROCESSING_FAILED = "processing_failed"
+    NESTING_TOO_DEEP = "nesting_too_deep"
+    NON_FINITE_NUMBER = "non_finite_number"
+    INVALID_SOURCE_ID = "invalid_source_id"
+    TIMESTAMP_OUT_OF_RANGE = "timestamp_out_of_range"
     STORE_REJECTED = "store_rejected"
     CONFLICTING_DUPLICATE = "conflicting_duplicate"
 

@@ -1,6 +1,6 @@
 """How far the worker group has got, read from the broker (committed vs end offsets).
 
-Used by ``pulsewire demo`` for its progress bar and by ``pulsewire status``:
+Used by ``pulsewire demo`` for its progress bar:
 it needs no access to the store, so it works with any number of workers.
 """
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from pulsewire.schemas.dead_letter import DeadLetter
 
 from .dedup import content_hash
+from .json_input import loads_json
 from .privacy import Pseudonymiser
 
 _EVENT_COLUMNS = ("channel", "product", "question", "hours", "days", "status", "exit_type", "plan", "mrr")
@@ -63,8 +64,8 @@ def dead_letter_row(dl: DeadLetter, pseudonymise: Pseudonymiser) -> dict:
 
 def _redact(payload: str, topic: str, pseudonymise: Pseudonymiser) -> str:
     try:
-        obj = json.loads(payload)
-    except ValueError:
+        obj = loads_json(payload)
+    except ValueError:  # malformed, too deep or non-finite: handled as unparseable below
         obj = None
     if isinstance(obj, dict):
         if isinstance(obj.get("employee_id"), str) and obj["employee_id"]:

@@ -14,10 +14,13 @@ they never appear in ``repr()`` or logs.
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .time_window import EARLIEST_EVENT_DATE, MAX_FUTURE_DAYS
 
 #: The smallest team-level group ever shown; settings may only raise it.
 MIN_GROUP_FLOOR = 5
@@ -60,6 +63,8 @@ class Settings(BaseSettings):
     # Bad input limits
     max_text_chars: int = Field(default=20_000, ge=1)
     max_payload_bytes: int = Field(default=256 * 1024, ge=1024)
+    max_future_days: float = Field(default=MAX_FUTURE_DAYS, ge=0, description="Later event times are dead letters.")
+    earliest_event_date: date = Field(default=EARLIEST_EVENT_DATE, description="Earlier event times are dead letters.")
 
     # Privacy
     pseudonym_key: SecretStr | None = None

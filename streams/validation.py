@@ -6,15 +6,16 @@ around it stays a three-line loop.
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from pydantic import ValidationError
 
 from pulsewire.schemas.dead_letter import DeadLetter, Reason
 from pulsewire.schemas.events import KINDS, parse_event_json
 
+from .json_input import JsonRejected, loads_json
 from .privacy import Pseudonymiser
+from .time_window import EARLIEST_EVENT_DATE, MAX_FUTURE_DAYS, TimeWindow
 
 
 def _reason_for(err: ValidationError) -> Reason:
@@ -52,7 +53,8 @@ def _describe(err: ValidationError) -> str:
 
 def validate_record(raw: bytes | None, topic: str, *, pseudonymise: Pseudonymiser,
                     max_text_chars: int, max_payload_bytes: int, now: datetime | None = None,
-                    partition: int | None = None, offset: int | None = None):
+                    partition: int | None = None, offset: int | None = None,
+                    max_future_days: float = MAX_FUTURE_DAYS, earliest_event_date: date = EARLIEST_EVENT_DATE):
     """Return ``(event, None)`` or ``(None, dead_letter)``."""
     where = {"partition": partition, "offset": offset, "where": "validate"}
     raw = raw if raw is not None else b""
@@ -69,7 +71,9 @@ def validate_record(raw: bytes | None, topic: str, *, pseudonymise: Pseudonymise
     except UnicodeDecodeError as exc:
         return dead(Reason.INVALID_ENCODING, f"payload is not valid UTF-8: {exc}")
     try:
-        obj = json.loads(raw)
+        obj = loads_json(raw)
+    except JsonRejected as exc:
+        return dead(exc.reason, exc.detail)
     except ValueError as exc:
         return dead(Reason.MALFORMED_JSON, f"not valid JSON: {exc}")
     if not isinstance(obj, dict):
@@ -87,7 +91,12 @@ def validate_record(raw: bytes | None, topic: str, *, pseudonymise: Pseudonymise
     expected_topic = f"events.{event.kind}"
     if topic.startswith("events.") and topic != expected_topic:
         return dead(Reason.WRONG_TOPIC, f"a {event.kind!r} event arrived on {topic}; it belongs on {expected_topic}")
-    update = {"ingested_at": event.ingested_at or (now or datetime.now(timezone.utc))}
+    now = now or datetime.now(timezone.utc)
+    window = TimeWindow(max_future_days, earliest_event_date)
+    for field in ("occurred_at", "ingested_at"):
+        if (ts := getattr(event, field)) is not None and (problem := window.problem(ts, now)):
+            return dead(Reason.TIMESTAMP_OUT_OF_RANGE, f"{field}: {problem}")
+    update = {"ingested_at": event.ingested_at or now}
     if event.employee_id is not None:
         update["employee_id"] = pseudonymise(event.employee_id)
     return event.model_copy(update=update), None

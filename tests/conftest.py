@@ -10,22 +10,28 @@ from __future__ import annotations
 import os
 import sys
 import uuid
+from pathlib import Path
 
 import pytest
 
 
 def pytest_configure(config) -> None:
-    """The suite must pass with the calendar moved (``faketime -f '+400d' pytest``). libfaketime
-    also shifts the monotonic clock by default, but the kernel still measures timed lock waits
-    (``threading.Event.wait(0.2)``, Python's sem_clockwait) on the real one, so every such wait
-    blocks for 400 days. The calendar is what the tests must not depend on; the monotonic clock
-    is not a date. So re-run once with libfaketime told to leave the monotonic clock alone."""
+    """The suite must pass with the calendar moved (``faketime -f '+400d' pytest``).
+
+    libfaketime (0.9.10) also shifts the monotonic clock by default, but the kernel measures timed
+    lock waits (``threading.Event.wait(0.2)``: Python's sem_clockwait) on the real one, so each such
+    wait blocks for 400 days. The calendar is what the tests must not depend on; the monotonic clock
+    is not a date. So re-run once with the monotonic clock left alone, and with a ``time.sleep``
+    that works in that mode (tests/under_faketime/sitecustomize.py, inherited by subprocesses).
+    """
     if "faketime" in os.environ.get("LD_PRELOAD", "") and os.environ.get("FAKETIME_DONT_FAKE_MONOTONIC") != "1":
         capture = config.pluginmanager.getplugin("capturemanager")
         if capture is not None:  # give the re-run the terminal back, not pytest's capture file
             capture.stop_global_capturing()
+        fix = str(Path(__file__).resolve().parent / "under_faketime")
+        path = os.pathsep.join(p for p in (fix, os.environ.get("PYTHONPATH", "")) if p)
         os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]],
-                  {**os.environ, "FAKETIME_DONT_FAKE_MONOTONIC": "1"})
+                  {**os.environ, "FAKETIME_DONT_FAKE_MONOTONIC": "1", "PYTHONPATH": path})
 
 
 REAL_KAFKA = os.environ.get("PULSEWIRE_TEST_KAFKA")

@@ -24,7 +24,8 @@ def install(app, ctx) -> None:
             try:
                 ev, dl = validate_record(rec.value, rec.topic, pseudonymise=ctx.pseudonymise,
                                          max_text_chars=s.max_text_chars, max_payload_bytes=s.max_payload_bytes,
-                                         partition=rec.partition, offset=rec.offset)
+                                         partition=rec.partition, offset=rec.offset,
+                                         max_future_days=s.max_future_days, earliest_event_date=s.earliest_event_date)
                 if ev is not None:
                     await valid.send(key=ev.entity_id.encode(), value=event_to_json(ev))
                 else:

@@ -1,9 +1,10 @@
 """``files``: CSV, JSON Lines or a JSON array, read once or followed as it grows (tail), with a cursor.
 
 The cursor is ``{"offset": <byte after the last delivered line>, "inode": ...}``; a file that
-was replaced or truncated is read again from the start. Lines that cannot be read (invalid
-UTF-8, longer than ``max_line_bytes``, wrong number of CSV fields, not JSON) become dead
-letters; a header without a mapped column stops the connector with a clear message.
+was replaced or truncated is read again from the start. Lines that cannot be read (not in the
+file's ``encoding``, longer than ``max_line_bytes``, wrong number of CSV fields, not JSON, JSON
+nested too deep or holding NaN) become dead letters and the file goes on; a header without a
+column the config names stops the connector with a clear message.
 
 Map fields with ``columns`` (canonical field -> source column, dotted paths for nested JSON):
 
@@ -15,6 +16,7 @@ Map fields with ``columns`` (canonical field -> source column, dotted paths for 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -24,16 +26,19 @@ import time
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from pulsewire.schemas.events import EVENT_MODELS
 
+from ..json_input import JsonRejected, loads_json
 from ..sdk import Connector, ConnectorConfig, ConnectorError, Raw, Reason, Reject, compact, parse_time, stable_id
 from ..sdk import to_float, to_int
 
 log = logging.getLogger(__name__)
 BOM = b"\xef\xbb\xbf"
 INTS, FLOATS = {"rating", "csat", "score"}, {"hours", "days", "mrr"}
+ID_MAX_CHARS = next(m.max_length for m in EVENT_MODELS["review"].model_fields["event_id"].metadata
+                    if hasattr(m, "max_length"))
 
 
 class FileOptions(ConnectorConfig):
@@ -45,6 +50,23 @@ class FileOptions(ConnectorConfig):
     poll_interval_s: float = Field(0.2, gt=0)
     max_line_bytes: int = Field(1024 * 1024, ge=64)
     assume_tz: str | None = Field(None, description="Timezone for timestamps without one, e.g. 'UTC'.")
+    encoding: str = Field("utf-8", description="The file's text encoding, e.g. 'latin-1', 'cp1252'.")
+
+    @field_validator("encoding")
+    @classmethod
+    def _line_splittable(cls, v: str) -> str:
+        try:
+            name = codecs.lookup(v).name
+        except LookupError:
+            raise ValueError(f"unknown encoding {v!r}; e.g. 'utf-8', 'latin-1', 'cp1252'") from None
+        if '\n",;\t|'.encode(name, "replace") != b'\n",;\t|':  # lines and fields are split on these bytes
+            raise ValueError(f"encoding {v!r} is not supported (it is not ASCII-compatible); re-export as UTF-8")
+        return v
+
+    @property
+    def text_encoding(self) -> str:
+        """The codec to decode with; a UTF-8 BOM is skipped."""
+        return "utf-8-sig" if codecs.lookup(self.encoding).name == "utf-8" else self.encoding
 
     @property
     def fmt(self) -> str:
@@ -87,6 +109,9 @@ class FileConnector(Connector):
                 pos = cur["offset"]
             else:
                 log.warning("%s was replaced or truncated since the cursor; reading it from the start", c.path)
+        if not c.follow and os.fstat(self._f.fileno()).st_size == 0:  # often a failed export: say so, exit 0
+            log.warning("%s is empty (0 bytes): nothing to deliver", c.path)
+            return
         if c.fmt == "json":
             yield from self._json_array(pos)
             return
@@ -124,7 +149,7 @@ class FileConnector(Connector):
                         c.max_line_bytes + 1)):
                     line += more  # a quoted field spanning lines
             start, pos = pos, self._f.tell()
-            if start == 0 and line.startswith(BOM):
+            if start == 0 and line.startswith(BOM) and c.text_encoding == "utf-8-sig":
                 line = line[len(BOM):]
             if line.strip():
                 yield self._parse(line, header, start, self._cursor(pos))
@@ -151,9 +176,10 @@ class FileConnector(Connector):
         if not line.strip() or (c.follow and not line.endswith(b"\n")):
             return None, 0
         try:
-            text = line.decode("utf-8-sig")
+            text = line.decode(c.text_encoding)
         except UnicodeDecodeError as exc:
-            raise ConnectorError(f"{c.path}: the header is not UTF-8 ({exc}); re-export the file as UTF-8") from None
+            raise ConnectorError(f"{c.path}: the header is not {c.encoding} ({exc}); set encoding (e.g. 'latin-1') "
+                                 "or re-export the file as UTF-8") from None
         header = [h.strip() for h in next(csv.reader([text.rstrip("\r\n")], delimiter=c.delimiter))]
         missing = [col for col in self.required_columns() if col not in header]
         if missing:
@@ -170,28 +196,31 @@ class FileConnector(Connector):
 
     def _parse(self, line: bytes, header: list[str] | None, start: int, cursor: str) -> Raw:
         try:
-            text = line.decode("utf-8")
+            text = line.decode(self.config.encoding)
         except UnicodeDecodeError as exc:
-            return Raw(None, cursor=cursor, raw=line, reject=(Reason.INVALID_ENCODING, f"line at byte {start}: {exc}"))
+            return Raw(None, cursor=cursor, raw=line, reject=(
+                Reason.INVALID_ENCODING, f"line at byte {start} is not {self.config.encoding}: {exc}"))
         if header is None:  # JSON Lines
             try:
-                obj = json.loads(text)
+                obj = loads_json(text)
+            except JsonRejected as exc:
+                return Raw(None, cursor=cursor, raw=text, reject=(exc.reason, f"line at byte {start}: {exc.detail}"))
             except ValueError as exc:
-                return Raw(None, cursor=cursor, raw=line, reject=(Reason.MALFORMED_JSON, f"line at byte {start}: {exc}"))
+                return Raw(None, cursor=cursor, raw=text, reject=(Reason.MALFORMED_JSON, f"line at byte {start}: {exc}"))
             if not isinstance(obj, dict):
-                return Raw(None, cursor=cursor, raw=line,
+                return Raw(None, cursor=cursor, raw=text,
                            reject=(Reason.NOT_AN_OBJECT, f"line at byte {start} is a {type(obj).__name__}"))
-            return Raw(obj, cursor=cursor, raw=line)
+            return Raw(obj, cursor=cursor, raw=text)
         fields = next(csv.reader(io.StringIO(text), delimiter=self.config.delimiter), [])
         if len(fields) != len(header):
-            return Raw(None, cursor=cursor, raw=line, reject=(
+            return Raw(None, cursor=cursor, raw=text, reject=(
                 Reason.MISSING_FIELD if len(fields) < len(header) else Reason.INVALID_VALUE,
                 f"line at byte {start} has {len(fields)} fields; the header has {len(header)}"))
-        return Raw(dict(zip(header, fields)), cursor=cursor, raw=line)
+        return Raw(dict(zip(header, fields)), cursor=cursor, raw=text)
 
     def _json_array(self, index: int) -> Iterator[Raw]:
         try:
-            data = json.loads(self._f.read().decode("utf-8-sig"))
+            data = loads_json(self._f.read().decode(self.config.text_encoding))
         except (ValueError, UnicodeDecodeError) as exc:
             raise ConnectorError(f"{self.config.path}: not a JSON document ({exc})") from None
         if isinstance(data, dict):  # {"employees": [...]} and similar wrappers
@@ -254,17 +283,34 @@ class Files(FileConnector):
                 and f not in self.config.constants and f != "event_id"]
         if "event_id" in self.config.columns:
             need.append("event_id")
-        return [self.config.columns.get(f, f) for f in need]
+        # a column named in the config is expected: absent, it would silently leave its field empty
+        named = [self.config.columns.get(f, f) for f in need] + list(self.config.columns.values()) + self.config.attributes
+        return list(dict.fromkeys(named))
+
+    def _event_id(self, row: dict) -> str:
+        """``source:<the record's id>``; a hash of the whole record only when the source has no id column.
+        A hash in place of an empty or over-long id would hide the record from anyone joining on the id."""
+        c = self.config
+        column = c.columns.get("event_id", "event_id")
+        natural = pick(row, column)
+        if natural is None and "event_id" not in c.columns:
+            return stable_id(c.source, json.dumps(row, sort_keys=True))
+        natural = "" if natural is None else str(natural).strip()
+        if not natural:
+            raise Reject(Reason.INVALID_SOURCE_ID, f"the id in column {column!r} is empty or absent")
+        event_id = f"{c.source}:{natural}"
+        if len(event_id) > ID_MAX_CHARS:
+            raise Reject(Reason.INVALID_SOURCE_ID, f"the id in column {column!r} makes an event_id of {len(event_id)} "
+                         f"characters ({event_id[:40]}...); the limit is {ID_MAX_CHARS}")
+        return event_id
 
     def map(self, row: dict) -> dict:
         c = self.config
         ev = {f: coerce(f, pick(row, c.columns.get(f, f)), c.assume_tz) for f in self._fields()}
-        natural = ev.pop("event_id", None)
+        ev.pop("event_id", None)
         ev.update(c.constants)
         ev["kind"], ev["source"] = c.kind, c.source
-        ev["event_id"] = f"{c.source}:{natural}" if natural else stable_id(c.source, json.dumps(row, sort_keys=True))
-        if len(ev["event_id"]) > 128:
-            ev["event_id"] = stable_id(c.source, natural)
+        ev["event_id"] = self._event_id(row)
         if ev.get("occurred_at") is None:
             raise Reject(Reason.MISSING_FIELD, f"no timestamp in column {c.columns.get('occurred_at', 'occurred_at')!r}")
         attrs = {a: str(v) for a in c.attributes if (v := pick(row, a)) not in (None, "")}

@@ -19,7 +19,7 @@ What is kept (all deterministic: rows are filtered, deduplicated and sorted):
   ("Cancelled Flightled", "Late Flightr") fixed, and every airline name replaced
   by the simulated company's name.
 * **employee pool** - no labelled workplace text ships in any installable
-  package (see FIELD_NOTES), so employee remarks (Slack messages, pulse and eNPS
+  package, so employee remarks (Slack messages, pulse and eNPS
   comments) reuse sentences of the customer pool that are short (<= 110
   characters) and do not mention the company, phones, agents, refunds, prices
   and the like: "I'm so frustrated and nervous because of this.", "thanks for
@@ -29,8 +29,8 @@ What is kept (all deterministic: rows are filtered, deduplicated and sorted):
 
 Limits: some travel flavour remains (city names, "hrs on hold", "tarmac" in a few
 rows); the neutral class is the noisiest (many "neutral" tweets are questions or
-mild complaints). These tweets were also used to *train* the sentiment model
-(see FIELD_NOTES), so sentiment accuracy on generated text is not an evaluation;
+mild complaints). These tweets were also used to *train* the sentiment model,
+so sentiment accuracy on generated text is not an evaluation;
 the evaluation sets (UCI sentences in npm ``sentiment``) are never used here.
 """
 

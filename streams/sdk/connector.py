@@ -25,6 +25,8 @@ the cursor of the last delivered record only after the batch is flushed.
 from __future__ import annotations
 
 import hashlib
+import math
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Callable, ClassVar, Iterator
@@ -34,8 +36,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pulsewire.schemas.dead_letter import Reason
 
+from ..time_window import TimeWindow
+
 __all__ = ["Connector", "ConnectorConfig", "ConnectorError", "Raw", "Reject", "Reason",
-           "stable_id", "parse_time", "to_int", "to_float", "compact"]
+           "stable_id", "parse_time", "to_int", "to_float", "compact", "TimeWindow", "event_time_window"]
+
+#: The event times a run accepts: the runner sets it from the settings, ``parse_time`` checks it.
+event_time_window: ContextVar[TimeWindow] = ContextVar("event_time_window", default=TimeWindow())
 
 
 class ConnectorConfig(BaseModel):
@@ -110,19 +117,26 @@ class Connector:
 # ---- helpers for map(): small, pure, and the usual source of bugs when hand-written ----
 
 def stable_id(source: str, *natural_key: Any) -> str:
-    """An event_id that is the same on every replay: a hash of the source and the record's natural key."""
+    """An event_id that is the same on every replay: a hash of the source and the record's natural key.
+
+    A key with nothing in it would give every such record the same id (and the sinks would keep one):
+    ``Reject(invalid_source_id)``.
+    """
+    if not any(k is not None and str(k).strip() for k in natural_key):
+        raise Reject(Reason.INVALID_SOURCE_ID, f"no natural key to derive an event_id from (got {natural_key!r})")
     digest = hashlib.sha256("\x1f".join([source, *map(str, natural_key)]).encode()).hexdigest()[:32]
     return f"{source[:90]}:{digest}"
 
 
-def parse_time(value: Any, assume_tz: str | None = None) -> str:
-    """ISO-8601 / epoch seconds / date -> aware ISO string. Naive times need ``assume_tz`` (else Reject)."""
+def parse_time(value: Any, assume_tz: str | None = None, *, window: TimeWindow | None = None) -> str:
+    """ISO-8601 / epoch seconds / date -> aware ISO string. Naive times need ``assume_tz`` (else Reject);
+    times outside ``window`` (default: the run's ``event_time_window``) are ``timestamp_out_of_range``."""
     if value is None or value == "":
         raise Reject(Reason.MISSING_FIELD, "timestamp is missing")
     try:
         if isinstance(value, (int, float)) or (isinstance(value, str) and value.replace(".", "", 1).isdigit()):
-            return datetime.fromtimestamp(float(value), tz=timezone.utc).isoformat()
-        if isinstance(value, datetime):
+            dt = datetime.fromtimestamp(float(value), tz=timezone.utc)
+        elif isinstance(value, datetime):
             dt = value
         elif isinstance(value, date):
             dt = datetime(value.year, value.month, value.day)
@@ -134,6 +148,8 @@ def parse_time(value: Any, assume_tz: str | None = None) -> str:
         if not assume_tz:
             raise Reject(Reason.NAIVE_TIMESTAMP, f"timestamp {value!r} has no timezone; set assume_tz in the config")
         dt = dt.replace(tzinfo=ZoneInfo(assume_tz))
+    if problem := (window or event_time_window.get()).problem(dt):
+        raise Reject(Reason.TIMESTAMP_OUT_OF_RANGE, problem)
     return dt.isoformat()
 
 
@@ -151,12 +167,16 @@ def to_int(value: Any) -> int | None:
 
 
 def to_float(value: Any) -> float | None:
+    """'6,5' -> 6.5; '' / None -> None; NaN / inf -> Reject(NON_FINITE_NUMBER); anything else -> Reject(WRONG_TYPE)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     try:
-        return float(str(value).replace(",", ".")) if isinstance(value, str) else float(value)
+        f = float(str(value).replace(",", ".")) if isinstance(value, str) else float(value)
     except (TypeError, ValueError):
         raise Reject(Reason.WRONG_TYPE, f"not a number: {str(value)[:60]!r}") from None
+    if not math.isfinite(f):
+        raise Reject(Reason.NON_FINITE_NUMBER, f"not a finite number: {str(value)[:60]!r}")
+    return f
 
 
 def compact(d: dict) -> dict:

@@ -7,7 +7,8 @@
   is flushed, and ``Raw.ack`` is called only then. Broker down: retry with backoff, forever
   unless stopped. A crash between flush and cursor store replays that batch: same event_ids,
   so sinks de-duplicate.
-* Dead letters: ``Reject``, any exception in ``map()``, and schema-invalid events go to
+* Dead letters: ``Reject``, any exception in ``map()``, schema-invalid events and events whose
+  ``occurred_at`` is outside the settings' time window go to
   ``events.dlq`` keyed by the connector instance, with the raw payload and a reason.
 * Fatal: errors in ``setup()``/``poll()`` stop the run with ``ConnectorError`` (exit non-zero),
   after delivering what was already read.
@@ -27,8 +28,10 @@ from pydantic import ValidationError
 from pulsewire.schemas.dead_letter import DeadLetter, Reason
 from pulsewire.schemas.events import event_to_json, parse_event
 
+from ..settings import Settings
+from ..time_window import TimeWindow
 from ..topics import CONNECTOR_TOPICS, CURSORS, DLQ, TopicMap
-from .connector import Connector, ConnectorError, Raw, Reject
+from .connector import Connector, ConnectorError, Raw, Reject, event_time_window
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,9 @@ def to_messages(connector: Connector, raw: Raw) -> tuple[list[Message], str]:
             problems.append((_reason_for(exc), _describe(exc)) if isinstance(exc, ValidationError)
                             else (Reason.MAPPING_FAILED, str(exc)))
             continue
+        if problem := event_time_window.get().problem(ev.occurred_at):  # also for connectors without parse_time
+            problems.append((Reason.TIMESTAMP_OUT_OF_RANGE, f"occurred_at: {problem}"))
+            continue
         out.append(Message(f"events.{ev.kind}", ev.entity_id.encode(), event_to_json(ev)))
     if problems:  # one bad event dead-letters the whole raw record: nothing half-delivered
         return dead(problems[0][0], "; ".join(p[1] for p in problems))
@@ -98,8 +104,9 @@ class Runner:
 
     def __init__(self, connector: Connector, sink, *, batch_size: int = 1000, linger_s: float = 0.05,
                  stop: threading.Event | None = None, limit: int | None = None, max_idle: int | None = None,
-                 on_raw: Callable[[Raw], None] | None = None):
+                 on_raw: Callable[[Raw], None] | None = None, window: TimeWindow | None = None):
         self.c, self.sink, self.batch_size, self.linger_s = connector, sink, batch_size, linger_s
+        self.window = window or TimeWindow()
         self.stop = stop or threading.Event()
         self.limit, self.max_idle, self.on_raw = limit, max_idle, on_raw
         self.stats = RunStats()
@@ -116,9 +123,11 @@ class Runner:
             raise
         except Exception as exc:
             raise ConnectorError(f"connector {c.instance!r} could not start: {type(exc).__name__}: {exc}") from exc
+        window_token = event_time_window.set(self.window)
         try:
             self._loop(self.sink.load_cursor(c.instance))
         finally:
+            event_time_window.reset(window_token)
             try:
                 c.teardown()
             except Exception:
@@ -311,6 +320,7 @@ def run(connector: Connector, bootstrap: str, *, topics: TopicMap | None = None,
     """Run ``connector`` against a Kafka broker until its source ends or ``stop`` is set.
 
     ``topics``: the deployment's topic map (``TopicMap.from_settings``); unprefixed names without one."""
+    runner_kw.setdefault("window", TimeWindow.from_settings(Settings()))
     stop = stop or threading.Event()
     sink = KafkaSink(bootstrap, topics=topics, client_id=f"pulsewire-{connector.instance}", stop=stop).open()
     try:

@@ -159,3 +159,62 @@ def test_kafka_sink_retries_with_backoff_until_delivered(monkeypatch, caplog):
     monkeypatch.setattr(sink, "_try", lambda msgs: (msgs, "down"))
     with pytest.raises(ConnectorError, match="1 records not delivered; the cursor was not advanced"):
         sink.deliver([Message("events.review", b"k", b"v")])
+
+
+@pytest.mark.parametrize("value", ["9999-12-31T00:00:00Z", "0001-01-01T00:00:00+00:00", "2300-06-01T12:00:00Z",
+                                   "1989-12-31", 32503680000])  # the last: epoch seconds of 3000-01-01
+def test_parse_time_refuses_far_dated_timestamps(value):
+    from pulsewire.streams.sdk import parse_time
+
+    with pytest.raises(Reject) as exc:
+        parse_time(value, assume_tz="UTC")
+    assert exc.value.reason == Reason.TIMESTAMP_OUT_OF_RANGE
+
+
+def test_parse_time_window_is_relative_to_now_and_can_be_widened():
+    from datetime import date, datetime, timedelta, timezone
+
+    from pulsewire.streams.sdk import TimeWindow, parse_time
+
+    now = datetime.now(timezone.utc)
+    assert parse_time((now + timedelta(hours=23)).isoformat())
+    with pytest.raises(Reject, match="in the future"):
+        parse_time((now + timedelta(hours=25)).isoformat())
+    wide = TimeWindow(max_future_days=30, earliest_event_date=date(1900, 1, 1))
+    assert parse_time((now + timedelta(days=29)).isoformat(), window=wide)
+    assert parse_time("1950-01-01T00:00:00Z", window=wide) == "1950-01-01T00:00:00+00:00"
+
+
+def test_runner_dead_letters_out_of_range_times_with_its_window_even_without_parse_time():
+    from datetime import date, datetime, timedelta, timezone
+
+    from pulsewire.streams.sdk import TimeWindow
+
+    soon = (datetime.now(timezone.utc) + timedelta(days=3)).isoformat()
+    rows = [GOOD, {**GOOD, "id": "o-2", "at": "9999-01-01T00:00:00Z"}, {**GOOD, "id": "o-3", "at": soon},
+            {**GOOD, "id": "o-4", "at": "1980-01-01T00:00:00Z"}]
+    sink = run_connector(Tiny(rows))
+    assert [e.event_id for e in sink.events] == ["o-1"]
+    assert [d.reason for d in sink.dead_letters] == [Reason.TIMESTAMP_OUT_OF_RANGE] * 3
+    sink = TestingSink()
+    Runner(Tiny(rows), sink, max_idle=1, window=TimeWindow(7, date(1970, 1, 1))).run()
+    assert [e.event_id for e in sink.events] == ["o-1", "o-3", "o-4"]
+
+
+def test_stable_id_refuses_a_natural_key_with_nothing_in_it():
+    from pulsewire.streams.sdk import stable_id
+
+    for key in [(), ("",), (None,), ("  ", None)]:
+        with pytest.raises(Reject) as exc:
+            stable_id("shop", *key)
+        assert exc.value.reason == Reason.INVALID_SOURCE_ID
+    assert stable_id("shop", "order-1", "") != stable_id("shop", "order-2", "")
+
+
+@pytest.mark.parametrize("value", ["NaN", "inf", "-Infinity", float("nan"), "1e999"])
+def test_to_float_refuses_non_finite_numbers(value):
+    from pulsewire.streams.sdk import to_float
+
+    with pytest.raises(Reject) as exc:
+        to_float(value)
+    assert exc.value.reason == Reason.NON_FINITE_NUMBER

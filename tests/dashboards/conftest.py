@@ -39,3 +39,25 @@ def sample_results(sample_dir) -> dict:
 def generator_results(tmp_path_factory) -> dict:
     """Events from the project's generator (SmbSimulation) with a fake sentiment."""
     return _run_worker("generator", tmp_path_factory.mktemp("board-generator"))
+
+
+@pytest.fixture(scope="session")
+def truth_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("board-truth")
+
+
+@pytest.fixture(scope="session")
+def truth_results(truth_dir) -> dict:
+    """A small store built by hand: every answer is known (_store_worker.TRUTH)."""
+    return _run_worker("truth", truth_dir)
+
+
+@pytest.fixture(scope="session")
+def empty_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("board-empty")
+
+
+@pytest.fixture(scope="session")
+def empty_results(empty_dir) -> dict:
+    """A migrated store without a row."""
+    return _run_worker("empty", empty_dir)

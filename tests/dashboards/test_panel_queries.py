@@ -90,9 +90,9 @@ def test_suppression_is_visible_as_such(sample_results):
         assert SUPPRESSED in labels, f"{p['title']} hides the small team silently"
         ti = p["columns"].index("team")
         for row in p["rows"]:
-            if row[ti] == SUPPRESSED:  # a suppressed row carries no number
+            if row[ti] == SUPPRESSED:  # a suppressed row carries no number (NULL, or NaN in the weekly heat map)
                 numbers = [v for c, v in zip(p["columns"], row) if c not in ("team", "teams", "time", "note")]
-                assert all(v is None for v in numbers), (p["title"], row)
+                assert all(v is None or v == "NaN" for v in numbers), (p["title"], row)
     stat = next(p for p in sample_results["panels"] if p["title"] == "Teams shown / suppressed")
     assert stat["rows"] == [[4, 1]]
 
@@ -105,10 +105,13 @@ def test_comment_sentiment_needs_ten_commenters(sample_results):
         rec = dict(zip(cols, row))
         if rec["team"] == SUPPRESSED:
             continue
-        if sample_results["commenters"][rec["team"]] < 10:
-            assert rec["comment_sentiment"] is None and "suppressed" in rec["note"]
+        commenters = sample_results["commenters"][rec["team"]]
+        if commenters == 0:  # no comments: no data
+            assert rec["comment sentiment"] is None and rec["note"] == ""
+        elif commenters < 10:  # too few commenters: suppressed (NaN)
+            assert rec["comment sentiment"] == "NaN" and "fewer than 10 commenters" in rec["note"]
         else:
-            assert rec["comment_sentiment"] is not None
+            assert rec["comment sentiment"] is not None
         checked += 1
     assert checked == 4
 

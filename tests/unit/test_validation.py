@@ -71,3 +71,73 @@ def test_replayed_event_keeps_its_pseudonym():
     first, _ = run(raw, topic="events.hr")
     again, _ = run(json.loads(first.model_dump_json()), topic="events.hr")
     assert again.employee_id == first.employee_id
+
+
+def _deep(levels: int) -> bytes:
+    return b'{"kind": "review", "attributes": ' + b"[" * levels + b"]" * levels + b"}"
+
+
+@pytest.mark.parametrize("levels", [100, 50_000])  # under and over the interpreter's recursion limit
+def test_deeply_nested_payload_is_a_dead_letter_that_keeps_its_origin(levels):
+    ev, dl = run(_deep(levels), partition=1, offset=7, max_payload_bytes=200_000)
+    assert ev is None
+    assert dl.reason == Reason.NESTING_TOO_DEEP
+    assert (dl.source_topic, dl.partition, dl.offset, dl.where) == ("events.review", 1, 7, "validate")
+
+
+@pytest.mark.parametrize("token", [b"NaN", b"Infinity", b"-Infinity", b"1e999"])
+def test_non_finite_number_is_a_dead_letter(token):
+    raw = json.dumps({**GOOD, "text": "x"}).encode().replace(b'"x"', token)
+    ev, dl = run(raw)
+    assert ev is None and dl.reason == Reason.NON_FINITE_NUMBER and token.decode().lstrip("-") in dl.detail
+
+
+def test_dead_letter_row_of_a_deep_payload_keeps_reason_and_origin():
+    from pulsewire.streams.rows import dead_letter_row
+
+    _, dl = run(_deep(50_000), partition=1, offset=7, max_payload_bytes=200_000)
+    row = dead_letter_row(dl, P)
+    assert (row["source_topic"], row["reason"], row["stage"]) == ("events.review", "nesting_too_deep", "validate")
+    assert row["payload"] == _deep(50_000).decode()[:65536]
+
+
+def _at(when) -> dict:
+    return {**GOOD, "occurred_at": when if isinstance(when, str) else when.isoformat()}
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "2300-01-01T00:00:00+05:00",
+                                  "1989-12-31T23:59:59Z"])
+def test_far_dated_timestamp_is_a_dead_letter(when):
+    ev, dl = run(_at(when))
+    assert ev is None and dl.reason == Reason.TIMESTAMP_OUT_OF_RANGE and "occurred_at" in dl.detail
+
+
+def test_time_window_is_relative_to_now_and_configurable():
+    from datetime import date, datetime, timedelta, timezone
+
+    now = datetime.now(timezone.utc)
+    assert run(_at(now + timedelta(hours=23)))[1] is None  # a source clock a little ahead is fine
+    assert run(_at(now + timedelta(hours=25)))[1].reason == Reason.TIMESTAMP_OUT_OF_RANGE
+    assert run(_at(now + timedelta(days=6)), max_future_days=7)[1] is None
+    assert run(_at("1990-01-01T00:00:00Z"))[1] is None
+    assert run(_at("1985-06-01T00:00:00Z"), earliest_event_date=date(1980, 1, 1))[1] is None
+    ingested_late = {**GOOD, "ingested_at": (now + timedelta(days=30)).isoformat()}
+    assert run(ingested_late)[1].reason == Reason.TIMESTAMP_OUT_OF_RANGE
+
+
+def test_time_window_settings_come_from_the_environment(monkeypatch):
+    from datetime import date
+
+    from pulsewire.streams.settings import Settings
+
+    assert (Settings().max_future_days, Settings().earliest_event_date) == (1.0, date(1990, 1, 1))
+    monkeypatch.setenv("PULSEWIRE_MAX_FUTURE_DAYS", "3")
+    monkeypatch.setenv("PULSEWIRE_EARLIEST_EVENT_DATE", "2000-01-01")
+    assert (Settings().max_future_days, Settings().earliest_event_date) == (3.0, date(2000, 1, 1))
+
+
+def test_every_dead_letter_reason_is_documented():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "connectors.md").read_text()
+    assert [r.value for r in Reason if f"| `{r.value}` |" not in doc] == []
