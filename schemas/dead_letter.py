@@ -34,6 +34,8 @@ class Reason(str, Enum):
     NON_FINITE_NUMBER = "non_finite_number"
     INVALID_SOURCE_ID = "invalid_source_id"
     TIMESTAMP_OUT_OF_RANGE = "timestamp_out_of_range"
+    STORE_REJECTED = "store_rejected"
+    CONFLICTING_DUPLICATE = "conflicting_duplicate"
 
 
 class DeadLetter(BaseModel):

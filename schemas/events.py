@@ -15,12 +15,11 @@ schema drift at a source shows up as a dead letter instead of a quiet loss.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal, Union, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 SCHEMA_VERSION = 1
-KINDS = ("review", "ticket", "chat", "hr", "account")
 
 Id = Annotated[str, Field(min_length=1, max_length=128)]
 
@@ -127,7 +126,10 @@ Event = Annotated[
     Union[ReviewEvent, TicketEvent, ChatEvent, HrEvent, AccountEvent],
     Field(discriminator="kind"),
 ]
-EVENT_MODELS = {m.model_fields["kind"].default: m for m in (ReviewEvent, TicketEvent, ChatEvent, HrEvent, AccountEvent)}
+# The union above is the one list of event kinds: topics (events.<kind>), validation and the
+# generator derive theirs from it.
+EVENT_MODELS = {m.model_fields["kind"].default: m for m in get_args(get_args(Event)[0])}
+KINDS: tuple[str, ...] = tuple(EVENT_MODELS)
 _event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
 
 

@@ -16,96 +16,31 @@ from typing import Any
 
 import faust
 
+from pulsewire.models.learners.processor import LearnerConfig
+
+from . import faust_patches
+from .agents._common import StageStats
+from .agents.learn import ModelRegistry, follow_snapshots
 from .privacy import Pseudonymiser
 from .settings import Settings
-from .topics import ALL_TOPICS, partitions_of
+from .sinks import SINKS, EventSink, TableSink, dead_letter_fallback
+from .store import Store
+from .topics import ALL_TOPICS, TopicMap
 
 log = logging.getLogger(__name__)
 
 
-def _never_skip_offsets() -> None:
-    """Make faust-streaming treat a jump in offsets as records still to read, never as read.
+class Resources:
+    """The worker's heavy resources, opened on first use (the worker opens both before it joins the
+    group, to fail fast; tests that never score or store never pay for them)."""
 
-    Faust marks a jump between the last read offset and the next fetched one as a "gap" and
-    acknowledges it, for compacted or transactional topics where offsets really are missing. Our
-    stream topics are neither, and after a restart on a backlog (tables recovering while records are
-    in flight) faust-streaming 0.15.3 can drop in-flight records: the gap rule then commits past them
-    and they are lost (reproduced by the SIGKILL restart test). Without it, the hole stays unacked,
-    the stall check in agents/health.py seeks back, and the records are read again.
-    """
-    from faust.transport.consumer import Consumer
-
-    async def _no_gap(self, tp, offset_from: int, offset_to: int) -> None:
-        # Measured: at every restart on a backlog, recovery resets the read position to the committed
-        # offset after the fetcher has already queued records past it; those are processed (see
-        # _clear_queues_only_after_a_suspension), so this is logged at info. Whatever was really
-        # lost, the stall check in agents/health.py reads again, with a warning.
-        log.info("offsets %s..%s of %s[%s] were not seen in order by the fetcher; any of them not "
-                 "acknowledged will be read again", offset_from, offset_to - 1, tp.topic, tp.partition)
-        known_holes(self).add(tp)  # the stall check repairs it at its next-but-one round
-
-    Consumer._add_gap = _no_gap
-
-    # Faust refuses to commit over a hole at the head of a partition only when it is 2+ records
-    # wide; one lost record (offset == committed) was committed past. Refuse for any hole.
-    original_new_offset = Consumer._new_offset
-
-    def _new_offset(self, tp):
-        acked = self._acked.get(tp)
-        committed = self._committed_offset.get(tp)
-        if acked and committed is not None and min(acked) > committed:
-            return None
-        return original_new_offset(self, tp)
-
-    Consumer._new_offset = _new_offset
-
-
-def _clear_queues_only_after_a_suspension() -> None:
-    """Stop faust-streaming from emptying the agents' queues when the flow was never suspended.
-
-    Faust's stream queues are cleared whenever ``app.flow_control.resume()`` runs (records queued
-    while a rebalance suspended the flow are stale: the partitions are sought back to their
-    committed offsets). But table recovery calls ``resume()`` when it finishes even when the flow is
-    already running, and the fetcher has by then queued records of a backlog: they were dropped
-    (measured on real Kafka: "resume clears 28 queued records" at every restart on a backlog, each
-    time leaving holes that the stall check had to repair 20-30 s later). A resume that changes
-    nothing now clears nothing.
-    """
-    from mode.utils.queues import FlowControlEvent
-
-    original = FlowControlEvent.resume
-
-    def resume(self) -> None:
-        if self.is_active():
-            return
-        original(self)
-
-    FlowControlEvent.resume = resume
-
-
-def known_holes(consumer) -> set:
-    """Partitions whose fetcher skipped offsets since their last repair (see agents/health.py)."""
-    return consumer.__dict__.setdefault("_pulsewire_holes", set())
-
-
-_never_skip_offsets()
-_clear_queues_only_after_a_suspension()
-
-
-@dataclass
-class WorkerContext:
-    """What agents share: settings, the pseudonymiser, and lazily opened resources."""
-
-    settings: Settings
-    pseudonymise: Pseudonymiser
-    topics: dict[str, faust.TopicT] = field(default_factory=dict)
-    agents: dict[str, Any] = field(default_factory=dict)
-    stats: Any = None
-    _store: Any = None
-    _scorer: Any = None
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._store: Store | None = None
+        self._scorer = None
 
     @property
-    def store(self):
+    def store(self) -> Store:
         if self._store is None:
             from .store import open_from_settings
 
@@ -117,15 +52,59 @@ class WorkerContext:
         if self._scorer is None:
             from pulsewire.models.sentiment import load_scorer
 
-            self._scorer = load_scorer(model_dir=self.settings.model_dir, threads=self.settings.model_threads,
-                                       max_tokens=self.settings.model_max_tokens)
+            s = self.settings
+            self._scorer = load_scorer(model_dir=s.model_dir, threads=s.model_threads, max_tokens=s.model_max_tokens)
         return self._scorer
 
 
-def create_app(settings: Settings, *, key: bytes | None = None) -> tuple[faust.App, WorkerContext]:
+@dataclass
+class WorkerContext:
+    """Everything agents share, built completely by ``create_app`` before any agent is installed,
+    so no agent depends on another having been installed first."""
+
+    settings: Settings
+    topic_map: TopicMap
+    key: bytes
+    pseudonymise: Pseudonymiser
+    topics: dict[str, faust.TopicT]
+    stats: StageStats
+    resources: Resources
+    sinks: dict[str, TableSink]
+    events: EventSink  # events_scored, first version wins
+    models: ModelRegistry
+    learner_config: LearnerConfig
+    agents: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def store(self) -> Store:
+        return self.resources.store
+
+    @property
+    def scorer(self):
+        return self.resources.scorer
+
+
+def build_sinks(settings: Settings, resources: Resources, topics: dict[str, faust.TopicT]) -> dict[str, TableSink]:
+    """One ``TableSink`` per declared table (``streams/sinks.py``)."""
+    from pulsewire.schemas.dead_letter import DeadLetter
+
+    async def dead_letter(dl: DeadLetter) -> None:
+        await topics["events.dlq"].send(key=dl.source_topic.encode(), value=dl.model_dump_json().encode())
+
+    return {spec.table: TableSink(spec, lambda: resources.store, chunk_rows=settings.sink_batch_size,
+                                  dead_letter=dead_letter, fallback=dead_letter_fallback)
+            for spec in SINKS.values()}
+
+
+def create_app(settings: Settings, *, key: bytes | None = None, topics: TopicMap | None = None,
+               installers=None) -> tuple[faust.App, WorkerContext]:
+    """The composition root: the app, the typed context every agent shares, then the agents
+    (``installers``: ``agents.INSTALLERS`` filtered by the settings when not given)."""
     key = key if key is not None else settings.require_pseudonym_key()
+    topic_map = topics or TopicMap.from_settings(settings)
+    faust_patches.install()
     app = faust.App(
-        settings.app_id,
+        topic_map.group,
         broker=settings.broker_url,
         store="memory://",
         topic_partitions=settings.topic_partitions,
@@ -139,17 +118,28 @@ def create_app(settings: Settings, *, key: bytes | None = None) -> tuple[faust.A
         datadir=str(settings.data_dir / "faust"),
         producer_acks=-1,
     )
-    from .agents._common import StageStats
+    faust_topics = {
+        spec.name: app.topic(topic_map.name(spec.name), partitions=topic_map.partitions(spec), value_type=bytes,
+                             key_type=bytes, value_serializer="raw", key_serializer="raw",
+                             retention=(spec.retention_ms / 1000 if spec.retention_ms else None),
+                             compacting=spec.compacted)
+        for spec in ALL_TOPICS
+    }
+    pseudonymise = Pseudonymiser(key)
+    resources = Resources(settings)
+    sinks = build_sinks(settings, resources, faust_topics)
+    ctx = WorkerContext(
+        settings=settings, topic_map=topic_map, key=key, pseudonymise=pseudonymise, topics=faust_topics,
+        stats=StageStats(), resources=resources,
+        sinks=sinks, events=EventSink(sinks["events_scored"]),
+        models=ModelRegistry(key, settings.data_dir), learner_config=LearnerConfig.from_env())
 
-    ctx = WorkerContext(settings=settings, pseudonymise=Pseudonymiser(key), stats=StageStats())
-    for spec in ALL_TOPICS:
-        ctx.topics[spec.name] = app.topic(
-            settings.topic(spec.name), partitions=partitions_of(spec, settings.topic_partitions),
-            value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw",
-            retention=(spec.retention_ms / 1000 if spec.retention_ms else None), compacting=spec.compacted,
-        )
-    from .agents import install_all
+    from .agents import install_all, selected_installers
 
-    install_all(app, ctx)
+    if settings.signals_enabled:
+        @app.task
+        async def follow_model_snapshots():
+            await follow_snapshots(ctx)
+
+    install_all(app, ctx, selected_installers(settings) if installers is None else installers)
     return app, ctx
-

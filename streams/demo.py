@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MARKER = ".pulsewire-demo"
-GROUP = "pulsewire"
 TRACKED = ["scored.text", "events.dlq"]
 
 
@@ -73,8 +72,13 @@ def _vm_hwm_kb(pid: int) -> int:
     return 0
 
 
-def start_worker(bootstrap: str, data_dir: Path, key: str, extra_env: dict | None = None) -> subprocess.Popen:
+def start_worker(bootstrap: str, data_dir: Path, key: str, extra_env: dict | None = None,
+                 topics=None) -> subprocess.Popen:
+    """``pulsewire worker`` as a child process; ``topics`` (a ``TopicMap``) names its prefix and group."""
     env = dict(os.environ)
+    if topics is not None:
+        env.update({"PULSEWIRE_TOPIC_PREFIX": topics.prefix, "PULSEWIRE_APP_ID": topics.group,
+                    "PULSEWIRE_TOPIC_PARTITIONS": str(topics.default_partitions)})
     env.update({
         "PULSEWIRE_BROKER_URL": f"kafka://{bootstrap}",
         "PULSEWIRE_DATA_DIR": str(data_dir),
@@ -119,7 +123,7 @@ def produce(bootstrap: str, records, topic_for, key_for, on_sent=None) -> int:
     return n
 
 
-def produce_generated(bootstrap: str, opts: "DemoOptions", on_sent=None) -> int:
+def produce_generated(bootstrap: str, opts: "DemoOptions", topics, on_sent=None) -> int:
     """Feed the simulated SMB through the ``generator`` connector (the SDK path every source takes)."""
     from .connectors.simulated import Simulated
     from .sdk.runtime import run as run_connector
@@ -134,21 +138,21 @@ def produce_generated(bootstrap: str, opts: "DemoOptions", on_sent=None) -> int:
 
     connector = Simulated({"seed": opts.seed, "events": opts.events, "bad_record_rate": opts.bad_rate,
                            "instance": f"demo-generator-{opts.seed}"})
-    run_connector(connector, bootstrap, on_raw=counted, batch_size=2000)
+    run_connector(connector, bootstrap, topics=topics, on_raw=counted, batch_size=2000)
     if on_sent:
         on_sent(sent)
     return sent
 
 
-def wait_drained(reader, produced_total: int, worker: subprocess.Popen, stall_timeout_s: float, on_progress=None,
-                 baseline: int = 0):
+def wait_drained(reader, tracked: list[str], produced_total: int, worker: subprocess.Popen, stall_timeout_s: float,
+                 on_progress=None, baseline: int = 0):
     """Wait until the worker group has committed everything on every topic it reads."""
     last_done, last_change = -1, time.monotonic()
     while True:
         if worker.poll() is not None:
             raise DemoError(f"the worker exited early with code {worker.returncode}; see worker.log")
         p = reader.read()
-        done = sum(p.done(t) for t in TRACKED) - baseline
+        done = sum(p.done(t) for t in tracked) - baseline
         if on_progress:
             on_progress(min(done, produced_total))
         inputs_done = all(p.lag(t) == 0 for t in p.end)
@@ -169,28 +173,30 @@ def run_demo(opts: DemoOptions, console=None) -> dict:
     from .settings import Settings
     from .store import open_store
     from .summary import store_summary
-    from .topics import EVENT_KINDS, ensure_topics
+    from .topics import EVENT_TOPICS, TopicMap, ensure_topics
 
     t_start = time.monotonic()
     data_dir = opts.data_dir.resolve()
     prepare_data_dir(data_dir, opts.keep)
     key = demo_key(data_dir)
     settings = Settings(data_dir=data_dir)
+    topics = TopicMap.from_settings(settings)
+    tracked = [topics.name(t) for t in TRACKED]
     broker = EmbeddedBroker(data_dir / "broker")
     worker = None
     figures: dict = {}
     try:
         bootstrap = broker.start()
-        ensure_topics(bootstrap, settings.topic_partitions)
-        worker = start_worker(bootstrap, data_dir, key)
-        reader = ProgressReader(bootstrap, GROUP, [*TRACKED, *(f"events.{k}" for k in EVENT_KINDS), "events.valid"])
+        ensure_topics(bootstrap, topics)
+        worker = start_worker(bootstrap, data_dir, key, topics=topics)
+        reader = ProgressReader(bootstrap, topics.group, [*tracked, *topics.names(EVENT_TOPICS), topics.name("events.valid")])
         bar = _Progress(console, opts.events, opts.show_progress)
         with bar:
-            baseline = sum(reader.read().done(t) for t in TRACKED)  # non-zero only with --keep
+            baseline = sum(reader.read().done(t) for t in tracked)  # non-zero only with --keep
             t0 = time.monotonic()
-            sent = produce_generated(bootstrap, opts, on_sent=bar.sent)
+            sent = produce_generated(bootstrap, opts, topics, on_sent=bar.sent)
             t_sent = time.monotonic()
-            wait_drained(reader, sent, worker, opts.stall_timeout_s, on_progress=bar.done, baseline=baseline)
+            wait_drained(reader, tracked, sent, worker, opts.stall_timeout_s, on_progress=bar.done, baseline=baseline)
             t_done = time.monotonic()
         reader.close()
         figures["worker_peak_rss_mb"] = round(_vm_hwm_kb(worker.pid) / 1024, 1)

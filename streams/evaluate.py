@@ -19,10 +19,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-GROUP = "pulsewire"
-DRAIN_TOPICS = ["events.review", "events.ticket", "events.chat", "events.hr", "events.account", "events.valid",
-                "scored.text", "events.dlq", "learn.churn", "learn.burnout", "signals.metrics",
-                "alerts.churn", "alerts.burnout", "alerts.sentiment"]
+from .topics import ALERT_TOPICS, EVENT_TOPICS, GROUP_TOPICS, TopicMap, ensure_topics
+
+# Alerts are read by the worker's audit agent too (under the worker's group); waiting for them
+# means the audit table is complete when the figures are read.
+DRAIN_TOPICS = [t.name for t in (*GROUP_TOPICS, *ALERT_TOPICS)]
 
 
 class EvaluateError(RuntimeError):
@@ -40,7 +41,8 @@ class EvalOptions:
     max_lag: int = 250
 
 
-def produce_paced(bootstrap: str, records, topic_for, key_for, worker, chunk: int, max_lag: int, console=None) -> int:
+def produce_paced(bootstrap: str, topics: TopicMap, records, topic_for, key_for, worker, chunk: int, max_lag: int,
+                  console=None) -> int:
     """Produce in time order, a chunk at a time, waiting while the validator lags by more than ``max_lag``.
 
     A connector emits events as they happen; producing 26 simulated weeks at once would let the
@@ -51,8 +53,8 @@ def produce_paced(bootstrap: str, records, topic_for, key_for, worker, chunk: in
 
     from .progress import ProgressReader
 
-    kinds = ["events.review", "events.ticket", "events.chat", "events.hr", "events.account"]
-    reader = ProgressReader(bootstrap, GROUP, kinds)
+    kinds = topics.names(EVENT_TOPICS)
+    reader = ProgressReader(bootstrap, topics.group, kinds)
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, enable_idempotence=True,
                              client_id="pulsewire-evaluate")
     n, last_print = 0, time.monotonic()
@@ -60,7 +62,7 @@ def produce_paced(bootstrap: str, records, topic_for, key_for, worker, chunk: in
         for i in range(0, len(records), chunk):
             for rec in records[i:i + chunk]:
                 value = rec if isinstance(rec, bytes) else json.dumps(rec, ensure_ascii=False).encode()
-                producer.send(topic_for(rec), key=key_for(rec).encode(), value=value)
+                producer.send(topics.name(topic_for(rec)), key=key_for(rec).encode(), value=value)
                 n += 1
             producer.flush(timeout=60)
             while True:
@@ -87,19 +89,21 @@ def generate(seed: int, events: int):
     return sim, records
 
 
-def wait_all_drained(bootstrap: str, worker, produced: int, stall_timeout_s: float, console=None) -> float:
+def wait_all_drained(bootstrap: str, topics: TopicMap, worker, produced: int, stall_timeout_s: float,
+                     console=None) -> float:
     """Until the worker group has no lag on any topic it reads, twice in a row a few seconds apart."""
     from .progress import ProgressReader
 
-    reader = ProgressReader(bootstrap, GROUP, DRAIN_TOPICS)
+    drain = [topics.name(t) for t in DRAIN_TOPICS]
+    reader = ProgressReader(bootstrap, topics.group, drain)
     try:
         last, last_change, quiet_since, last_print = None, time.monotonic(), None, 0.0
         while True:
             if worker.poll() is not None:
                 raise EvaluateError(f"the worker exited early with code {worker.returncode}; see worker.log")
             p = reader.read()
-            lag = sum(max(0, p.lag(t)) for t in DRAIN_TOPICS)
-            scored = p.done("scored.text")
+            lag = sum(max(0, p.lag(t)) for t in drain)
+            scored = p.done(topics.name("scored.text"))
             if console is not None and time.monotonic() - last_print > 15:
                 last_print = time.monotonic()
                 console.print(f"  scored {scored}/{produced}, lag {lag}")
@@ -163,13 +167,12 @@ def run_pipeline(opts: EvalOptions, console=None) -> dict:
     from .demo import demo_key, prepare_data_dir, start_worker, stop_process
     from .privacy import Pseudonymiser
     from .settings import Settings
-    from .topics import ensure_topics
-
     t_start = time.monotonic()
     data_dir = opts.data_dir.resolve()
     prepare_data_dir(data_dir, keep=False)
     key = demo_key(data_dir)
     settings = Settings(data_dir=data_dir, pseudonym_key=key)
+    topics = TopicMap.from_settings(settings)
     sim, records = generate(opts.seed, opts.events)
     from datetime import datetime
 
@@ -178,14 +181,14 @@ def run_pipeline(opts: EvalOptions, console=None) -> dict:
     worker = None
     try:
         bootstrap = broker.start()
-        ensure_topics(bootstrap, settings.topic_partitions)
-        worker = start_worker(bootstrap, data_dir, key)
+        ensure_topics(bootstrap, topics)
+        worker = start_worker(bootstrap, data_dir, key, topics=topics)
         t0 = time.monotonic()
-        sent = produce_paced(bootstrap, records, sim.topic_for, sim.key_for, worker, opts.chunk, opts.max_lag,
+        sent = produce_paced(bootstrap, topics, records, sim.topic_for, sim.key_for, worker, opts.chunk, opts.max_lag,
                              console)
         if console is not None:
             console.print(f"sent {sent} events in {time.monotonic() - t0:.1f}s; waiting for the pipeline")
-        t_done = wait_all_drained(bootstrap, worker, sent, opts.stall_timeout_s, console)
+        t_done = wait_all_drained(bootstrap, topics, worker, sent, opts.stall_timeout_s, console)
         rc = stop_process(worker, timeout_s=60)
         worker = None
         if rc not in (0, -15):

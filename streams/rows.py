@@ -8,6 +8,7 @@ from datetime import datetime
 
 from pulsewire.schemas.dead_letter import DeadLetter
 
+from .dedup import content_hash
 from .json_input import loads_json
 from .privacy import Pseudonymiser
 
@@ -35,6 +36,7 @@ def scored_row(scored: dict) -> dict:
         "p_negative": probs.get("negative"), "p_neutral": probs.get("neutral"), "p_positive": probs.get("positive"),
         "text_truncated": int(bool(s.get("truncated"))), "model_version": s.get("model_version", ""),
         "attributes": {str(k): str(v) for k, v in (ev.get("attributes") or {}).items()},
+        "content_hash": content_hash(ev),
     }
     for col in _EVENT_COLUMNS:
         value = ev.get(col)

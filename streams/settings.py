@@ -104,10 +104,6 @@ class Settings(BaseSettings):
             self.store_url = f"chdb://{self.data_dir.resolve() / 'clickhouse'}"
         return self
 
-    def topic(self, name: str) -> str:
-        """The physical Kafka topic for a logical name such as ``events.review``."""
-        return self.topic_prefix + name
-
     @property
     def bootstrap_servers(self) -> str:
         return self.broker_url.removeprefix("kafka://")

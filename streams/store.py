@@ -118,6 +118,27 @@ def _cmdline(pid: str) -> str:
 # soon as the tables load, rewriting the store's files; no merge pool means no merges.
 READ_ONLY_CHDB = {"mode": "ro", "background_pool_size": "0"}
 
+
+def http_client_args(url: str, *, user: str = "default", password: str = "") -> dict:
+    """clickhouse-connect arguments for a server URL.
+
+    The worker's agents share one client from several threads (each insert runs in
+    ``asyncio.to_thread``). A clickhouse-connect sync client with a session id refuses a second
+    query while one is running ("Attempt to execute concurrent queries within the same session"),
+    and it generates a session id by default; pulsewire uses no session state (no SET, no
+    temporary tables), so it asks for none, and every request is independent.
+
+    >>> args = http_client_args("https://ch.example:9440/analytics", user="pw", password="s")
+    >>> args["autogenerate_session_id"], args["secure"], args["port"], args["database"]
+    (False, True, 9440, 'analytics')
+    """
+    parsed = urlparse(url)
+    return dict(host=parsed.hostname, port=parsed.port or (8443 if parsed.scheme == "https" else 8123),
+                username=parsed.username or user, password=parsed.password or password,
+                secure=parsed.scheme == "https", database=(parsed.path.strip("/") or "default"),
+                tz_mode="aware", autogenerate_session_id=False)
+
+
 _open_chdb: dict[str, "Store"] = {}
 _open_lock = threading.Lock()
 
@@ -151,11 +172,7 @@ class Store:
                 raise
             self.backend = "chdb"
         elif parsed.scheme in ("http", "https"):
-            self.client = clickhouse_connect.get_client(
-                host=parsed.hostname, port=parsed.port or (8443 if parsed.scheme == "https" else 8123),
-                username=parsed.username or user, password=parsed.password or password,
-                secure=parsed.scheme == "https", database=(parsed.path.strip("/") or "default"),
-                tz_mode="aware")
+            self.client = clickhouse_connect.get_client(**http_client_args(url, user=user, password=password))
             self.backend = "server"
         else:
             raise StoreError(f"unsupported store URL {url!r}: use chdb:///abs/path or http(s)://host:8123")
@@ -204,6 +221,13 @@ class Store:
         cols = list(rows[0].keys())
         self.client.insert(table, [[r.get(c) for c in cols] for r in rows], column_names=cols)
         return len(rows)
+
+    def command(self, sql: str, parameters: dict | None = None):
+        return self.client.command(sql, parameters=parameters)
+
+    def ping(self) -> None:
+        """Raise unless the store answers a query (tells a refused row from a store that is away)."""
+        self.client.command("SELECT 1")
 
     # -- reads ------------------------------------------------------------------------------
     def query(self, sql: str, parameters: dict | None = None):

@@ -1,8 +1,13 @@
-"""Every Kafka topic pulsewire uses, declared once.
+"""Every Kafka topic pulsewire uses, declared once, and the map from their logical names to Kafka's.
 
 The app creates them (with these partition counts and configs) before any
 worker starts: a Faust worker that finds a topic auto-created with the wrong
 partition count refuses to run, and an auto-created topic gets one partition.
+
+Code names topics by their logical name (``events.review``); a ``TopicMap``, built once
+from the settings, turns that into the physical name on the broker (the tenant's prefix
+first) and names the consumer group. Every process that touches Kafka (worker, connectors,
+``pulsewire topics``, demo, evaluate) takes the same map, so a prefixed tenant's parts agree.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+
+from pulsewire.schemas.events import KINDS
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +48,7 @@ class TopicSpec:
         return cfg
 
 
-EVENT_KINDS = ("review", "ticket", "chat", "hr", "account")
+EVENT_KINDS = KINDS  # from the canonical event schemas' discriminated union
 
 EVENT_TOPICS = tuple(
     TopicSpec(f"events.{k}", "entity id (customer, else pseudonymised employee)", "schemas.events (v1, JSON)",
@@ -67,19 +74,66 @@ ALERT_TOPICS = tuple(
               retention_ms=30 * DAY_MS, doc=f"Explained {k} alerts for a CRM / HR system.")
     for k in ("churn", "burnout", "sentiment")
 )
+CURSORS = TopicSpec("connectors.cursors", "connector instance", "cursor (string)", partitions=1, compacted=True,
+                    retention_ms=None, doc="Last delivered position of each connector instance.")
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (*EVENT_TOPICS, VALID, DLQ, SCORED, LEARN_CHURN, LEARN_BURNOUT,
-                                     MODEL_SNAPSHOTS, SIGNALS, *ALERT_TOPICS)
+                                     MODEL_SNAPSHOTS, SIGNALS, *ALERT_TOPICS, CURSORS)
 BY_NAME = {t.name: t for t in ALL_TOPICS}
+#: What a connector writes to (and creates when it starts before any worker).
+CONNECTOR_TOPICS: tuple[TopicSpec, ...] = (*EVENT_TOPICS, DLQ, CURSORS)
+#: The pipeline's topics: their lag under the worker's group is what the health board shows.
+#: (alerts.* are audited by the worker too, but their consumer of record is a CRM or HR system;
+#: models.snapshots is read by every worker without a group, connectors.cursors by connectors.)
+GROUP_TOPICS: tuple[TopicSpec, ...] = (*EVENT_TOPICS, VALID, DLQ, SCORED, LEARN_CHURN, LEARN_BURNOUT, SIGNALS)
 
 
 def partitions_of(spec: TopicSpec, default: int) -> int:
     return spec.partitions if spec.partitions is not None else default
 
 
-def ensure_topics(bootstrap: str, default_partitions: int, specs=ALL_TOPICS, timeout_s: float = 30.0,
-                  prefix: str = "") -> list[str]:
-    """Create missing topics (named ``prefix + spec.name``); return the names created. Existing ones are left alone."""
+@dataclass(frozen=True)
+class TopicMap:
+    """Logical topic name -> the topic on the broker, plus the consumer group, for one deployment.
+
+    >>> m = TopicMap(prefix="acme.", group="acme-pulsewire")
+    >>> m.name("events.review"), m.logical("acme.events.review")
+    ('acme.events.review', 'events.review')
+    >>> m.names(EVENT_TOPICS)[:2]
+    ['acme.events.review', 'acme.events.ticket']
+    >>> m.name("events.tweet")
+    Traceback (most recent call last):
+    ...
+    KeyError: "no topic named 'events.tweet' is declared in streams/topics.py"
+    """
+
+    prefix: str = ""
+    group: str = "pulsewire"
+    default_partitions: int = 4
+
+    @classmethod
+    def from_settings(cls, settings) -> "TopicMap":
+        return cls(prefix=settings.topic_prefix, group=settings.app_id,
+                   default_partitions=settings.topic_partitions)
+
+    def name(self, logical: str) -> str:
+        if logical not in BY_NAME:
+            raise KeyError(f"no topic named {logical!r} is declared in streams/topics.py")
+        return self.prefix + logical
+
+    def names(self, specs) -> list[str]:
+        return [self.name(s.name) for s in specs]
+
+    def logical(self, physical: str) -> str:
+        """The logical name of a topic read from the broker (which carries the prefix)."""
+        return physical.removeprefix(self.prefix)
+
+    def partitions(self, spec: TopicSpec) -> int:
+        return partitions_of(spec, self.default_partitions)
+
+
+def ensure_topics(bootstrap: str, topics: TopicMap, specs=ALL_TOPICS, timeout_s: float = 30.0) -> list[str]:
+    """Create the missing ``specs`` under their physical names; return the names created (existing ones are left alone)."""
     from kafka.admin import KafkaAdminClient, NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
@@ -95,8 +149,8 @@ def ensure_topics(bootstrap: str, default_partitions: int, specs=ALL_TOPICS, tim
             time.sleep(0.5)
     try:
         existing = set(admin.list_topics())
-        new = [NewTopic(prefix + s.name, partitions_of(s, default_partitions), 1, topic_configs=s.kafka_configs())
-               for s in specs if prefix + s.name not in existing]
+        new = [NewTopic(topics.name(s.name), topics.partitions(s), 1, topic_configs=s.kafka_configs())
+               for s in specs if topics.name(s.name) not in existing]
         created = []
         for topic in new:  # one by one: a broker that rejects one config must not block the rest
             try:

@@ -11,12 +11,13 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
     import faust
 
     from .app import create_app
-    from .topics import ensure_topics
+    from .topics import TopicMap, ensure_topics
 
     key = settings.require_pseudonym_key()  # refuse to start without it, before touching anything
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    ensure_topics(settings.bootstrap_servers, settings.topic_partitions, prefix=settings.topic_prefix)
-    app, ctx = create_app(settings, key=key)
+    topic_map = TopicMap.from_settings(settings)
+    ensure_topics(settings.bootstrap_servers, topic_map)
+    app, ctx = create_app(settings, key=key, topics=topic_map)
     # Fail fast on a missing model or a locked store, before joining the consumer group.
     ctx.store  # noqa: B018
     ctx.scorer  # noqa: B018

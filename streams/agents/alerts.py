@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from ._common import failure, log, now, retry_forever, send_dead_letter
+from ._common import Batch, run_batches
 
 ALERT_TOPICS = ("alerts.churn", "alerts.burnout", "alerts.sentiment")
 
@@ -28,24 +28,20 @@ def audit_row(ce: dict, topic: str) -> dict:
 
 
 def install(app, ctx) -> None:
-    source = app.topic(*(ctx.settings.topic(t) for t in ALERT_TOPICS), value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw")
+    source = app.topic(*(ctx.topic_map.name(t) for t in ALERT_TOPICS), value_type=bytes, key_type=bytes,
+                       value_serializer="raw", key_serializer="raw")
+
+    async def handle(batch: Batch) -> None:
+        rows = []
+        for rec in batch.records:
+            try:
+                rows.append(audit_row(rec.value, ctx.topic_map.name(rec.topic)))
+            except Exception as exc:
+                await batch.dead(rec, exc)
+        await ctx.sinks["alerts_audit"].write(rows)
 
     @app.agent(source, name="pulsewire.alerts_audit")
     async def alerts_audit(stream):
-        async for events in stream.take_events(500, within=1.0):
-            t0, rows = now(), []
-            for ev in events:
-                msg = ev.message
-                try:
-                    rows.append(audit_row(json.loads(ev.value), msg.topic))
-                except Exception as exc:
-                    await send_dead_letter(ctx, failure(msg.topic, ev.value or b"", exc, "alerts_audit",
-                                                        partition=msg.partition, offset=msg.offset))
-            try:
-                if rows:
-                    await retry_forever("insert into alerts_audit", ctx.store.insert_rows, "alerts_audit", rows)
-            except Exception:
-                log.exception("alerts audit batch failed")
-            ctx.stats.add("alerts_audit", len(events), now() - t0)
+        await run_batches(ctx, stream, "alerts_audit", size=500, within=1.0, parse=json.loads, handle=handle)
 
     ctx.agents["alerts_audit"] = alerts_audit

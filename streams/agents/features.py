@@ -8,7 +8,7 @@ partitions' states, pending predictions included). Per event (``models.learners.
 
 1. a label (cancellation / renewal / voluntary exit / burnout pulse answer) is joined to the
    entity's pending predictions → training examples on ``learn.churn`` / ``learn.burnout``;
-2. the features are updated and the current model (``ctx.models``) predicts → ``predictions``
+2. the features are updated and the current model (``ctx.models``, the worker's ``ModelRegistry``) predicts → ``predictions``
    and ``risk_latest`` rows; the prediction is kept as pending with its features;
 3. the alert policy (hysteresis + cooldown, event time) may fire → CloudEvent on ``alerts.churn``
    or, for an employee who consented, ``alerts.burnout`` (others only count in team-level alerts);
@@ -25,10 +25,10 @@ from collections import defaultdict
 from datetime import datetime, timezone
 
 from pulsewire.models.learners.metrics import contributions
-from pulsewire.models.learners.processor import LearnerConfig, process_event, route
+from pulsewire.models.learners.processor import process_event, route
 from pulsewire.schemas.alerts import kafka_record, make_cloudevent
 
-from ._common import failure, log, now, send_dead_letter
+from ._common import Batch, log, run_batches
 
 SIGNALS_TOPIC = "signals.metrics"  # declared in streams/topics.py
 TABLE = "entity-features"
@@ -55,76 +55,55 @@ def publishable(out) -> bool:
 
 
 def install(app, ctx) -> None:
-    s = ctx.settings
-    cfg = LearnerConfig.from_env()
-    ctx.learner_config = cfg
+    s, cfg, registry = ctx.settings, ctx.learner_config, ctx.models
     table = app.Table(TABLE, default=None, partitions=s.topic_partitions,
                       schema=faust.Schema(key_serializer="json", value_serializer="json"),
                       help="per-entity feature state, pending predictions and alert state (JSON)")
-    signals = app.topic(s.topic(SIGNALS_TOPIC), partitions=s.topic_partitions, internal=True, key_type=bytes,
-                        value_type=bytes, key_serializer="raw", value_serializer="raw")
-    ctx.topics[SIGNALS_TOPIC] = signals
+    signals = ctx.topics[SIGNALS_TOPIC]
 
-    async def store_rows(table_name: str, rows: list[dict]) -> None:
-        if rows:
+    async def handle(batch: Batch) -> None:
+        models = registry.handles
+        dirty: dict[str, int] = {}
+        preds, risks, dims = [], [], defaultdict(list)
+        for rec in batch.records:
             try:
-                await asyncio.to_thread(ctx.store.insert_rows, table_name, rows)
-            except Exception:  # predictions are best-effort; the learner and alerts do not depend on them
-                log.exception("could not write %d rows to %s", len(rows), table_name)
+                e, sentiment = rec.value["event"], rec.value.get("sentiment")
+                r = route(e)
+                key = f"{r[0]}:{r[1]}" if r else None
+                state, out = process_event(table.data.get(key) if key else None, e, sentiment, models, cfg)
+                if key:
+                    table.data[key] = state
+                    dirty[key] = rec.partition
+                for ex in out.examples:
+                    await ctx.topics[f"learn.{ex['model']}"].send(key=ex["entity_id"].encode(),
+                                                                   value=json.dumps(ex).encode())
+                if out.prediction:
+                    pred, risk = prediction_rows(out.prediction)
+                    preds.append(pred)
+                    risks.append(risk)
+                if out.alert and publishable(out):
+                    key_b, value_b, headers = kafka_record(make_cloudevent(out.alert))
+                    await ctx.topics[f"alerts.{out.alert['alert_type']}"].send(
+                        key=key_b, value=value_b, headers=headers)
+                for dim, item in contributions(e, sentiment, out.entity_type, out.team_id, out.team_flag,
+                                               out.entity_id):
+                    dims[dim].append(item)
+            except Exception as exc:
+                log.exception("features failed on %s[%s]@%s", rec.topic, rec.partition, rec.offset)
+                await batch.dead(rec, exc)
+        for key, partition in dirty.items():
+            table.send_changelog(partition, key, table.data[key])
+        for dim, items in dims.items():
+            await signals.send(key=dim.encode(), value=json.dumps(items).encode())
+        await ctx.sinks["predictions"].write(preds)
+        await ctx.sinks["risk_latest"].write(risks)
 
     @app.agent(ctx.topics["scored.text"], name="pulsewire.features")
     async def features(stream):
-        registry = getattr(ctx, "models", None)
-        if registry is not None:
-            try:
-                await asyncio.wait_for(registry.ready.wait(), timeout=30)
-            except asyncio.TimeoutError:
-                log.warning("model snapshots not read within 30 s; predicting with what we have")
-        async for events in stream.take_events(500, within=0.5):
-            t0 = now()
-            models = registry.handles if registry is not None else {}
-            dirty: dict[str, int] = {}
-            preds, risks, dims = [], [], defaultdict(list)
-            bad = 0
-            for ev in events:
-                msg = ev.message
-                try:
-                    value = json.loads(ev.value)
-                    e, sentiment = value["event"], value.get("sentiment")
-                    r = route(e)
-                    key = f"{r[0]}:{r[1]}" if r else None
-                    state, out = process_event(table.data.get(key) if key else None, e, sentiment, models, cfg)
-                    if key:
-                        table.data[key] = state
-                        dirty[key] = msg.partition
-                    for ex in out.examples:
-                        await ctx.topics[f"learn.{ex['model']}"].send(key=ex["entity_id"].encode(),
-                                                                       value=json.dumps(ex).encode())
-                    if out.prediction:
-                        pred, risk = prediction_rows(out.prediction)
-                        preds.append(pred)
-                        risks.append(risk)
-                    if out.alert and publishable(out):
-                        key_b, value_b, headers = kafka_record(make_cloudevent(out.alert))
-                        await ctx.topics[f"alerts.{out.alert['alert_type']}"].send(
-                            key=key_b, value=value_b, headers=headers)
-                    for dim, item in contributions(e, sentiment, out.entity_type, out.team_id, out.team_flag,
-                                                   out.entity_id):
-                        dims[dim].append(item)
-                except Exception as exc:
-                    bad += 1
-                    log.exception("features failed on %s[%s]@%s", msg.topic, msg.partition, msg.offset)
-                    await send_dead_letter(ctx, failure(msg.topic, ev.value or b"", exc, "features",
-                                                        partition=msg.partition, offset=msg.offset))
-            try:
-                for key, partition in dirty.items():
-                    table.send_changelog(partition, key, table.data[key])
-                for dim, items in dims.items():
-                    await signals.send(key=dim.encode(), value=json.dumps(items).encode())
-                await store_rows("predictions", preds)
-                await store_rows("risk_latest", risks)
-            except Exception:
-                log.exception("features: finishing a batch failed")
-            ctx.stats.add("features", len(events), now() - t0, dead_letters=bad)
+        try:
+            await asyncio.wait_for(registry.ready.wait(), timeout=30)
+        except asyncio.TimeoutError:
+            log.warning("model snapshots not read within 30 s; predicting with what we have")
+        await run_batches(ctx, stream, "features", size=500, within=0.5, parse=json.loads, handle=handle)
 
     ctx.agents["features"] = features

@@ -92,7 +92,7 @@ async def partition_states(consumer) -> dict:
     held: dict = {}
     for m in list(c._unacked_messages):
         held[m.tp] = held.get(m.tp, 0) + 1
-    from ..app import known_holes
+    from ..faust_patches import known_holes
 
     holes = known_holes(c)
     out = {}
@@ -109,16 +109,14 @@ def install(app, ctx) -> None:
     s = ctx.settings
     state: dict = {}
 
-    def sample() -> int:
-        from pulsewire.dashboards.lag import record_lag
-
+    def read_progress():
         from ..progress import ProgressReader
-        from ..topics import ALL_TOPICS
+        from ..topics import GROUP_TOPICS
 
+        names = ctx.topic_map
         if "reader" not in state:
-            topics = [s.topic(t.name) for t in ALL_TOPICS if not t.name.startswith(("alerts.", "models."))]
-            state["reader"] = ProgressReader(s.bootstrap_servers, s.app_id, topics)
-        return record_lag(ctx.store, state["reader"].read(), group=s.app_id)
+            state["reader"] = ProgressReader(s.bootstrap_servers, names.group, names.names(GROUP_TOPICS))
+        return state["reader"].read()
 
     seen: dict = {}
 
@@ -126,10 +124,10 @@ def install(app, ctx) -> None:
     async def repair_stalled_partitions():
         """faust-streaming 0.15.3 can drop records between its fetcher and the agents (a partition
         paused during a rebalance or table recovery, a generation change mid-batch, a flow suspended
-        mid-delivery); its commit then stops at the hole for good (see app.py), or the partition is
+        mid-delivery); its commit then stops at the hole for good (see faust_patches.py), or the partition is
         never fetched again. The sinks are idempotent, so the repair is simple: resume the partition
         and seek it back to its committed offset; what was lost is read again."""
-        from ..app import known_holes
+        from ..faust_patches import known_holes
 
         c = app.consumer
         if getattr(app, "rebalancing", False) or getattr(app, "in_recovery", False):
@@ -152,8 +150,12 @@ def install(app, ctx) -> None:
 
     @app.timer(s.lag_interval_s, name="pulsewire.health.lag")
     async def record_consumer_lag():
+        from pulsewire.dashboards.lag import lag_rows
+
         try:
-            await asyncio.to_thread(sample)
-        except Exception as exc:  # health is best effort: never stop the worker for it
-            log.warning("could not record consumer lag: %s", exc)
+            progress = await asyncio.to_thread(read_progress)
+        except Exception as exc:  # the broker is away: no sample this round; never stop the worker for it
+            log.warning("could not read consumer lag: %s", exc)
             state.pop("reader", None)
+            return
+        await ctx.sinks["consumer_lag"].write(lag_rows(progress, group=ctx.topic_map.group))

@@ -2,7 +2,7 @@
 
 Every worker runs the *follower* (a plain aiokafka consumer without a group, so
 every worker reads every snapshot): it loads the newest verified snapshot per
-model into ``ctx.models`` (a ``ModelRegistry``), which the features agent predicts
+model into ``ctx.models`` (the worker's ``ModelRegistry``, built by ``create_app``), which the features agent predicts
 with. Exactly one worker owns each ``learn.*`` partition and runs the learner:
 per batch it learns the examples (de-duplicated by id and by offset), writes them
 to ``learn_examples``, publishes a signed, versioned snapshot on the compacted
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pulsewire.models.learners.estimators import OnlineLearner, SnapshotError, handle_from_snapshot, snapshot_meta
 
-from ._common import failure, log, now, send_dead_letter
+from ._common import Batch, Record, log, run_batches
 
 MODELS = ("churn", "burnout")
 SNAPSHOT_TOPIC = "models.snapshots"
@@ -94,56 +94,80 @@ def example_row(ex: dict, learned: bool) -> dict:
             "features": json.dumps(ex["x"], separators=(",", ":"))}
 
 
+async def follow_snapshots(ctx) -> None:
+    """Read ``models.snapshots`` from the beginning and keep following it into ``ctx.models``.
+
+    Every worker runs it (``create_app`` starts it with the signal agents), whichever agents it runs."""
+    s, registry = ctx.settings, ctx.models
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    tp = TopicPartition(ctx.topic_map.name(SNAPSHOT_TOPIC), 0)
+    while True:
+        consumer = None
+        try:
+            consumer = AIOKafkaConsumer(bootstrap_servers=s.bootstrap_servers, enable_auto_commit=False,
+                                        group_id=None, client_id="pulsewire-model-follower",
+                                        max_partition_fetch_bytes=16 * 1024 * 1024)
+            await consumer.start()
+            consumer.assign([tp])
+            await consumer.seek_to_beginning(tp)
+            end = (await consumer.end_offsets([tp]))[tp]
+            if end == 0:
+                registry.ready.set()
+            while True:
+                batch = await consumer.getmany(tp, timeout_ms=500)
+                for msg in batch.get(tp, []):
+                    try:
+                        if msg.value and registry.offer(msg.value):
+                            log.info("loaded model %s", registry.handles[snapshot_meta(msg.value)["name"]].version_str)
+                    except Exception:
+                        log.exception("bad model snapshot at offset %s", msg.offset)
+                if not registry.ready.is_set() and await consumer.position(tp) >= end:
+                    registry.ready.set()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("model follower failed; reconnecting")
+            registry.ready.set()  # never block prediction on the follower
+            await asyncio.sleep(2)
+        finally:
+            if consumer is not None:
+                try:
+                    await consumer.stop()
+                except Exception:
+                    pass
+
+
 def install(app, ctx) -> None:
-    s = ctx.settings
-    key = ctx.pseudonymise._key
-    registry = ModelRegistry(key, s.data_dir)
-    ctx.models = registry
+    key, registry = ctx.key, ctx.models
     learners: dict[str, OnlineLearner | None] = {name: None for name in MODELS}
 
-    @app.task
-    async def follow_snapshots():
-        """Read ``models.snapshots`` from the beginning and keep following it (every worker)."""
-        from aiokafka import AIOKafkaConsumer, TopicPartition
+    source = app.topic(*(ctx.topic_map.name(f"learn.{m}") for m in MODELS), value_type=bytes, key_type=bytes,
+                       value_serializer="raw", key_serializer="raw")
 
-        tp = TopicPartition(s.topic(SNAPSHOT_TOPIC), 0)
-        while True:
-            consumer = None
+    async def handle(batch: Batch) -> None:
+        by_model: dict[str, list[Record]] = {}
+        for rec in batch.records:
+            name = rec.value.get("model") if isinstance(rec.value, dict) else None
+            if name not in MODELS or rec.topic != f"learn.{name}":
+                await batch.dead(rec, ValueError(f"example for model {name!r} on {rec.topic}"))
+                continue
+            by_model.setdefault(name, []).append(rec)
+        for name, recs in by_model.items():
             try:
-                consumer = AIOKafkaConsumer(bootstrap_servers=s.bootstrap_servers, enable_auto_commit=False,
-                                            group_id=None, client_id="pulsewire-model-follower",
-                                            max_partition_fetch_bytes=16 * 1024 * 1024)
-                await consumer.start()
-                consumer.assign([tp])
-                await consumer.seek_to_beginning(tp)
-                end = (await consumer.end_offsets([tp]))[tp]
-                if end == 0:
-                    registry.ready.set()
-                while True:
-                    batch = await consumer.getmany(tp, timeout_ms=500)
-                    for msg in batch.get(tp, []):
-                        try:
-                            if msg.value and registry.offer(msg.value):
-                                log.info("loaded model %s", registry.handles[snapshot_meta(msg.value)["name"]].version_str)
-                        except Exception:
-                            log.exception("bad model snapshot at offset %s", msg.offset)
-                    if not registry.ready.is_set() and await consumer.position(tp) >= end:
-                        registry.ready.set()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("model follower failed; reconnecting")
-                registry.ready.set()  # never block prediction on the follower
-                await asyncio.sleep(2)
-            finally:
-                if consumer is not None:
-                    try:
-                        await consumer.stop()
-                    except Exception:
-                        pass
-
-    source = app.topic(s.topic("learn.churn"), s.topic("learn.burnout"), value_type=bytes, key_type=bytes, value_serializer="raw",
-                       key_serializer="raw")
+                ln = learners[name] = registry.learner(name, learners[name])
+                rows = [example_row(r.value, ln.learn(r.value, r.partition, r.offset)) for r in recs]
+                raw = ln.snapshot(key)
+                await ctx.topics[SNAPSHOT_TOPIC].send(key=name.encode(), value=raw)
+                if registry.offer(raw):
+                    log.info("published model %s", registry.handles[name].version_str)
+                await asyncio.to_thread(registry.checkpoint, name, raw)
+            except Exception as exc:
+                log.exception("learning a batch of %s failed", name)
+                for r in recs:
+                    await batch.dead(r, exc)
+                continue
+            await ctx.sinks["learn_examples"].write(rows)
 
     @app.agent(source, name="pulsewire.learn")
     async def learn(stream):
@@ -151,38 +175,6 @@ def install(app, ctx) -> None:
             await asyncio.wait_for(registry.ready.wait(), timeout=30)
         except asyncio.TimeoutError:
             log.warning("model snapshots not read within 30 s; learning from the local checkpoint")
-        async for events in stream.take_events(500, within=1.0):
-            t0 = now()
-            by_model: dict[str, list] = {}
-            for ev in events:
-                msg = ev.message
-                try:
-                    ex = json.loads(ev.value)
-                    name = ex["model"]
-                    if name not in MODELS or s.topic(f"learn.{name}") != msg.topic:
-                        raise ValueError(f"example for model {name!r} on {msg.topic}")
-                    by_model.setdefault(name, []).append((ex, msg.partition, msg.offset))
-                except Exception as exc:
-                    await send_dead_letter(ctx, failure(msg.topic, ev.value or b"", exc, "learn",
-                                                        partition=msg.partition, offset=msg.offset))
-            for name, items in by_model.items():
-                try:
-                    ln = learners[name] = registry.learner(name, learners[name])
-                    rows = [example_row(ex, ln.learn(ex, part, off)) for ex, part, off in items]
-                    raw = ln.snapshot(key)
-                    await ctx.topics[SNAPSHOT_TOPIC].send(key=name.encode(), value=raw)
-                    if registry.offer(raw):
-                        log.info("published model %s", registry.handles[name].version_str)
-                    await asyncio.to_thread(registry.checkpoint, name, raw)
-                    try:
-                        await asyncio.to_thread(ctx.store.insert_rows, "learn_examples", rows)
-                    except Exception:
-                        log.exception("could not write %d learn_examples rows", len(rows))
-                except Exception as exc:
-                    log.exception("learning a batch of %s failed", name)
-                    for ex, part, off in items:
-                        await send_dead_letter(ctx, failure(f"learn.{name}", json.dumps(ex), exc, "learn",
-                                                            partition=part, offset=off))
-            ctx.stats.add("learn", len(events), now() - t0)
+        await run_batches(ctx, stream, "learn", size=500, within=1.0, parse=json.loads, handle=handle)
 
     ctx.agents["learn"] = learn

@@ -7,7 +7,6 @@ Team rows below the minimum group size (settings, raise-only) are never written.
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import faust
@@ -16,63 +15,48 @@ from collections import defaultdict
 from pulsewire.models.learners.metrics import apply, new_dim_state
 from pulsewire.schemas.alerts import kafka_record, make_cloudevent
 
-from ._common import failure, log, now, send_dead_letter
+from ._common import Batch, Record, log, run_batches
 
 TABLE = "dimension-metrics"
 
 
 def install(app, ctx) -> None:
-    s = ctx.settings
-    from pulsewire.models.learners.processor import LearnerConfig
-
-    cfg = getattr(ctx, "learner_config", None) or LearnerConfig.from_env()
+    s, cfg = ctx.settings, ctx.learner_config
     table = app.Table(TABLE, default=None, partitions=s.topic_partitions,
                       schema=faust.Schema(key_serializer="json", value_serializer="json"),
                       help="per-dimension daily aggregates, sentiment baselines and team flags (JSON)")
-    signals = ctx.topics.get("signals.metrics") or app.topic(
-        s.topic("signals.metrics"), partitions=s.topic_partitions, internal=True, key_type=bytes, value_type=bytes,
-        key_serializer="raw", value_serializer="raw")
 
-    @app.agent(signals, name="pulsewire.metrics")
+    async def handle(batch: Batch) -> None:
+        by_dim: dict[str, list[Record]] = defaultdict(list)
+        for rec in batch.records:
+            dim = rec.key.decode() if isinstance(rec.key, bytes) else str(rec.key)
+            by_dim[dim].append(rec)
+        rows: dict[tuple, dict] = {}
+        for dim, recs in by_dim.items():
+            items = [item for rec in recs for item in rec.value]
+            try:
+                st = table.data.get(dim) or new_dim_state()
+                st, new_rows, alerts = apply(
+                    st, dim, items, min_group_size=s.min_group_size,
+                    min_comment_group_size=s.min_comment_group_size, spike_min_texts=cfg.spike_min_texts,
+                    spike_margin=cfg.spike_margin, spike_cooldown_days=cfg.spike_cooldown_days,
+                    team_burnout_min_flagged=cfg.team_burnout_min_flagged)
+                table.data[dim] = st
+                table.send_changelog(recs[-1].partition, dim, st)
+                for r in new_rows:
+                    rows[(r["metric"], r["dimension"], r["dimension_value"], r["day"])] = r
+                for a in alerts:
+                    key_b, value_b, headers = kafka_record(make_cloudevent(a))
+                    await ctx.topics[f"alerts.{a['alert_type']}"].send(key=key_b, value=value_b,
+                                                                        headers=headers)
+            except Exception as exc:
+                log.exception("metrics failed for %s", dim)
+                for rec in recs:
+                    await batch.dead(rec, exc)
+        await ctx.sinks["metrics_daily"].write(list(rows.values()))
+
+    @app.agent(ctx.topics["signals.metrics"], name="pulsewire.metrics")
     async def metrics(stream):
-        async for events in stream.take_events(1000, within=1.0):
-            t0 = now()
-            by_dim: dict[str, list] = defaultdict(list)
-            part_of: dict[str, int] = {}
-            for ev in events:
-                try:
-                    dim = ev.key.decode() if isinstance(ev.key, bytes) else str(ev.key)
-                    by_dim[dim].extend(json.loads(ev.value))
-                    part_of[dim] = ev.message.partition
-                except Exception as exc:
-                    msg = ev.message
-                    await send_dead_letter(ctx, failure(msg.topic, ev.value or b"", exc, "metrics",
-                                                        partition=msg.partition, offset=msg.offset))
-            rows: dict[tuple, dict] = {}
-            for dim, items in by_dim.items():
-                try:
-                    st = table.data.get(dim) or new_dim_state()
-                    st, new_rows, alerts = apply(
-                        st, dim, items, min_group_size=s.min_group_size,
-                        min_comment_group_size=s.min_comment_group_size, spike_min_texts=cfg.spike_min_texts,
-                        spike_margin=cfg.spike_margin, spike_cooldown_days=cfg.spike_cooldown_days,
-                        team_burnout_min_flagged=cfg.team_burnout_min_flagged)
-                    table.data[dim] = st
-                    table.send_changelog(part_of[dim], dim, st)
-                    for r in new_rows:
-                        rows[(r["metric"], r["dimension"], r["dimension_value"], r["day"])] = r
-                    for a in alerts:
-                        key_b, value_b, headers = kafka_record(make_cloudevent(a))
-                        await ctx.topics[f"alerts.{a['alert_type']}"].send(key=key_b, value=value_b,
-                                                                            headers=headers)
-                except Exception as exc:
-                    log.exception("metrics failed for %s", dim)
-                    await send_dead_letter(ctx, failure("signals.metrics", json.dumps(items), exc, "metrics"))
-            if rows:
-                try:
-                    await asyncio.to_thread(ctx.store.insert_rows, "metrics_daily", list(rows.values()))
-                except Exception:
-                    log.exception("could not write %d metrics_daily rows", len(rows))
-            ctx.stats.add("metrics", len(events), now() - t0)
+        await run_batches(ctx, stream, "metrics", size=1000, within=1.0, parse=json.loads, handle=handle)
 
     ctx.agents["metrics"] = metrics

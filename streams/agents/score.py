@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from ._common import failure, log, now, send_dead_letter
+from ._common import Batch, log, run_batches
 
 
 def _sentiment(res) -> dict:
@@ -26,35 +26,30 @@ def install(app, ctx) -> None:
                 out[i] = _sentiment(res)
         return out
 
+    async def handle(batch: Batch) -> None:
+        events = [rec.value for rec in batch.records]
+        try:
+            sentiments = await score_batch(events)
+        except Exception:
+            log.exception("scoring a batch of %d failed; scoring one by one", len(events))
+            sentiments = []
+            for ev in events:
+                try:
+                    sentiments.append((await score_batch([ev]))[0])
+                except Exception as exc:
+                    sentiments.append(exc)
+        for rec, sent in zip(batch.records, sentiments):
+            if isinstance(sent, Exception):
+                await batch.dead(rec, sent)
+                continue
+            ev = rec.value
+            key = (ev.get("customer_id") or ev.get("employee_id") or ev.get("team_id") or ev["event_id"])
+            await scored.send(key=key.encode(), value=json.dumps(
+                {"schema_version": 1, "event": ev, "sentiment": sent}, ensure_ascii=False).encode())
+
     @app.agent(ctx.topics["events.valid"], name="pulsewire.score")
     async def score(stream):
-        async for values in stream.take(s.score_batch_size, within=s.score_batch_within_s):
-            t0 = now()
-            events, bad = [], 0
-            for raw in values:
-                try:
-                    events.append(json.loads(raw))
-                except Exception as exc:
-                    bad += 1
-                    await send_dead_letter(ctx, failure("events.valid", raw, exc, "score"))
-            try:
-                sentiments = await score_batch(events)
-            except Exception:
-                log.exception("scoring a batch of %d failed; scoring one by one", len(events))
-                sentiments = []
-                for ev in events:
-                    try:
-                        sentiments.append((await score_batch([ev]))[0])
-                    except Exception as exc:
-                        sentiments.append(exc)
-            for ev, sent in zip(events, sentiments):
-                if isinstance(sent, Exception):
-                    bad += 1
-                    await send_dead_letter(ctx, failure("events.valid", json.dumps(ev), sent, "score"))
-                    continue
-                key = (ev.get("customer_id") or ev.get("employee_id") or ev.get("team_id") or ev["event_id"])
-                await scored.send(key=key.encode(), value=json.dumps(
-                    {"schema_version": 1, "event": ev, "sentiment": sent}, ensure_ascii=False).encode())
-            ctx.stats.add("score", len(values), now() - t0, dead_letters=bad)
+        await run_batches(ctx, stream, "score", size=s.score_batch_size, within=s.score_batch_within_s,
+                          parse=json.loads, handle=handle)
 
     ctx.agents["score"] = score

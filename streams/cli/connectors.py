@@ -76,6 +76,7 @@ def register(app: typer.Typer) -> None:
         from ..sdk.registry import load
         from ..sdk.runtime import run
         from ..settings import Settings
+        from ..topics import TopicMap
 
         log = logging.getLogger("pulsewire.connect")
         try:
@@ -93,7 +94,7 @@ def register(app: typer.Typer) -> None:
             signal.signal(sig, lambda *_: stop.set())
         log.info("connector %s (%s) -> %s", connector.instance, name, settings.broker_url)
         try:
-            stats = run(connector, settings.bootstrap_servers, stop=stop, partitions=settings.topic_partitions,
+            stats = run(connector, settings.bootstrap_servers, topics=TopicMap.from_settings(settings), stop=stop,
                         batch_size=batch_size)
         except ConnectorError as exc:
             typer.echo(f"error: connector {connector.instance!r} stopped: {exc}", err=True)

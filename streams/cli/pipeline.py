@@ -58,17 +58,19 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def topics():
         """Create every pulsewire topic on the configured broker (idempotent) and list them."""
-        from ..topics import ALL_TOPICS, BrokerUnreachable, ensure_topics, partitions_of
+        from ..topics import ALL_TOPICS, BrokerUnreachable, TopicMap, ensure_topics
         from .errors import fail, load_settings
 
         s = load_settings()
+        topic_map = TopicMap.from_settings(s)
         try:
-            created = set(ensure_topics(s.bootstrap_servers, s.topic_partitions))
+            created = set(ensure_topics(s.bootstrap_servers, topic_map))
         except BrokerUnreachable as exc:
             fail(exc)
         for t in ALL_TOPICS:
-            typer.echo(f"{'created' if t.name in created else 'exists ':8} {t.name:18} "
-                       f"partitions={partitions_of(t, s.topic_partitions)} key={t.key}")
+            name = topic_map.name(t.name)
+            typer.echo(f"{'created' if name in created else 'exists ':8} {name:18} "
+                       f"partitions={topic_map.partitions(t)} key={t.key}")
 
     @app.command()
     def summary(

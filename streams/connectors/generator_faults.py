@@ -10,10 +10,11 @@ import hashlib
 import json
 import re
 
+from pulsewire.schemas.events import KINDS as KNOWN_KINDS
+
 FAULTS = ("malformed_json", "missing_field", "wrong_type", "unknown_kind", "text_too_large", "naive_timestamp")
 _NUMERIC = ("rating", "csat", "score", "hours", "days", "mrr")
 _KIND_IN_BYTES = re.compile(rb'"kind":\s*"(\w+)"')
-KNOWN_KINDS = ("review", "ticket", "chat", "hr", "account")
 
 
 def make_bad(rec: dict, fault: str, filler: str) -> dict | bytes:

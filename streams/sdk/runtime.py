@@ -28,20 +28,17 @@ from pydantic import ValidationError
 from pulsewire.schemas.dead_letter import DeadLetter, Reason
 from pulsewire.schemas.events import event_to_json, parse_event
 
-from ..topics import DLQ, EVENT_TOPICS, TopicSpec
 from ..settings import Settings
 from ..time_window import TimeWindow
+from ..topics import CONNECTOR_TOPICS, CURSORS, DLQ, TopicMap
 from .connector import Connector, ConnectorError, Raw, Reject, event_time_window
 
 log = logging.getLogger(__name__)
 
-CURSORS = TopicSpec("connectors.cursors", "connector instance", "cursor (string)", partitions=1, compacted=True,
-                    retention_ms=None, doc="Last delivered position of each connector instance.")
-
 
 @dataclass(frozen=True)
 class Message:
-    topic: str
+    topic: str  # logical name (``events.review``); the sink maps it to the broker's
     key: bytes
     value: bytes
 
@@ -197,20 +194,23 @@ class Runner:
 
 
 class KafkaSink:
-    """Produce with kafka-python (acks=all, idempotent); retries with backoff while the broker is away."""
+    """Produce with kafka-python (acks=all, idempotent); retries with backoff while the broker is away.
 
-    def __init__(self, bootstrap: str, *, client_id: str = "pulsewire-connector", stop: threading.Event | None = None,
-                 flush_timeout_s: float = 10.0, backoff_max_s: float = 5.0):
+    Topics are named through ``topics`` (the deployment's ``TopicMap``: prefix included)."""
+
+    def __init__(self, bootstrap: str, *, topics: TopicMap | None = None, client_id: str = "pulsewire-connector",
+                 stop: threading.Event | None = None, flush_timeout_s: float = 10.0, backoff_max_s: float = 5.0):
         self.bootstrap, self.client_id = bootstrap, client_id
+        self.topics = topics or TopicMap()
         self.stop = stop or threading.Event()
         self.flush_timeout_s, self.backoff_max_s = flush_timeout_s, backoff_max_s
         self._producer = None
 
-    def open(self, partitions: int = 4) -> "KafkaSink":
+    def open(self) -> "KafkaSink":
         from ..topics import ensure_topics
 
-        self._retry("create topics", lambda: ensure_topics(self.bootstrap, partitions,
-                                                             specs=(*EVENT_TOPICS, DLQ, CURSORS), timeout_s=5))
+        self._retry("create topics", lambda: ensure_topics(self.bootstrap, self.topics, specs=CONNECTOR_TOPICS,
+                                                             timeout_s=5))
         return self
 
     def _retry(self, what: str, fn):
@@ -267,7 +267,7 @@ class KafkaSink:
             return msgs, f"{type(exc).__name__}: {exc}"
         for i, m in enumerate(msgs):
             try:
-                sent.append((m, p.send(m.topic, key=m.key, value=m.value)))
+                sent.append((m, p.send(self.topics.name(m.topic), key=m.key, value=m.value)))
             except Exception as exc:
                 unsent, err = msgs[i:], f"{type(exc).__name__}: {exc}"
                 break
@@ -290,7 +290,7 @@ class KafkaSink:
     def _read_cursor(self, key: str) -> str | None:
         from kafka import KafkaConsumer, TopicPartition
 
-        tp, k, last = TopicPartition(CURSORS.name, 0), key.encode(), None
+        tp, k, last = TopicPartition(self.topics.name(CURSORS.name), 0), key.encode(), None
         consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None,
                                  client_id=f"{self.client_id}-cursor", request_timeout_ms=5000)
         try:
@@ -315,12 +315,14 @@ class KafkaSink:
             self._producer = None
 
 
-def run(connector: Connector, bootstrap: str, *, stop: threading.Event | None = None, partitions: int = 4,
-        **runner_kw) -> RunStats:
-    """Run ``connector`` against a Kafka broker until its source ends or ``stop`` is set."""
+def run(connector: Connector, bootstrap: str, *, topics: TopicMap | None = None,
+        stop: threading.Event | None = None, **runner_kw) -> RunStats:
+    """Run ``connector`` against a Kafka broker until its source ends or ``stop`` is set.
+
+    ``topics``: the deployment's topic map (``TopicMap.from_settings``); unprefixed names without one."""
     runner_kw.setdefault("window", TimeWindow.from_settings(Settings()))
     stop = stop or threading.Event()
-    sink = KafkaSink(bootstrap, client_id=f"pulsewire-{connector.instance}", stop=stop).open(partitions)
+    sink = KafkaSink(bootstrap, topics=topics, client_id=f"pulsewire-{connector.instance}", stop=stop).open()
     try:
         return Runner(connector, sink, stop=stop, **runner_kw).run()
     finally:

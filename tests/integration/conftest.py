@@ -22,7 +22,7 @@ from pulsewire.streams.demo import start_worker, stop_process
 
 from ..conftest import BROKER_KINDS
 from pulsewire.streams.progress import ProgressReader
-from pulsewire.streams.topics import EVENT_KINDS, ensure_topics
+from pulsewire.streams.topics import EVENT_TOPICS, TopicMap, ensure_topics
 
 READ_STORE = """
 import json, sys
@@ -37,14 +37,15 @@ class Pipeline:
         self.bootstrap, self.prefix, self.data_dir, self.key = bootstrap, namespace, data_dir, key
         self.group = namespace.rstrip(".")
         self.partitions = partitions
+        self.topics = TopicMap(prefix=namespace, group=self.group, default_partitions=partitions)
         self.worker: subprocess.Popen | None = None
-        ensure_topics(bootstrap, partitions, prefix=self.prefix)
+        ensure_topics(bootstrap, self.topics)
         self.reader = ProgressReader(bootstrap, self.group,
-                                     [self.topic(t) for t in ("scored.text", "events.dlq", "events.valid",
-                                                              *(f"events.{k}" for k in EVENT_KINDS))])
+                                     [self.topic(t) for t in ("scored.text", "events.dlq", "events.valid")]
+                                     + self.topics.names(EVENT_TOPICS))
 
     def topic(self, name: str) -> str:
-        return self.prefix + name
+        return self.topics.name(name)
 
     def env(self) -> dict:
         return {"PULSEWIRE_APP_ID": self.group, "PULSEWIRE_TOPIC_PREFIX": self.prefix,

@@ -101,7 +101,7 @@ def test_two_workers_one_learner(tmp_path):
     from pulsewire.infra.broker.embedded import EmbeddedBroker
     from pulsewire.streams.connectors.generator import GeneratorConfig, SmbSimulation
     from pulsewire.streams.demo import produce, start_worker, stop_process
-    from pulsewire.streams.topics import ensure_topics
+    from pulsewire.streams.topics import TopicMap, ensure_topics
 
     sim = SmbSimulation(GeneratorConfig(seed=3, customers=40, employees=12, teams=2, weeks=14))
     records = [r for r in sim.records(limit=4000)]
@@ -112,7 +112,7 @@ def test_two_workers_one_learner(tmp_path):
         d.mkdir()
     with EmbeddedBroker(tmp_path / "broker") as broker:
         bootstrap = broker.bootstrap
-        ensure_topics(bootstrap, 4)
+        ensure_topics(bootstrap, TopicMap())
         a = start_worker(bootstrap, dirs[0], KEY, env)
         b = None
         try:

@@ -1,9 +1,41 @@
-"""The two faust-streaming 0.15.3 behaviours pulsewire changes (streams/app.py), on the real classes."""
+"""The faust-streaming 0.15.3 behaviours pulsewire changes (streams/faust_patches.py), on the real classes."""
 
 import asyncio
 
-import pulsewire.streams.app  # noqa: F401  (applies the patches)
+import pytest
 from mode.utils.queues import FlowControlEvent, FlowControlQueue
+
+from pulsewire.streams import faust_patches
+
+faust_patches.install()
+
+
+def test_patches_refuse_any_faust_streaming_but_the_pinned_one(monkeypatch):
+    monkeypatch.setattr(faust_patches, "_installed", False)
+    monkeypatch.setattr(faust_patches, "installed_version", lambda: "0.16.1")
+    with pytest.raises(faust_patches.UnsupportedFaustVersion, match=r"faust-streaming 0\.16\.1 is installed.*0\.15\.3"):
+        faust_patches.install()
+
+
+def test_the_pin_in_the_package_metadata_is_the_version_the_patches_are_for():
+    from importlib.metadata import requires
+
+    assert f"faust-streaming=={faust_patches.PINNED}" in [r.split(";")[0].strip() for r in requires("pulsewire")]
+
+
+def test_creating_the_app_installs_the_patches_and_importing_it_does_not(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import pulsewire.streams.app, faust.transport.consumer as c; "
+            "from pulsewire.streams import faust_patches as p; "
+            "before = c.Consumer._add_gap.__qualname__; "
+            "from pulsewire.streams.settings import Settings; "
+            f"pulsewire.streams.app.create_app(Settings(data_dir={str(tmp_path)!r}), key=b'k' * 16); "
+            "print(before, c.Consumer._add_gap.__qualname__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["Consumer._add_gap", "_never_skip_offsets.<locals>._no_gap"]
 
 
 def test_a_resume_that_changes_nothing_keeps_queued_records():
