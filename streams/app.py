@@ -16,6 +16,7 @@ from typing import Any
 
 import faust
 
+from .fetch_pacing import pace_empty_fetches
 from .privacy import Pseudonymiser
 from .settings import Settings
 from .topics import ALL_TOPICS, partitions_of
@@ -124,6 +125,7 @@ class WorkerContext:
 
 def create_app(settings: Settings, *, key: bytes | None = None) -> tuple[faust.App, WorkerContext]:
     key = key if key is not None else settings.require_pseudonym_key()
+    pace_empty_fetches(settings.empty_fetch_pause_s)
     app = faust.App(
         settings.app_id,
         broker=settings.broker_url,

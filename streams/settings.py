@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     session_timeout_s: float = 10.0
     heartbeat_interval_s: float = 1.0
     commit_interval_s: float = 1.0
+    # The embedded broker answers an empty fetch at once instead of holding it (see fetch_pacing.py)
+    empty_fetch_pause_s: float = Field(default=0.1, ge=0, description="Least time between empty fetches; 0 = off.")
 
     @field_validator("min_group_size")
     @classmethod
