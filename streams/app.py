@@ -16,6 +16,9 @@ from typing import Any
 
 import faust
 
+from pulsewire.infra.broker.embedded import free_port
+
+from . import readiness
 from .fetch_pacing import pace_empty_fetches
 from .privacy import Pseudonymiser
 from .settings import Settings
@@ -137,7 +140,17 @@ def create_app(settings: Settings, *, key: bytes | None = None) -> tuple[faust.A
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=settings.heartbeat_interval_s,
         broker_commit_interval=settings.commit_interval_s,
-        web_enabled=False,
+        # The web server only serves the readiness probe (streams/readiness.py); Faust's pages that
+        # show table contents (personal data) or internals stay off.
+        web_enabled=True,
+        web_port=settings.worker_web_port or free_port(settings.worker_web_bind),
+        web_bind=settings.worker_web_bind,
+        web_host=settings.worker_web_bind,
+        web_router_enabled=False,
+        web_tables_enabled=False,
+        web_graph_enabled=False,
+        web_stats_enabled=False,
+        web_metrics_enabled=False,
         datadir=str(settings.data_dir / "faust"),
         producer_acks=-1,
     )
@@ -153,5 +166,6 @@ def create_app(settings: Settings, *, key: bytes | None = None) -> tuple[faust.A
     from .agents import install_all
 
     install_all(app, ctx)
+    readiness.install(app)
     return app, ctx
 

@@ -40,7 +40,8 @@ class Settings(BaseSettings):
     app_id: str = "pulsewire"
     topic_prefix: str = Field(default="", description="Prefix for every topic name (tenants, isolated tests).")
     topic_partitions: int = Field(default=4, ge=1)
-    worker_web_port: int | None = Field(default=None, description="Faust web port; None = pick a free one.")
+    worker_web_port: int | None = Field(default=None, description="Port of the readiness probe (GET /ready); None = a free one.")
+    worker_web_bind: str = Field(default="127.0.0.1", description="Address the readiness probe listens on.")
 
     signals_enabled: bool = Field(default=True, description="Run the churn/burnout/metrics agents too.")
 
