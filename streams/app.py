@@ -153,6 +153,7 @@ def create_app(settings: Settings, *, key: bytes | None = None) -> tuple[faust.A
         web_metrics_enabled=False,
         datadir=str(settings.data_dir / "faust"),
         producer_acks=-1,
+        broker_max_poll_records=settings.max_poll_records,
     )
     from .agents._common import StageStats
 
