@@ -16,11 +16,13 @@ from typing import Any
 
 import faust
 
+from pulsewire.infra.broker.embedded import free_port
 from pulsewire.models.learners.processor import LearnerConfig
 
-from . import faust_patches
+from . import faust_patches, readiness
 from .agents._common import StageStats
 from .agents.learn import ModelRegistry, follow_snapshots
+from .fetch_pacing import pace_empty_fetches
 from .privacy import Pseudonymiser
 from .settings import Settings
 from .sinks import SINKS, EventSink, TableSink, dead_letter_fallback
@@ -103,6 +105,7 @@ def create_app(settings: Settings, *, key: bytes | None = None, topics: TopicMap
     key = key if key is not None else settings.require_pseudonym_key()
     topic_map = topics or TopicMap.from_settings(settings)
     faust_patches.install()
+    pace_empty_fetches(settings.empty_fetch_pause_s)
     app = faust.App(
         topic_map.group,
         broker=settings.broker_url,
@@ -114,9 +117,20 @@ def create_app(settings: Settings, *, key: bytes | None = None, topics: TopicMap
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=settings.heartbeat_interval_s,
         broker_commit_interval=settings.commit_interval_s,
-        web_enabled=False,
+        # The web server only serves the readiness probe (streams/readiness.py); Faust's pages that
+        # show table contents (personal data) or internals stay off.
+        web_enabled=True,
+        web_port=settings.worker_web_port or free_port(settings.worker_web_bind),
+        web_bind=settings.worker_web_bind,
+        web_host=settings.worker_web_bind,
+        web_router_enabled=False,
+        web_tables_enabled=False,
+        web_graph_enabled=False,
+        web_stats_enabled=False,
+        web_metrics_enabled=False,
         datadir=str(settings.data_dir / "faust"),
         producer_acks=-1,
+        broker_max_poll_records=settings.max_poll_records,
     )
     faust_topics = {
         spec.name: app.topic(topic_map.name(spec.name), partitions=topic_map.partitions(spec), value_type=bytes,
@@ -142,4 +156,5 @@ def create_app(settings: Settings, *, key: bytes | None = None, topics: TopicMap
             await follow_snapshots(ctx)
 
     install_all(app, ctx, selected_installers(settings) if installers is None else installers)
+    readiness.install(app)
     return app, ctx

@@ -43,18 +43,20 @@ class Settings(BaseSettings):
     app_id: str = "pulsewire"
     topic_prefix: str = Field(default="", description="Prefix for every topic name (tenants, isolated tests).")
     topic_partitions: int = Field(default=4, ge=1)
-    worker_web_port: int | None = Field(default=None, description="Faust web port; None = pick a free one.")
+    worker_web_port: int | None = Field(default=None, description="Port of the readiness probe (GET /ready); None = a free one.")
+    worker_web_bind: str = Field(default="127.0.0.1", description="Address the readiness probe listens on.")
 
     signals_enabled: bool = Field(default=True, description="Run the churn/burnout/metrics agents too.")
 
     stall_check_interval_s: float = Field(default=10.0, gt=0, description="How often to look for stuck partitions.")
     lag_interval_s: float = Field(default=10.0, gt=0, description="How often the worker records consumer lag.")
 
-    # Micro-batches: stream.take(n, within=s)
+    # Micro-batches: stream.take(n, within=s). A record can wait a whole window at each stage, so the two
+    # windows bound how fresh the store can be (0.75 s together; they were 1.5 s, most of a 2 s target).
     score_batch_size: int = Field(default=64, ge=1)
-    score_batch_within_s: float = Field(default=0.5, gt=0)
+    score_batch_within_s: float = Field(default=0.25, gt=0)
     sink_batch_size: int = Field(default=2000, ge=1)
-    sink_batch_within_s: float = Field(default=1.0, gt=0)
+    sink_batch_within_s: float = Field(default=0.5, gt=0)
 
     model_dir: Path | None = None
     model_threads: int = Field(default=2, ge=1)
@@ -76,6 +78,12 @@ class Settings(BaseSettings):
     session_timeout_s: float = 10.0
     heartbeat_interval_s: float = 1.0
     commit_interval_s: float = 1.0
+    # At most this many fetched records are handed to the agents per round. A round waits while any agent's
+    # queue is full, so an unbounded one (Faust's default: everything fetched, thousands of backlog records)
+    # holds back the records of every other agent, the sink's included.
+    max_poll_records: int = Field(default=500, ge=1)
+    # The embedded broker answers an empty fetch at once instead of holding it (see fetch_pacing.py)
+    empty_fetch_pause_s: float = Field(default=0.1, ge=0, description="Least time between empty fetches; 0 = off.")
 
     @field_validator("min_group_size")
     @classmethod

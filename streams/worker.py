@@ -10,6 +10,7 @@ from .settings import Settings
 def run_worker(settings: Settings, loglevel: str = "info") -> None:
     import faust
 
+    from . import readiness
     from .app import create_app
     from .topics import TopicMap, ensure_topics
 
@@ -21,7 +22,9 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
     # Fail fast on a missing model or a locked store, before joining the consumer group.
     ctx.store  # noqa: B018
     ctx.scorer  # noqa: B018
-    logging.getLogger("pulsewire").info("worker ready: broker=%s store=%s model=%s", settings.broker_url,
-                                        ctx.store.backend, ctx.scorer.version)
+    readiness.of(app).store_open = True
+    logging.getLogger("pulsewire").info("worker starting: broker=%s store=%s model=%s readiness=http://%s:%s%s",
+                                        settings.broker_url, ctx.store.backend, ctx.scorer.version,
+                                        app.conf.web_host, app.conf.web_port, readiness.PATH)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     worker.execute_from_commandline()

@@ -58,3 +58,94 @@ def test_mounted_paths_exist():
             src = str(v).split(":")[0]
             if src.startswith("./"):
                 assert (REPO / src).exists(), f"{name} mounts {src}, which does not exist"
+
+
+# Variables the third-party images read themselves (their documented configuration), by service.
+IMAGE_ENV = {
+    "kafka": lambda k: k.startswith("KAFKA_") or k == "CLUSTER_ID",  # apache/kafka: KAFKA_* -> server.properties
+    "clickhouse": lambda k: k in {"CLICKHOUSE_USER", "CLICKHOUSE_PASSWORD", "CLICKHOUSE_DEFAULT_ACCESS_MANAGEMENT"},
+    "grafana": lambda k: k.startswith("GF_"),  # Grafana: GF_<SECTION>_<KEY>
+}
+
+
+def _settings_env() -> set[str]:
+    from pulsewire.streams.settings import Settings
+
+    return {f"PULSEWIRE_{name.upper()}" for name in Settings.model_fields}
+
+
+def _provisioning_text() -> str:
+    return "\n".join(p.read_text() for p in (REPO / "infra/grafana/provisioning").rglob("*.yaml"))
+
+
+def test_every_variable_the_compose_file_sets_is_read():
+    """No dead knobs: a variable nothing reads misleads whoever sets it."""
+    settings, provisioning = _settings_env(), _provisioning_text()
+    unread = []
+    for name, s in _compose()["services"].items():
+        for key in s.get("environment") or {}:
+            if name in IMAGE_ENV:
+                # pulsewire's own variables in a third-party container are read by our provisioning files
+                read = IMAGE_ENV[name](key) or "${%s}" % key in provisioning
+            else:  # the pulsewire image: the settings object reads PULSEWIRE_*
+                read = key in settings
+            if not read:
+                unread.append(f"{name}.{key}")
+    dockerfile = (REPO / "infra/docker/Dockerfile").read_text()
+    unread += [f"Dockerfile {k}" for k in re.findall(r"\b(PULSEWIRE_[A-Z_]+)=", dockerfile) if k not in settings]
+    assert not unread, f"set but never read: {unread}"
+
+
+def _values(node) -> list[str]:
+    """Every string value in the compose file (comments excluded)."""
+    if isinstance(node, dict):
+        return [v for x in node.values() for v in _values(x)]
+    if isinstance(node, list):
+        return [v for x in node for v in _values(x)]
+    return [str(node)]
+
+
+def _substituted(pattern: str = r"\$\{([A-Z_][A-Z0-9_]*)") -> set[str]:
+    return {m for v in _values(_compose()) for m in re.findall(pattern, v)}
+
+
+def test_env_example_lists_exactly_the_variables_compose_substitutes():
+    substituted = _substituted()
+    example = set(re.findall(r"^#?\s*([A-Z_][A-Z0-9_]*)=", (REPO / "infra/docker/env.example").read_text(), re.M))
+    assert example - substituted == set(), "env.example lists variables docker compose never reads"
+    assert substituted - example == set(), "compose reads variables env.example does not document"
+
+
+def test_only_secrets_are_required():
+    """``docker compose up`` refuses to start while a ``${VAR:?...}`` is unset: only secrets may be required."""
+    required = _substituted(r"\$\{([A-Z_][A-Z0-9_]*):\?")
+    assert required == {"CLICKHOUSE_PASSWORD", "PULSEWIRE_PSEUDONYM_KEY", "GRAFANA_ADMIN_PASSWORD"}
+
+
+def test_worker_health_check_probes_the_readiness_endpoint_the_worker_serves(tmp_path):
+    from pulsewire.streams import readiness
+    from pulsewire.streams.app import create_app
+    from pulsewire.streams.settings import Settings
+
+    worker = _compose()["services"]["worker"]
+    port = int(worker["environment"]["PULSEWIRE_WORKER_WEB_PORT"])
+    test = worker["healthcheck"]["test"]
+    # CMD form runs without a shell: the first word must be a program in the image (python is)
+    assert test[0] == "CMD" and test[1] == "python"
+    assert f"http://127.0.0.1:{port}{readiness.PATH}" in " ".join(test)
+
+    app, _ = create_app(Settings(worker_web_port=port, data_dir=tmp_path), key=b"k" * 32)
+    assert app.conf.web_enabled and app.conf.web_port == port
+    assert app.conf.web_bind in ("127.0.0.1", "0.0.0.0")  # reachable from inside the container
+    assert readiness.PATH in {view.view_path for view in app.web.views.values()}
+
+
+def test_clickhouse_server_is_the_release_chdb_embeds():
+    """SQL is tested on chDB; the server in compose must be the same ClickHouse major.minor."""
+    import chdb
+
+    image = _compose()["services"]["clickhouse"]["image"]
+    m = re.fullmatch(r"clickhouse/clickhouse-server:\$\{CLICKHOUSE_VERSION:-(\d+)\.(\d+)\}", image)
+    assert m, image
+    engine = chdb.engine_version  # SELECT version() in chDB; no query: chDB allows one store per process
+    assert tuple(m.groups()) == tuple(engine.split(".")[:2]), f"compose runs {image}, chDB embeds {engine}"
