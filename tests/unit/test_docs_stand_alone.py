@@ -1,5 +1,6 @@
-"""The docs stand on their own: they name no file outside the repository, and every ``pulsewire``
-command line they show (in backticks or a code block) names a command and options that exist."""
+"""The docs stand on their own: they name no file outside the repository, their links lead to files
+in it, and every ``pulsewire`` command line and ``make`` target they show (in backticks or a code block)
+exists, with the options given."""
 
 from __future__ import annotations
 
@@ -93,3 +94,11 @@ def test_the_check_catches_a_command_that_does_not_exist():
     assert _problems("pulsewire status", root) != []
     assert _problems("pulsewire board --no-such-option", root) != []
     assert _problems("pulsewire grafana sync --url URL --dry-run", root) == []
+
+
+def test_every_make_target_in_the_docs_exists():
+    targets = set(re.findall(r"^([a-z][\w-]*):", (ROOT / "Makefile").read_text(), re.MULTILINE))
+    typed = re.compile(r"(?:`|^\s*(?:\$\s*)?)make ([a-z][\w-]*)", re.MULTILINE)  # in code, or a command line
+    named = {(_name(doc), t) for doc in DOCS for t in typed.findall(doc.read_text())}
+    assert len(named) > 3
+    assert [f"{doc}: make {t}" for doc, t in sorted(named) if t not in targets] == []
