@@ -14,8 +14,8 @@ on the same warm predictions, in arrival order, in seconds. The threshold and co
 configured: they set when the first alert comes (precision, recall, lead time).
 
 Rows: ``configured`` is the policy as deployed (``LearnerConfig``); ``no watermark`` is the same
-policy deciding on late scores too (as policies did before they moved only forward in event time),
-the same-run baseline; ``before`` is the ``--before`` policy, also without the watermark; ``chosen``
+policy deciding on late scores too (not moving only forward in event time), the same-run
+baseline; ``before`` is the ``--before`` policy, also without the watermark; ``chosen``
 is the candidate picked on the tuning seeds: the one whose worst tuning seed, under every delay, gives
 the fewest alerts per alerted entity (the generator gives each entity at most one episode, so that is
 alerts per episode, false alarms included), ties (to 0.01) going to the one that suppresses least

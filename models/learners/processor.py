@@ -33,14 +33,14 @@ class LearnerConfig:
     churn_threshold: float = 0.3  # chosen on seeds 11 and 13 (fast path), never on seed 7
     churn_rearm_below: float = 0.15
     # an episode ends when the score has stayed below 0.15 for 3 days (bench/alert_episodes.py, chosen
-    # on seeds 1, 2, 3, 11, 13; one low score before)
+    # on seeds 1, 2, 3, 11, 13)
     churn_cooldown_days: float = 45.0
     churn_confirm: int = 1
     churn_rearm_days: float = 3.0
     # burnout: 3 scores in a row at/above 0.5 (chosen on seeds 11 and 13, fast path): employees post
     # often, so confirming costs days, not weeks, and cuts alerts on one bad week. The episode ends when
     # the score has stayed below 0.25 for 14 days (bench/alert_episodes.py, chosen on seeds 1, 2, 3, 11, 13):
-    # one low score in a long burnout no longer re-arms it
+    # one low score in a long burnout does not re-arm it
     burnout_threshold: float = 0.5
     burnout_rearm_below: float = 0.25
     burnout_cooldown_days: float = 21.0

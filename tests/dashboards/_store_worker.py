@@ -78,7 +78,7 @@ TRUTH = {
     "dead_letters": 60,             # dead_letters, from four stages; pipeline_health counts none of them
     "latest_lag": 0 + 40 + 7,       # chat 0 and review 40 (group pulsewire, sampled after T), chat 7 (group other)
     "max_lag": 9000,
-    "churn_risk": 0.37,             # above the churn alert threshold (0.3), below the old orange step (0.5)
+    "churn_risk": 0.37,             # above the churn alert threshold (0.3), below 0.5 (red only if the colours follow the policy)
     "pulse_teams": {"team-alpha": 6, "team-beta": 7},
 }
 LONG_REASON = "three negative tickets in fourteen days about the billing export and invoices"
