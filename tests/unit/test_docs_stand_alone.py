@@ -102,3 +102,38 @@ def test_every_make_target_in_the_docs_exists():
     named = {(_name(doc), t) for doc in DOCS for t in typed.findall(doc.read_text())}
     assert len(named) > 3
     assert [f"{doc}: make {t}" for doc, t in sorted(named) if t not in targets] == []
+
+
+def _expand(names: list[str], fields) -> list[str]:
+    """README shorthand: `PULSEWIRE_SCORE_BATCH_SIZE` / `_WITHIN_S` means PULSEWIRE_SCORE_BATCH_WITHIN_S."""
+    base, out = names[0].removeprefix("PULSEWIRE_").lower(), [names[0].removeprefix("PULSEWIRE_").lower()]
+    for short in names[1:]:
+        if not short.startswith("_"):
+            out.append(short.removeprefix("PULSEWIRE_").lower())
+            continue
+        words = base.split("_")
+        candidates = ["_".join(words[:k]) + short.lower() for k in range(len(words), -1, -1)]
+        out.append(next((c.lstrip("_") for c in candidates if c.lstrip("_") in fields), candidates[0]))
+    return out
+
+
+def test_readme_configuration_table_names_real_settings_with_their_defaults():
+    """Every variable in README's Configuration table is a setting, and a plain number shown as its
+    default is the setting's default."""
+    from pulsewire.streams.settings import Settings
+
+    section = (ROOT / "README.md").read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    fields = Settings.model_fields
+    checked = 0
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 3 or not cells[0].startswith("`PULSEWIRE_"):
+            continue
+        names = _expand(re.findall(r"`(PULSEWIRE_\w+|_\w+)`", cells[0]), fields)
+        defaults = [d.strip(" `") for d in cells[1].split(" / ")]
+        for i, field in enumerate(names):
+            assert field in fields, f"README's configuration table names PULSEWIRE_{field.upper()}, which is no setting"
+            if len(defaults) == len(names) and re.fullmatch(r"-?\d+(\.\d+)?", defaults[i]):
+                assert float(defaults[i]) == float(fields[field].default), (field, defaults[i])
+                checked += 1
+    assert checked >= 10
