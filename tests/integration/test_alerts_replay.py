@@ -14,29 +14,18 @@ from pathlib import Path
 
 import pytest
 
+from pulsewire.streams.topics import ALERT_TOPICS as ALERT_SPECS
+
+from ..connectors.conftest import read_topics
 from .conftest import Pipeline, generated
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-ALERT_TOPICS = ("alerts.churn", "alerts.burnout", "alerts.sentiment")
+ALERT_TOPICS = [spec.name for spec in ALERT_SPECS]
 
 
 def read_alerts(p: Pipeline, timeout_s: float = 30.0) -> list:
-    from kafka import KafkaConsumer, TopicPartition
-
-    c = KafkaConsumer(bootstrap_servers=p.bootstrap, enable_auto_commit=False, group_id=None)
-    try:
-        tps = [TopicPartition(p.topic(t), i) for t in ALERT_TOPICS for i in (c.partitions_for_topic(p.topic(t)) or ())]
-        c.assign(tps)
-        c.seek_to_beginning(*tps)
-        end = c.end_offsets(tps)
-        out, deadline = [], time.monotonic() + timeout_s
-        while any(c.position(tp) < end[tp] for tp in tps) and time.monotonic() < deadline:
-            for recs in c.poll(timeout_ms=300).values():
-                out.extend(recs)
-        return out
-    finally:
-        c.close()
+    return read_topics(p.bootstrap, [p.topic(t) for t in ALERT_TOPICS], timeout_s)
 
 
 def settled_alerts(p: Pipeline, quiet_s: float = 8.0, timeout_s: float = 120.0) -> list:
