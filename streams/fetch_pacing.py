@@ -18,8 +18,39 @@ from __future__ import annotations
 
 import asyncio
 import time
+from importlib.metadata import PackageNotFoundError, version
 
+#: The aiokafka whose private ``Fetcher._proc_fetch_request`` this module wraps.
+PINNED_AIOKAFKA = "0.14.0"
 _state = {"pause_s": 0.0, "original": None}
+
+
+class UnsupportedAiokafkaVersion(RuntimeError):
+    pass
+
+
+def check_aiokafka_version(installed: str | None) -> None:
+    """Refuse to wrap any aiokafka but the pinned one: the wrapped method is private.
+
+    >>> check_aiokafka_version("0.14.0")
+    >>> check_aiokafka_version("0.15.0")
+    Traceback (most recent call last):
+    ...
+    pulsewire.streams.fetch_pacing.UnsupportedAiokafkaVersion: aiokafka 0.15.0 is installed, ...
+    """
+    if installed != PINNED_AIOKAFKA:
+        raise UnsupportedAiokafkaVersion(
+            f"aiokafka {installed or '(not installed)'} is installed, but pulsewire's fetch pacing "
+            f"(streams/fetch_pacing.py) wraps a private method of aiokafka {PINNED_AIOKAFKA} only; install "
+            f"aiokafka=={PINNED_AIOKAFKA} (pip install -e .), or re-check the wrapper and change the pin, or "
+            f"set PULSEWIRE_EMPTY_FETCH_PAUSE_S=0 to run without it")
+
+
+def _installed_aiokafka() -> str | None:
+    try:
+        return version("aiokafka")
+    except PackageNotFoundError:
+        return None
 
 
 def idle_wait_s(got_records: bool, elapsed_s: float, pause_s: float, max_wait_s: float) -> float:
@@ -45,6 +76,8 @@ def pace_empty_fetches(pause_s: float) -> None:
     """Install (or, with ``pause_s <= 0``, remove) the pacing on aiokafka's fetcher, process-wide."""
     from aiokafka.consumer.fetcher import Fetcher
 
+    if pause_s > 0:
+        check_aiokafka_version(_installed_aiokafka())
     if _state["original"] is None:
         _state["original"] = Fetcher._proc_fetch_request
     _state["pause_s"] = pause_s

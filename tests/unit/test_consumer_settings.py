@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from pulsewire.streams.app import create_app
 from pulsewire.streams.settings import Settings
 
@@ -25,3 +27,15 @@ def _aiokafka_consumer(settings: Settings):
 def test_rounds_are_bounded_so_no_agent_waits_behind_a_backlog(tmp_path):
     assert _aiokafka_consumer(Settings(data_dir=tmp_path))._max_poll_records == 500
     assert _aiokafka_consumer(Settings(data_dir=tmp_path, max_poll_records=50))._max_poll_records == 50
+
+
+def test_fetch_pacing_wraps_only_the_pinned_aiokafka():
+    import re
+    from pathlib import Path
+
+    from pulsewire.streams import fetch_pacing
+
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    assert f'"aiokafka=={fetch_pacing.PINNED_AIOKAFKA}"' in pyproject
+    with pytest.raises(fetch_pacing.UnsupportedAiokafkaVersion, match=re.escape("aiokafka 0.99.0 is installed")):
+        fetch_pacing.check_aiokafka_version("0.99.0")
