@@ -16,7 +16,7 @@ from aiokafka.protocol.fetch import FetchRequest
 
 from pulsewire.streams.app import create_app
 from pulsewire.streams.settings import Settings
-from pulsewire.streams.topics import ensure_topics
+from pulsewire.streams.topics import TopicMap, ensure_topics
 
 pytestmark = pytest.mark.integration
 
@@ -70,7 +70,8 @@ def test_an_idle_consumer_does_not_busy_poll_and_still_gets_new_records(broker, 
     settings = Settings(broker_url=f"kafka://{broker}", topic_prefix=namespace, app_id=namespace.rstrip("."),
                         data_dir=tmp_path)
     create_app(settings, key=pseudonym_key.encode())  # what the worker does: installs the pacing
-    ensure_topics(broker, 1, prefix=namespace)
-    idle_fetches, got = asyncio.run(_idle_then_receive(broker, settings.topic("events.review")))
+    topics = TopicMap.from_settings(settings)
+    ensure_topics(broker, topics)
+    idle_fetches, got = asyncio.run(_idle_then_receive(broker, topics.name("events.review")))
     assert idle_fetches < MAX_IDLE_FETCHES, f"{idle_fetches} fetch requests in {IDLE_S} s with no traffic"
     assert sorted(got) == sorted(f"r{i}".encode() for i in range(10))
