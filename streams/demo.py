@@ -41,6 +41,17 @@ class DemoOptions:
 
 
 def prepare_data_dir(path: Path, keep: bool) -> None:
+    """Make ``path`` the demo's data dir; refuse a file, or a non-empty directory the demo did not make.
+
+    >>> import tempfile
+    >>> f = Path(tempfile.mkdtemp()) / "notes.txt"; _ = f.write_text("mine")
+    >>> prepare_data_dir(f, keep=False)
+    Traceback (most recent call last):
+    ...
+    pulsewire.streams.demo.DemoError: --data-dir .../notes.txt is a file, not a directory; choose another --data-dir
+    """
+    if path.exists() and not path.is_dir():
+        raise DemoError(f"--data-dir {path} is a file, not a directory; choose another --data-dir")
     if path.exists() and any(path.iterdir()) and not keep:
         if not (path / MARKER).exists():
             raise DemoError(f"{path} is not empty and was not made by 'pulsewire demo'; "

@@ -25,6 +25,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from ..demo import DemoError, DemoOptions, run_demo
+        from .errors import fail
 
         logging.getLogger().setLevel(logging.WARNING)
         console = Console(stderr=True)
@@ -32,8 +33,7 @@ def register(app: typer.Typer) -> None:
             summary = run_demo(DemoOptions(events=events, seed=seed, data_dir=data_dir, bad_rate=bad_rate,
                                            keep=keep, show_progress=not as_json), console=console)
         except DemoError as exc:
-            console.print(f"[red]demo failed:[/red] {exc}")
-            raise typer.Exit(1)
+            fail(f"demo failed: {exc}", code=1)
         if as_json:
             typer.echo(json.dumps(summary, default=str))
         else:

@@ -192,3 +192,10 @@ def test_grafana_sync_to_an_unreachable_grafana(tmp_path):
                     env={"GRAFANA_TOKEN": "not-a-real-token"})
     assert_user_error(res, "cannot reach Grafana at http://127.0.0.1:")
     assert "not-a-real-token" not in res.stdout + res.stderr
+
+
+def test_demo_on_a_file_as_data_dir_is_one_line_and_leaves_the_file(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    res = pulsewire("demo", "--events", "10", "--data-dir", "notes.txt", cwd=tmp_path)
+    assert_user_error(res, "is a file, not a directory")
+    assert res.returncode == 1 and (tmp_path / "notes.txt").read_text() == "mine"
