@@ -40,7 +40,8 @@ class Settings(BaseSettings):
     store_user: str = "default"
     store_password: SecretStr = SecretStr("")
 
-    app_id: str = "pulsewire"
+    app_id: str = Field(default="pulsewire", description=(
+        "Consumer group and the prefix of Faust's changelog topics; defaults to <topic_prefix>pulsewire."))
     topic_prefix: str = Field(default="", description="Prefix for every topic name (tenants, isolated tests).")
     topic_partitions: int = Field(default=4, ge=1)
     worker_web_port: int | None = Field(default=None, description="Port of the readiness probe (GET /ready); None = a free one.")
@@ -105,6 +106,18 @@ class Settings(BaseSettings):
         if not v.startswith("kafka://"):
             raise ValueError("broker_url must look like kafka://host:port[,host:port]")
         return v
+
+    @model_validator(mode="after")
+    def _group_per_prefix(self) -> "Settings":
+        """A tenant's prefix isolates its consumer group and changelog topics too, not only its topics:
+        two prefixed workers in one group would rebalance each other and read each other's table state.
+
+        >>> Settings(topic_prefix="acme.").app_id, Settings(topic_prefix="acme.", app_id="x").app_id
+        ('acme.pulsewire', 'x')
+        """
+        if "app_id" not in self.model_fields_set and self.topic_prefix:
+            self.app_id = self.topic_prefix + "pulsewire"
+        return self
 
     @model_validator(mode="after")
     def _default_store(self) -> "Settings":

@@ -39,3 +39,17 @@ def test_secrets_stay_out_of_repr(monkeypatch):
 def test_pseudonyms_depend_on_the_key():
     a, b = Pseudonymiser(b"k" * 16), Pseudonymiser(b"j" * 16)
     assert a("e1") != b("e1") and a("e1") != a("e2")
+
+
+def test_a_topic_prefix_alone_isolates_the_group_and_the_changelog_topics(monkeypatch, tmp_path):
+    """Two tenants with only PULSEWIRE_TOPIC_PREFIX set must not share a consumer group or table state."""
+    from pulsewire.streams.app import create_app
+    from pulsewire.streams.topics import TopicMap
+
+    monkeypatch.setenv("PULSEWIRE_TOPIC_PREFIX", "acme.")
+    monkeypatch.delenv("PULSEWIRE_APP_ID", raising=False)
+    s = Settings(data_dir=tmp_path)
+    assert TopicMap.from_settings(s).group == "acme.pulsewire"
+    app, _ = create_app(s, key=b"k" * 32)
+    changelogs = {t.changelog_topic.get_topic_name() for t in app.tables.values()}
+    assert changelogs and all(name.startswith("acme.pulsewire-") for name in changelogs), changelogs
