@@ -99,4 +99,17 @@ def anchor_time(store, anchor_sql: str) -> datetime | None:
         return None
     if not isinstance(value, datetime) or value.year < 1971:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return ceil_to_second(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
+
+
+def ceil_to_second(t: datetime) -> datetime:
+    """The next whole second at or after ``t``: ``$__timeFilter`` compares with whole seconds (as
+    Grafana's plugin does), so a range ending at the newest row's 08:05:35.901 must end at 08:05:36
+    or that row falls outside it.
+
+    >>> ceil_to_second(datetime(2026, 1, 1, 8, 5, 35, 901000, tzinfo=timezone.utc)).isoformat()
+    '2026-01-01T08:05:36+00:00'
+    >>> ceil_to_second(datetime(2026, 1, 1, 8, 5, 35, tzinfo=timezone.utc)).isoformat()
+    '2026-01-01T08:05:35+00:00'
+    """
+    return t if t.microsecond == 0 else t.replace(microsecond=0) + timedelta(seconds=1)

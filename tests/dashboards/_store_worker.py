@@ -101,9 +101,10 @@ def fill_truth(store) -> dict:
     for ts, group, topic, value in [
             (t_end - timedelta(minutes=5), "pulsewire", "events.chat", TRUTH["max_lag"]),
             (t_end, "pulsewire", "events.chat", 5000),
-            (t_end + timedelta(seconds=30), "pulsewire", "events.chat", 0),
+            (t_end + timedelta(seconds=30, milliseconds=901), "pulsewire", "events.chat", 0),  # the newest row:
+            # a sub-second time, which a range ending at the newest row must still include
             (t_end - timedelta(minutes=5), "pulsewire", "events.review", 100),
-            (t_end + timedelta(seconds=30), "pulsewire", "events.review", 40),
+            (t_end + timedelta(seconds=30, milliseconds=901), "pulsewire", "events.review", 40),
             (t_end - timedelta(minutes=1), "other", "events.chat", 7)]:
         lag.append([ts, group, topic, -1, 1000, 1000 + value, value])
     store.client.insert("pipeline_health", health, column_names=["ts", "worker", "stage", "events", "batches",
