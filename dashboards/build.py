@@ -533,12 +533,14 @@ LATEST_LAG = """FROM
             WHERE partition = -1 AND $__timeFilter(ts)
             GROUP BY consumer_group, topic
         )"""
-#: Dead letters are counted where they are stored (every stage's, not only the validator's counter in
-#: pipeline_health); the events are the ones the sinks stored in the same range.
-DEAD_LETTER_COUNTS = """FROM
+#: Events and dead letters are counted where they are stored, once each: the sink's counter in
+#: pipeline_health also counts replayed batches (re-reads after a restart, a connector re-run), and
+#: only the validator counts its dead letters there.
+STORED_EVENTS = "SELECT count() FROM events_scored FINAL WHERE $__timeFilter(stored_at)"
+DEAD_LETTER_COUNTS = f"""FROM
         (
             SELECT (SELECT count() FROM dead_letters FINAL WHERE $__timeFilter(failed_at)) AS dead,
-                   (SELECT sum(events) FROM pipeline_health WHERE stage = 'sink' AND $__timeFilter(ts)) AS stored
+                   ({STORED_EVENTS}) AS stored
         )"""
 DEAD_LETTER_RATE = "dead / nullIf(stored + dead, 0)"
 
@@ -546,11 +548,12 @@ DEAD_LETTER_RATE = "dead / nullIf(stored + dead, 0)"
 def pipeline_health() -> Board:
     p = _Panels()
     p.add("stat", "Events stored", """
-        SELECT sum(events) AS stored
-        FROM pipeline_health
-        WHERE stage = 'sink' AND $__timeFilter(ts)
+        SELECT count() AS stored
+        FROM events_scored FINAL
+        WHERE $__timeFilter(stored_at)
         HAVING count() > 0
-        """, (0, 0, 6, 4), description="Events written to events_scored in the time range (all workers).",
+        """, (0, 0, 6, 4), description="Events first stored in events_scored in the time range, each once "
+        "(a replayed event is not counted again).",
           decimals=0, options=_STAT_OPTS, defaults={"thresholds": _thresholds((None, "blue"))})
     p.add("stat", "Throughput", """
         SELECT round(sum(events) / greatest(1, dateDiff('second', $__fromTime, $__toTime)), 1) AS "events/s"

@@ -168,7 +168,7 @@ def event_frame(cfg: SampleConfig):
     df = pd.DataFrame({
         "event_id": np.char.add(np.char.add(np.array(KINDS)[kind].astype(str), f"-s{cfg.seed}-"), ids.astype(str)),
         "source": src, "kind": np.array(KINDS)[kind], "type": etype,
-        "occurred_at": occurred, "ingested_at": ingested,
+        "occurred_at": occurred, "ingested_at": ingested, "stored_at": ingested,
         "customer_id": np.where(is_emp, "", customer),
         "employee_id": np.where(is_emp, employee, ""),
         "team_id": np.where(is_emp, team_of, ""),

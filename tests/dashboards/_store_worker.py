@@ -74,7 +74,7 @@ def fill_generator(store, n: int = 6000) -> None:
 
 #: What the truth store holds, relative to its anchor T (an hour before today's midnight, UTC).
 TRUTH = {
-    "stored_events": 1000,          # pipeline_health, stage sink, in the ten minutes before T
+    "stored_events": 1000,          # events_scored, stored in the ten minutes before T (the sink counted 1,500)
     "dead_letters": 60,             # dead_letters, from four stages; pipeline_health counts none of them
     "latest_lag": 0 + 40 + 7,       # chat 0 and review 40 (group pulsewire, sampled after T), chat 7 (group other)
     "max_lag": 9000,
@@ -93,7 +93,13 @@ def fill_truth(store) -> dict:
     for i in range(10):
         ts = t_end - timedelta(minutes=9 - i)
         health.append([ts, "worker-1", "validate", 100, 2, 0.01, 0])
-        health.append([ts, "worker-1", "sink", 100, 1, 0.02, 0])
+        # the sink's counter also counts re-read batches: 150 handled per minute, 100 of them new
+        health.append([ts, "worker-1", "sink", 150, 1, 0.02, 0])
+    stored = [[f"truth-{i}", "truth", "account", "cancellation", t_end - timedelta(days=1),
+               t_end - timedelta(minutes=9, seconds=-i * 0.5), t_end - timedelta(minutes=9, seconds=-i * 0.5)]
+              for i in range(TRUTH["stored_events"])]
+    store.client.insert("events_scored", stored, column_names=["event_id", "source", "kind", "type", "occurred_at",
+                                                               "ingested_at", "stored_at"])
     for i in range(TRUTH["dead_letters"]):
         stage = ["connector", "score", "sink", "validate"][i % 4]
         dls.append([f"dl-{i}", "events.chat", "malformed_json" if i % 2 else "processing_failed", "truth", "{}",

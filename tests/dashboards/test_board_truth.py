@@ -32,6 +32,11 @@ def test_dead_letter_rate_counts_every_dead_letter(truth_results):
     assert want > 0.05  # so the "Dead-letter rate high" rule fires on it
 
 
+def test_events_stored_counts_each_event_once_not_the_sinks_rereads(truth_results):
+    TRUTH = _truth(truth_results)
+    assert _panel(truth_results, "Events stored")["rows"] == [[TRUTH["stored_events"]]]
+
+
 def test_dead_letter_rate_on_the_sample_matches_the_dead_letters_table(sample_results):
     stored = _panel(sample_results, "Events stored")["rows"][0][0]
     dead = sum(r[1] for r in _panel(sample_results, "Dead letters by reason (total)")["rows"])
