@@ -122,7 +122,7 @@ def run(name: str, env_overrides: dict, args, tmp: Path) -> dict:
     from pulsewire.infra.broker.embedded import EmbeddedBroker, free_port
     from pulsewire.streams.demo import start_worker, stop_process
     from pulsewire.streams.progress import ProgressReader
-    from pulsewire.streams.topics import ALL_TOPICS, ensure_topics
+    from pulsewire.streams.topics import ALL_TOPICS, TopicMap, ensure_topics
 
     data = tmp / name.split()[0]
     data.mkdir()
@@ -130,7 +130,7 @@ def run(name: str, env_overrides: dict, args, tmp: Path) -> dict:
     backlog, steady = records[:args.backlog], records[args.backlog:]
     out = {"config": name, "load_start": load()}
     with EmbeddedBroker(data / "broker") as broker:
-        ensure_topics(broker.bootstrap, 4)
+        ensure_topics(broker.bootstrap, TopicMap(default_partitions=4))
         producer = KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all", linger_ms=5)
         for topic, key, rec in backlog:
             producer.send(topic, key=key.encode(), value=json.dumps(rec).encode())
