@@ -2,7 +2,8 @@
 
 faust-streaming 0.15.3 can lose records at a restart on a backlog (see docs/architecture.md,
 "Known limits", and docs/decisions/0001-faust-streaming-patches.md for the upstream reports).
-``install()`` makes three changes to its classes; ``create_app`` calls it before building the app.
+``install()`` makes three changes to its classes, and one to how its consumer drains aiokafka's
+fetcher (aiokafka 0.14.0, pinned with it); ``create_app`` calls it before building the app.
 They reach into faust's internals, so ``install()`` refuses to run on any other version: an
 upgrade must re-check each patch against the new code (and drop those fixed upstream).
 """
@@ -54,6 +55,7 @@ def install() -> None:
     check_version(installed_version())
     _never_skip_offsets()
     _clear_queues_only_after_a_suspension()
+    _serve_every_partition_each_round()
     _installed = True
 
 
@@ -119,3 +121,49 @@ def _clear_queues_only_after_a_suspension() -> None:
         original(self)
 
     FlowControlEvent.resume = resume
+
+
+def share(remaining: int, partitions_left: int) -> int:
+    """This partition's part of a round's ``remaining`` records, ``partitions_left`` (it included) to serve.
+
+    >>> [share(500, n) for n in (1, 3, 24, 600)]
+    [500, 166, 20, 1]
+    """
+    return max(1, remaining // partitions_left)
+
+
+def _serve_every_partition_each_round() -> None:
+    """Hand the agents some records of every fetched partition in each round, not the oldest fetch first.
+
+    aiokafka's ``fetched_records`` serves buffered fetches oldest first and stops at
+    ``max_records`` (``max_poll_records``): on a backlog, each of the ~20 input partitions holds
+    a fetch of 1,000-2,000 records, so ``scored.text`` records fetched after them waited 15-20 s
+    (behind every input record fetched before) before the sink saw one; the first row reached
+    ClickHouse 30-50 s after the worker was ready, and the stall check re-read partitions whose
+    records were only waiting their turn. Now each round splits ``max_records`` over the fetched
+    partitions the consumer asks for, so a stage's output reaches the next stage in the next round.
+    """
+    from aiokafka.consumer.fetcher import Fetcher, FetchResult
+
+    original = Fetcher.fetched_records
+
+    async def fetched_records(self, partitions, timeout=0, max_records=None):
+        asked = [(tp, res) for tp, res in self._records.items() if not partitions or tp in partitions]
+        ready = [tp for tp, res in asked if type(res) is FetchResult]
+        # A fetch error is the original's to raise (after the records fetched before it).
+        if (max_records is None or len(ready) < 2 or len(ready) < len(asked)
+                or self._subscriptions.reassignment_in_progress):
+            return await original(self, partitions, timeout=timeout, max_records=max_records)
+        # With timeout=0 and no reassignment the original never awaits: the round is one step.
+        drained, remaining = {}, max_records
+        for i, tp in enumerate(ready):
+            if remaining <= 0:
+                break
+            got = await original(self, {tp}, timeout=0, max_records=share(remaining, len(ready) - i))
+            drained.update(got)
+            remaining -= sum(len(records) for records in got.values())
+        if drained:
+            return drained
+        return await original(self, partitions, timeout=timeout, max_records=max_records)
+
+    Fetcher.fetched_records = fetched_records
