@@ -53,6 +53,9 @@ def install() -> None:
     if _installed:
         return
     check_version(installed_version())
+    from .fetch_pacing import check_aiokafka_version, installed_aiokafka
+
+    check_aiokafka_version(installed_aiokafka())  # _serve_every_partition_each_round wraps aiokafka's fetcher
     _never_skip_offsets()
     _clear_queues_only_after_a_suspension()
     _serve_every_partition_each_round()

@@ -30,7 +30,8 @@ class UnsupportedAiokafkaVersion(RuntimeError):
 
 
 def check_aiokafka_version(installed: str | None) -> None:
-    """Refuse to wrap any aiokafka but the pinned one: the wrapped method is private.
+    """Refuse to wrap any aiokafka but the pinned one: the wrapped methods (here and in
+    faust_patches) are private.
 
     >>> check_aiokafka_version("0.14.0")
     >>> check_aiokafka_version("0.15.0")
@@ -46,7 +47,7 @@ def check_aiokafka_version(installed: str | None) -> None:
             f"set PULSEWIRE_EMPTY_FETCH_PAUSE_S=0 to run without it")
 
 
-def _installed_aiokafka() -> str | None:
+def installed_aiokafka() -> str | None:
     try:
         return version("aiokafka")
     except PackageNotFoundError:
@@ -77,7 +78,7 @@ def pace_empty_fetches(pause_s: float) -> None:
     from aiokafka.consumer.fetcher import Fetcher
 
     if pause_s > 0:
-        check_aiokafka_version(_installed_aiokafka())
+        check_aiokafka_version(installed_aiokafka())
     if _state["original"] is None:
         _state["original"] = Fetcher._proc_fetch_request
     _state["pause_s"] = pause_s
