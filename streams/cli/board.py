@@ -49,6 +49,8 @@ def register(app: typer.Typer) -> None:
         from .errors import fail, load_settings, store_errors, store_failure
 
         since, until = _when(start, "--from"), _when(end, "--to")
+        if since and until and since >= until:
+            fail(f"--from {start} is not before --to {end}")
         settings = load_settings(data_dir=data_dir) if data_dir else load_settings()
         if data_dir and not store_url and not data_dir.is_dir():
             fail(f"no data directory {data_dir}: pass the --data-dir a 'pulsewire demo' used, or --store-url")

@@ -199,3 +199,8 @@ def test_demo_on_a_file_as_data_dir_is_one_line_and_leaves_the_file(tmp_path):
     res = pulsewire("demo", "--events", "10", "--data-dir", "notes.txt", cwd=tmp_path)
     assert_user_error(res, "is a file, not a directory")
     assert res.returncode == 1 and (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_board_with_from_after_to_is_one_line(tmp_path):
+    assert_user_error(pulsewire("board", "--from", "2026-10-20", "--to", "2026-10-01", cwd=tmp_path),
+                      "--from 2026-10-20 is not before --to 2026-10-01")
