@@ -27,4 +27,13 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
                                         settings.broker_url, ctx.store.backend, ctx.scorer.version,
                                         app.conf.web_host, app.conf.web_port, readiness.PATH)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
+    faust_root_logger_setup = worker.on_setup_root_logger
+
+    def on_setup_root_logger(logger: logging.Logger, level: int) -> None:
+        faust_root_logger_setup(logger, level)
+        from .cli import filter_client_logs  # Faust's handlers replace ours: Kafka client lines only with -v
+
+        filter_client_logs(logger)
+
+    worker.on_setup_root_logger = on_setup_root_logger
     worker.execute_from_commandline()

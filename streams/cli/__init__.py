@@ -40,13 +40,24 @@ class _ClientLogFilter(logging.Filter):
         return top not in CHATTY_LIBRARIES or record.levelno >= logging.WARNING
 
 
+_verbose = False
+
+
+def filter_client_logs(logger: logging.Logger | None = None) -> None:
+    """(Re)apply the client-log filter to ``logger``'s handlers (the root's by default). The worker calls
+    it again once Faust has replaced the root logger's handlers with its own."""
+    for handler in (logger or logging.getLogger()).handlers:
+        for old in [f for f in handler.filters if isinstance(f, _ClientLogFilter)]:
+            handler.removeFilter(old)
+        handler.addFilter(_ClientLogFilter(_verbose))
+
+
 @app.callback()
 def _options(verbose: bool = typer.Option(False, "--verbose", "-v",
                                           help="Also show the logs of the Kafka and ClickHouse clients.")) -> None:
-    for handler in logging.getLogger().handlers:
-        for old in [f for f in handler.filters if isinstance(f, _ClientLogFilter)]:
-            handler.removeFilter(old)
-        handler.addFilter(_ClientLogFilter(verbose))
+    global _verbose
+    _verbose = verbose
+    filter_client_logs()
 
 
 def _flags_take_no_value() -> None:
