@@ -84,7 +84,8 @@ def register(app: typer.Typer) -> None:
             connector = cls(load_config_file(config))
             settings = Settings()
         except ValidationError as exc:
-            typer.echo(f"error: invalid config for {name!r} in {config}:\n{exc}", err=True)
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors())
+            typer.echo(f"error: invalid config for {name!r} in {config}: {problems}", err=True)
             raise typer.Exit(EXIT_CONFIG)
         except (ConnectorError, ValueError) as exc:
             typer.echo(f"error: {exc}", err=True)

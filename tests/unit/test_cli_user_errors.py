@@ -204,3 +204,9 @@ def test_demo_on_a_file_as_data_dir_is_one_line_and_leaves_the_file(tmp_path):
 def test_board_with_from_after_to_is_one_line(tmp_path):
     assert_user_error(pulsewire("board", "--from", "2026-10-20", "--to", "2026-10-01", cwd=tmp_path),
                       "--from 2026-10-20 is not before --to 2026-10-01")
+
+
+def test_connector_config_with_an_unknown_key_is_one_line(tmp_path):
+    (tmp_path / "bad.toml").write_text('path = "x.csv"\nkind = "review"\nbogus_key = 1\n')
+    res = pulsewire("connect", "files", "--config", "bad.toml", cwd=tmp_path)
+    assert_user_error(res, "invalid config for 'files' in bad.toml", "bogus_key: Extra inputs are not permitted")
