@@ -30,22 +30,11 @@ import argparse
 import itertools
 import os
 import pickle
-import platform
 import sys
 import time
 from dataclasses import replace
 
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}, load {os.getloadavg()[0]:.1f}"
+from bench_learners import machine  # the same machine line as the other benches
 
 
 def seed_run(seed: int, events: int, cfg, late_hours: float):
