@@ -23,7 +23,7 @@ from . import faust_patches, readiness
 from .agents._common import StageStats
 from .agents.learn import ModelRegistry, follow_snapshots
 from .fetch_pacing import pace_empty_fetches
-from .privacy import Pseudonymiser
+from .privacy import KeyRing, Pseudonymiser
 from .settings import Settings
 from .sinks import SINKS, EventSink, TableSink, dead_letter_fallback
 from .store import Store
@@ -66,7 +66,7 @@ class WorkerContext:
 
     settings: Settings
     topic_map: TopicMap
-    key: bytes
+    keys: KeyRing  # subkeys of the pseudonym key, one per purpose
     pseudonymise: Pseudonymiser
     topics: dict[str, faust.TopicT]
     stats: StageStats
@@ -139,14 +139,14 @@ def create_app(settings: Settings, *, key: bytes | None = None, topics: TopicMap
                              compacting=spec.compacted)
         for spec in ALL_TOPICS
     }
-    pseudonymise = Pseudonymiser(key)
+    keys = KeyRing(key)
     resources = Resources(settings)
     sinks = build_sinks(settings, resources, faust_topics)
     ctx = WorkerContext(
-        settings=settings, topic_map=topic_map, key=key, pseudonymise=pseudonymise, topics=faust_topics,
+        settings=settings, topic_map=topic_map, keys=keys, pseudonymise=keys.pseudonymise, topics=faust_topics,
         stats=StageStats(), resources=resources,
         sinks=sinks, events=EventSink(sinks["events_scored"]),
-        models=ModelRegistry(key, settings.data_dir), learner_config=LearnerConfig.from_env())
+        models=ModelRegistry(keys.snapshot_key, settings.data_dir), learner_config=LearnerConfig.from_env())
 
     from .agents import install_all, selected_installers
 

@@ -165,7 +165,7 @@ def run_pipeline(opts: EvalOptions, console=None) -> dict:
     from pulsewire.models.learners.processor import LearnerConfig
 
     from .demo import demo_key, prepare_data_dir, start_worker, stop_process
-    from .privacy import Pseudonymiser
+    from .privacy import KeyRing
     from .settings import Settings
     t_start = time.monotonic()
     data_dir = opts.data_dir.resolve()
@@ -198,7 +198,7 @@ def run_pipeline(opts: EvalOptions, console=None) -> dict:
             stop_process(worker)
         broker.stop()
     results = read_results(settings.store_url)
-    fig = figures_from(results, sim.ground_truth(), Pseudonymiser(key.encode()), LearnerConfig.from_env(), end_t)
+    fig = figures_from(results, sim.ground_truth(), KeyRing(key.encode()).pseudonymise, LearnerConfig.from_env(), end_t)
     fig["run"] = {"mode": "pipeline", "events": sent, "seed": opts.seed, "pipeline_s": round(t_done - t0, 1),
                   "wall_s": round(time.monotonic() - t_start, 1), "data_dir": str(data_dir)}
     (data_dir / "evaluation.json").write_text(json.dumps(fig, indent=1, default=str))

@@ -139,7 +139,7 @@ async def follow_snapshots(ctx) -> None:
 
 
 def install(app, ctx) -> None:
-    key, registry = ctx.key, ctx.models
+    key, registry = ctx.keys.snapshot_key, ctx.models
     learners: dict[str, OnlineLearner | None] = {name: None for name in MODELS}
 
     source = app.topic(*(ctx.topic_map.name(f"learn.{m}") for m in MODELS), value_type=bytes, key_type=bytes,

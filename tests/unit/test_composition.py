@@ -12,6 +12,7 @@ from pulsewire.models.learners.estimators import OnlineLearner
 from pulsewire.streams import agents
 from pulsewire.streams.agents.learn import ModelRegistry
 from pulsewire.streams.app import create_app
+from pulsewire.streams.privacy import KeyRing
 from pulsewire.streams.settings import Settings
 from pulsewire.streams.sinks import SINKS
 
@@ -23,7 +24,8 @@ def _checkpoint(data_dir: pathlib.Path) -> int:
     ln = OnlineLearner("churn")
     for i in range(20):
         ln.learn({"id": f"x{i}", "model": "churn", "x": {"tickets": float(i % 5)}, "y": i % 2, "w": 1.0}, 0, i)
-    ModelRegistry(KEY, data_dir).checkpoint("churn", ln.snapshot(KEY))
+    signing = KeyRing(KEY).snapshot_key  # the worker verifies with the snapshot subkey, never the key itself
+    ModelRegistry(signing, data_dir).checkpoint("churn", ln.snapshot(signing))
     return ln.version
 
 
