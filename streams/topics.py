@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 from pulsewire.schemas.events import KINDS
 
+from .kafka_security import KafkaConnection, KafkaSecurityError
+
 log = logging.getLogger(__name__)
 
 
@@ -132,20 +134,27 @@ class TopicMap:
         return partitions_of(spec, self.default_partitions)
 
 
-def ensure_topics(bootstrap: str, topics: TopicMap, specs=ALL_TOPICS, timeout_s: float = 30.0) -> list[str]:
-    """Create the missing ``specs`` under their physical names; return the names created (existing ones are left alone)."""
+def ensure_topics(broker: "str | KafkaConnection", topics: TopicMap, specs=ALL_TOPICS,
+                  timeout_s: float = 30.0) -> list[str]:
+    """Create the missing ``specs`` under their physical names; return the names created (existing ones are left alone).
+
+    ``broker``: a ``KafkaConnection`` (``settings.kafka``), or a plain ``host:port`` without TLS or SASL."""
     from kafka.admin import KafkaAdminClient, NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
+    conn = KafkaConnection.of(broker)
+    try:
+        conn.check_tls()
+    except KafkaSecurityError as exc:  # an untrusted certificate does not get better by retrying
+        raise BrokerUnreachable(str(exc)) from None
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="pulsewire-admin",
-                                     request_timeout_ms=10_000)
+            admin = KafkaAdminClient(**conn.kafka_python_kwargs(client_id="pulsewire-admin", request_timeout_ms=10_000))
             break
         except Exception as exc:  # broker still starting
             if time.monotonic() > deadline:
-                raise BrokerUnreachable(f"cannot reach Kafka at {bootstrap}: {exc}") from exc
+                raise BrokerUnreachable(f"cannot reach Kafka at {conn}: {type(exc).__name__}: {exc}") from exc
             time.sleep(0.5)
     try:
         existing = set(admin.list_topics())

@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
         s = load_settings()
         topic_map = TopicMap.from_settings(s)
         try:
-            created = set(ensure_topics(s.bootstrap_servers, topic_map))
+            created = set(ensure_topics(s.kafka, topic_map))
         except BrokerUnreachable as exc:
             fail(exc)
         for t in ALL_TOPICS:
