@@ -19,6 +19,7 @@ The password is a ``SecretStr`` until a client library needs it, and even then a
 
 from __future__ import annotations
 
+import logging
 import socket
 import ssl
 from dataclasses import dataclass
@@ -198,14 +199,67 @@ class KafkaConnection:
                         return
             except ssl.SSLCertVerificationError as exc:
                 raise KafkaSecurityError(
-                    f"TLS to the broker at {server} refused: {exc.verify_message} (is PULSEWIRE_BROKER_CA_FILE="
-                    f"{self.ca_file or '(system CAs)'} the CA that signed the broker's certificate, "
+                    f"TLS to the broker at {server} refused: its certificate is not trusted ({exc.verify_message}; "
+                    f"is PULSEWIRE_BROKER_CA_FILE="
+                    f"{self.ca_file or '(system CAs)'} the CA that signed it, "
                     "and is the host name in it?)") from None
             except ssl.SSLError as exc:
                 raise KafkaSecurityError(f"TLS to the broker at {server} failed: {exc.reason or exc} "
                                          "(does this listener speak TLS? kafka+ssl:// needs one that does)") from None
             except (OSError, ValueError):
                 continue  # an unreachable server is the clients' business: they retry and report it
+
+
+class ClientFailureReasons(logging.Handler):
+    """What the Kafka client libraries log while they fail to connect: kafka-python raises only
+    "Unable to bootstrap", and logs why (a failed SASL login) as warnings on the way.
+
+    >>> with ClientFailureReasons() as reasons:
+    ...     logging.getLogger("kafka.net.manager").warning("Bootstrap connection to bootstrap-0 failed: "
+    ...         "[Error 58] SaslAuthenticationFailedError: Authentication failed during authentication")
+    >>> reasons.refusal(KafkaConnection("k:9093", tls=True, sasl_mechanism="SCRAM-SHA-512", sasl_username="w",
+    ...                                 sasl_password=SecretStr("p")))
+    'Kafka at kafka+ssl://k:9093 refused the SASL SCRAM-SHA-512 login of w: check PULSEWIRE_BROKER_SASL_USERNAME and _PASSWORD (and that the broker has SCRAM-SHA-512 credentials for w)'
+    """
+
+    LOGGERS = ("kafka", "aiokafka")
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+    def __enter__(self) -> "ClientFailureReasons":
+        for name in self.LOGGERS:
+            logging.getLogger(name).addHandler(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for name in self.LOGGERS:
+            logging.getLogger(name).removeHandler(self)
+
+    def _seen(self, *needles: str) -> bool:
+        return any(n in m for m in self.messages for n in needles)
+
+    def refusal(self, conn: KafkaConnection) -> str | None:
+        """One line for a refusal that retrying cannot fix; None if nothing says so."""
+        if self._seen("SaslAuthenticationFailedError", "Authentication failed"):
+            return (f"Kafka at {conn.url} refused the SASL {conn.sasl_mechanism} login of {conn.sasl_username}: "
+                    "check PULSEWIRE_BROKER_SASL_USERNAME and _PASSWORD (and that the broker has "
+                    f"{conn.sasl_mechanism} credentials for {conn.sasl_username})")
+        if self._seen("UnsupportedSaslMechanismError"):
+            return (f"Kafka at {conn.url} does not accept SASL {conn.sasl_mechanism}: set "
+                    "PULSEWIRE_BROKER_SASL_MECHANISM to one its listener enables")
+        return None
+
+    def hint(self, conn: KafkaConnection) -> str:
+        """A likely cause to add to a timeout, when the logs point at one."""
+        if not conn.sasl_mechanism and self._seen("socket disconnected", "Connection lost"):
+            return (" (the broker closes our connections: if its listener requires SASL, set "
+                    "PULSEWIRE_BROKER_SASL_MECHANISM, _USERNAME and _PASSWORD)")
+        return ""
 
 
 def check(conn: KafkaConnection) -> None:

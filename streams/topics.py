@@ -18,13 +18,17 @@ from dataclasses import dataclass, field
 
 from pulsewire.schemas.events import KINDS
 
-from .kafka_security import KafkaConnection, KafkaSecurityError
+from .kafka_security import ClientFailureReasons, KafkaConnection, KafkaSecurityError
 
 log = logging.getLogger(__name__)
 
 
 class BrokerUnreachable(RuntimeError):
     """No broker answered at the configured bootstrap address."""
+
+
+class BrokerRefused(BrokerUnreachable):
+    """The broker answered but refused us (an untrusted certificate, a failed SASL login): retrying cannot help."""
 
 
 DAY_MS = 24 * 3600 * 1000
@@ -145,17 +149,22 @@ def ensure_topics(broker: "str | KafkaConnection", topics: TopicMap, specs=ALL_T
     conn = KafkaConnection.of(broker)
     try:
         conn.check_tls()
-    except KafkaSecurityError as exc:  # an untrusted certificate does not get better by retrying
-        raise BrokerUnreachable(str(exc)) from None
+    except KafkaSecurityError as exc:
+        raise BrokerRefused(str(exc)) from None
     deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            admin = KafkaAdminClient(**conn.kafka_python_kwargs(client_id="pulsewire-admin", request_timeout_ms=10_000))
-            break
-        except Exception as exc:  # broker still starting
-            if time.monotonic() > deadline:
-                raise BrokerUnreachable(f"cannot reach Kafka at {conn}: {type(exc).__name__}: {exc}") from exc
-            time.sleep(0.5)
+    with ClientFailureReasons() as reasons:
+        while True:
+            try:
+                admin = KafkaAdminClient(**conn.kafka_python_kwargs(
+                    client_id="pulsewire-admin", request_timeout_ms=10_000, bootstrap_timeout_ms=5_000))
+                break
+            except Exception as exc:  # broker still starting, unless it refused us
+                if (refusal := reasons.refusal(conn)) is not None:
+                    raise BrokerRefused(refusal) from None
+                if time.monotonic() > deadline:
+                    raise BrokerUnreachable(f"cannot reach Kafka at {conn}: {type(exc).__name__}: {exc}"
+                                            f"{reasons.hint(conn)}") from exc
+                time.sleep(0.5)
     try:
         existing = set(admin.list_topics())
         new = [NewTopic(topics.name(s.name), topics.partitions(s), 1, topic_configs=s.kafka_configs())

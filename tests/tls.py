@@ -10,14 +10,14 @@ from pathlib import Path
 
 
 @dataclass(frozen=True)
-class TestCA:
+class ThrowawayCA:
     ca_file: Path        # the CA certificate: what clients trust
     cert_file: Path      # the server's certificate
     key_file: Path       # its private key
-    keystore_file: Path  # key + certificate chain in one PEM file (Kafka's ssl.keystore.type=PEM)
+    keystore_file: Path  # key + certificate in one PEM file (what infra/kafka/kafka.sh reads)
 
 
-def make_ca(directory: Path, name: str = "pulsewire test CA") -> TestCA:
+def make_ca(directory: Path, name: str = "pulsewire test CA") -> ThrowawayCA:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -52,12 +52,12 @@ def make_ca(directory: Path, name: str = "pulsewire test CA") -> TestCA:
 
     pem = serialization.Encoding.PEM
     key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    out = TestCA(directory / "ca.pem", directory / "server.pem", directory / "server.key",
+    out = ThrowawayCA(directory / "ca.pem", directory / "server.pem", directory / "server.key",
                  directory / "server-keystore.pem")
     out.ca_file.write_bytes(ca.public_bytes(pem))
     out.cert_file.write_bytes(cert.public_bytes(pem))
     out.key_file.write_bytes(key_pem)
-    out.keystore_file.write_bytes(key_pem + cert.public_bytes(pem) + ca.public_bytes(pem))
+    out.keystore_file.write_bytes(key_pem + cert.public_bytes(pem))
     for f in (out.key_file, out.keystore_file):
         f.chmod(0o600)
     return out

@@ -31,7 +31,7 @@ from pulsewire.schemas.events import event_to_json, parse_event
 from ..kafka_security import KafkaConnection
 from ..settings import Settings
 from ..time_window import TimeWindow
-from ..topics import CONNECTOR_TOPICS, CURSORS, DLQ, TopicMap
+from ..topics import CONNECTOR_TOPICS, CURSORS, DLQ, BrokerRefused, TopicMap
 from .connector import Connector, ConnectorError, Raw, Reject, event_time_window
 
 log = logging.getLogger(__name__)
@@ -221,6 +221,8 @@ class KafkaSink:
         while True:
             try:
                 return fn()
+            except BrokerRefused as exc:  # a refused login or certificate does not get better by waiting
+                raise ConnectorError(str(exc)) from None
             except Exception as exc:
                 if self.stop.is_set():
                     raise ConnectorError(f"stopped while waiting for the broker at {self.bootstrap} ({what})") from exc

@@ -133,7 +133,7 @@ def test_an_untrusted_broker_certificate_is_named_in_one_line(tmp_path, ca):
 
     threading.Thread(target=serve, daemon=True).start()
     try:
-        with pytest.raises(KafkaSecurityError, match="certificate verify failed|self.signed|unable to get local"):
+        with pytest.raises(KafkaSecurityError, match="its certificate is not trusted"):
             KafkaConnection(f"127.0.0.1:{port}", tls=True, ca_file=ca.ca_file).check_tls()
         res = pulsewire("topics", cwd=tmp_path, timeout=60, env={
             "PULSEWIRE_BROKER_URL": f"kafka+ssl://127.0.0.1:{port}", "PULSEWIRE_BROKER_CA_FILE": str(ca.ca_file)})
