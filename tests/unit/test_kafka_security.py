@@ -7,6 +7,7 @@ never shows."""
 from __future__ import annotations
 
 import ast
+import re
 import asyncio
 import logging
 import ssl
@@ -176,3 +177,13 @@ def test_the_scan_finds_a_client_built_without_the_connection(tmp_path):
                      "p = aiokafka.AIOKafkaProducer(**{'bootstrap_servers': 'x:1'})\n"
                      "ok = KafkaConsumer(**conn.kafka_python_kwargs(group_id=None))\n")
     assert _clients_built_without_the_connection(rogue) == ["rogue.py:3 KafkaConsumer", "rogue.py:4 AIOKafkaProducer"]
+
+
+def test_every_transport_setting_is_in_the_readme_configuration_table():
+    table = (REPO / "README.md").read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`(PULSEWIRE_\w+|_\w+)`", table))
+    for field in Settings.model_fields:
+        if field.startswith("broker_") or field == "store_ca_file":
+            env = f"PULSEWIRE_{field.upper()}"
+            short = "_" + env.removeprefix("PULSEWIRE_BROKER_")
+            assert env in named or short in named, f"{env} is not in README's configuration table"
