@@ -96,7 +96,7 @@ def test_contradictory_broker_settings_fail_with_one_line_that_never_shows_the_p
     assert PASSWORD not in res.stderr + res.stdout
 
 
-def test_the_password_never_shows_in_repr_str_or_a_logged_client_configuration(ca, tmp_path, caplog):
+def test_the_password_never_shows_in_repr_str_or_a_logged_client_configuration(ca, tmp_path):
     s = sasl_ssl_settings(ca, tmp_path)
     conn = s.kafka
     for text in (repr(s), str(s.model_dump()), repr(conn), str(conn), repr(conn.kafka_python_kwargs()),
@@ -105,11 +105,22 @@ def test_the_password_never_shows_in_repr_str_or_a_logged_client_configuration(c
     # kafka-python logs every client's whole configuration at DEBUG (what `pulsewire -v` shows)
     from kafka.admin import KafkaAdminClient
 
-    with caplog.at_level(logging.DEBUG, logger="kafka"), pytest.raises(Exception):
-        KafkaAdminClient(**KafkaConnection("127.0.0.1:1", tls=True, ca_file=ca.ca_file, sasl_mechanism="PLAIN",
-                                           sasl_username="u", sasl_password=s.broker_sasl_password)
-                         .kafka_python_kwargs(request_timeout_ms=300, api_version_auto_timeout_ms=300))
-    logged = "\n".join(r.getMessage() for r in caplog.records)
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = records.append
+    kafka_log = logging.getLogger("kafka")
+    level = kafka_log.level
+    kafka_log.addHandler(handler)
+    kafka_log.setLevel(logging.DEBUG)
+    try:
+        with pytest.raises(Exception):
+            KafkaAdminClient(**KafkaConnection("127.0.0.1:1", tls=True, ca_file=ca.ca_file, sasl_mechanism="PLAIN",
+                                               sasl_username="u", sasl_password=s.broker_sasl_password)
+                             .kafka_python_kwargs(request_timeout_ms=300, bootstrap_timeout_ms=300))
+    finally:
+        kafka_log.removeHandler(handler)
+        kafka_log.setLevel(level)
+    logged = "\n".join(r.getMessage() for r in records)
     assert "sasl_plain_password" in logged and PASSWORD not in logged
 
 
