@@ -26,6 +26,9 @@
 #                                  certificate chain) and users ("name password" per line: SCRAM-
 #                                  SHA-512/256 credentials added at format time, and PLAIN users).
 #                                  The PLAINTEXT listener stays, for the inter-broker link and the probe.
+#   PULSEWIRE_KAFKA_ACLS=1         with the above: StandardAuthorizer enforces ACLs on the SASL_SSL
+#                                  listener; the PLAINTEXT one (loopback, ANONYMOUS) is the super user
+#                                  that sets them.
 #   JAVA, MVN                      the java / mvn executables (default: from PATH)
 set -euo pipefail
 
@@ -147,6 +150,13 @@ listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.se
 listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required$plain_users;
 EOF
+  if [[ "${PULSEWIRE_KAFKA_ACLS:-0}" == 1 ]]; then
+    cat <<EOF
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:ANONYMOUS
+EOF
+  fi
 }
 
 # StorageTool format's --add-scram arguments, one line each, for every user and mechanism.
@@ -345,5 +355,5 @@ case "${1:-}" in
   start)  shift; cmd_start "$@" ;;
   stop)   shift; cmd_stop "$@" ;;
   status) shift; cmd_status "$@" ;;
-  *) sed -n '2,31p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,34p' "$0" >&2; exit 2 ;;
 esac

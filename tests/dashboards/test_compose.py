@@ -203,7 +203,7 @@ def test_only_the_connector_principal_may_write_raw_events():
     assert worker and connector
     worker_writes = [line for line in worker if "--operation Write" in line]
     assert all('"${P}events.valid"' in line or '"${P}events.dlq"' in line or '"$P$prefix"' in line
-               or '"$GROUP"' in line for line in worker_writes), worker_writes
+               or '"$GROUP-"' in line for line in worker_writes), worker_writes
     connector_topics = {re.search(r'--topic "([^"]+)"', line).group(1) for line in connector
                         if "--operation Write" in line}
     assert connector_topics == {"${P}events.$kind", "${P}events.dlq", "${P}connectors.cursors"}

@@ -1,9 +1,13 @@
 """The real Apache Kafka with a SASL_SSL listener (TLS + SCRAM/PLAIN), its CA generated here.
 
 A broker of its own (infra/kafka/kafka.sh with PULSEWIRE_KAFKA_SASL_SSL_DIR; the jars that `make test`
-fetched): the worker logs in with SCRAM-SHA-512, a connector run by `pulsewire connect` with PLAIN,
-events reach the store; a client that does not trust the broker's CA, one with a wrong password and
-one without credentials are refused, each with one line; no password appears in any output.
+fetched), with StandardAuthorizer enforcing the ACLs docker-compose.yml sets up
+(infra/kafka/compose/users-and-acls.sh, run here with its Kafka tools swapped for recorders, the
+recorded ACLs then created through the admin API): the worker logs in with SCRAM-SHA-512, a
+connector run by `pulsewire connect` with PLAIN, events reach the store; the worker may not write
+events.hr, the connector may not write events.valid; a client that does not trust the broker's CA,
+one with a wrong password and one without credentials are refused, each with one line; no password
+appears in any output.
 Skipped only when the Kafka jars or java are absent and PULSEWIRE_REQUIRE_KAFKA is not 1.
 """
 
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -41,6 +46,7 @@ CONNECTOR_PASSWORD = "connector-pw-" + "4e7b" * 6
 class SecureKafka:
     bootstrap: str  # the SASL_SSL listener
     ca: ThrowawayCA
+    superuser: str  # the loopback PLAINTEXT listener: ANONYMOUS is the super user that sets ACLs
 
     def connection(self, user: str, password: str, mechanism: str = "SCRAM-SHA-512") -> KafkaConnection:
         return KafkaConnection(self.bootstrap, tls=True, ca_file=self.ca.ca_file, sasl_mechanism=mechanism,
@@ -61,14 +67,85 @@ def secure_kafka(tmp_path_factory):
     sasl.mkdir()
     shutil.copy(ca.keystore_file, sasl / "keystore.pem")
     (sasl / "users").write_text(f"pulsewire-worker {WORKER_PASSWORD}\npulsewire-connector {CONNECTOR_PASSWORD}\n")
-    env = {**os.environ, "PULSEWIRE_KAFKA_DIR": str(root / "state"), "PULSEWIRE_KAFKA_SASL_SSL_DIR": str(sasl)}
+    env = {**os.environ, "PULSEWIRE_KAFKA_DIR": str(root / "state"), "PULSEWIRE_KAFKA_SASL_SSL_DIR": str(sasl),
+           "PULSEWIRE_KAFKA_ACLS": "1"}
     env.pop("PULSEWIRE_KAFKA_PORT", None)
     started = subprocess.run([str(KAFKA_SH), "start"], env=env, capture_output=True, text=True, timeout=240)
     try:
         assert started.returncode == 0, started.stderr[-3000:]
-        yield SecureKafka((root / "state" / "bootstrap.sasl_ssl").read_text().strip(), ca)
+        yield SecureKafka((root / "state" / "bootstrap.sasl_ssl").read_text().strip(), ca,
+                          started.stdout.strip().splitlines()[-1])
     finally:
         subprocess.run([str(KAFKA_SH), "stop"], env=env, capture_output=True, timeout=120)
+
+
+RECORDER = """#!/bin/sh
+printf '%s\\037' "$@" >> "$ACL_RECORD"
+printf '\\n' >> "$ACL_RECORD"
+"""
+
+
+def compose_acls(prefix: str, group: str, tmp: Path) -> list:
+    """The ACLs users-and-acls.sh creates for this topic prefix and group, as kafka-python ACL objects."""
+    from kafka.admin._acls import (ACL, ACLOperation, ACLPermissionType, ACLResourcePatternType, ResourcePattern,
+                                   ResourceType)
+
+    tools, record = tmp / "kafka-tools", tmp / "acls.txt"
+    tools.mkdir()
+    (tools / "kafka-acls.sh").write_text(RECORDER)
+    (tools / "kafka-configs.sh").write_text("#!/bin/sh\nexit 0\n")  # users: added at format time here
+    for tool in tools.iterdir():
+        tool.chmod(0o755)
+    env = {"PATH": os.environ["PATH"], "KAFKA_BIN": str(tools), "ACL_RECORD": str(record),
+           "ADMIN_CONFIG": str(tmp / "admin.properties"), "PULSEWIRE_KAFKA_ADMIN_PASSWORD": "unused",
+           "PULSEWIRE_KAFKA_WORKER_PASSWORD": "unused", "PULSEWIRE_KAFKA_CONNECTOR_PASSWORD": "unused",
+           "PULSEWIRE_TOPIC_PREFIX": prefix, "PULSEWIRE_APP_ID": group}
+    r = subprocess.run(["sh", str(REPO / "infra/kafka/compose/users-and-acls.sh")], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    acls = []
+    for line in record.read_text().splitlines():
+        args = line.rstrip("\037").split("\037")
+        if "--add" not in args:
+            continue
+        opt = lambda name: [args[i + 1] for i, a in enumerate(args) if a == name]  # noqa: E731
+        if "--cluster" in args:
+            resource = ResourcePattern(ResourceType.CLUSTER, "kafka-cluster", ACLResourcePatternType.LITERAL)
+        else:
+            kind, name = ("topic", opt("--topic")[0]) if opt("--topic") else ("group", opt("--group")[0])
+            pattern = ACLResourcePatternType[(opt("--resource-pattern-type") or ["literal"])[0].upper()]
+            resource = ResourcePattern(ResourceType[kind.upper()], name, pattern)
+        for op in opt("--operation"):
+            acls.append(ACL(opt("--allow-principal")[0], "*",
+                            ACLOperation[re.sub(r"(?<=[a-z])(?=[A-Z])", "_", op).upper()],
+                            ACLPermissionType.ALLOW, resource))
+    assert len(acls) > 40
+    return acls
+
+
+def apply_compose_acls(kafka: SecureKafka, prefix: str, group: str, tmp: Path) -> None:
+    from kafka.admin import KafkaAdminClient
+
+    admin = KafkaAdminClient(**KafkaConnection(kafka.superuser).kafka_python_kwargs(client_id="acl-setup"))
+    try:
+        result = admin.create_acls(compose_acls(prefix, group, tmp))
+        assert result["failed"] == [], result["failed"]
+    finally:
+        admin.close()
+
+
+def produce_one(conn: KafkaConnection, topic: str) -> str:
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(**conn.kafka_python_kwargs(acks="all", max_block_ms=10_000, request_timeout_ms=5_000,
+                                                        delivery_timeout_ms=10_000))
+    try:
+        producer.send(topic, b"{}").get(timeout=15)
+        return "ok"
+    except Exception as exc:
+        return type(exc).__name__
+    finally:
+        producer.close(timeout=5)
 
 
 def _cli(args, env, cwd, timeout=120):
@@ -88,6 +165,8 @@ def _one_line_error(res, *needles):
 def test_worker_and_connector_through_sasl_ssl_events_reach_the_store(secure_kafka, namespace, tmp_path,
                                                                       pseudonym_key):
     worker = secure_kafka.connection("pulsewire-worker", WORKER_PASSWORD)
+    group = namespace.rstrip(".")
+    apply_compose_acls(secure_kafka, namespace, group, tmp_path)
     pipeline = Pipeline(worker, namespace, tmp_path / "data", pseudonym_key)  # topics + progress over SASL_SSL
     pipeline.data_dir.mkdir()
     try:
@@ -113,6 +192,12 @@ def test_worker_and_connector_through_sasl_ssl_events_reach_the_store(secure_kaf
         log = (pipeline.data_dir / "worker.log").read_text(errors="replace")
         assert "SASL_SSL" in log or "kafka+ssl://" in log
         assert WORKER_PASSWORD not in log
+
+        # the ACLs: raw events come from connectors only, validated events from the worker only
+        connector = secure_kafka.connection("pulsewire-connector", CONNECTOR_PASSWORD)
+        assert produce_one(worker, namespace + "events.hr") == "TopicAuthorizationFailedError"
+        assert produce_one(connector, namespace + "events.valid") == "TopicAuthorizationFailedError"
+        assert produce_one(connector, namespace + "events.hr") == "ok"
     finally:
         pipeline.close()
 

@@ -1,7 +1,7 @@
 # Sourced by broker.sh and users-and-acls.sh: the admin's client settings for the Kafka CLI tools
 # (SASL_SSL, PLAIN, trusting the compose CA), in a file only this container's user can read.
 # PULSEWIRE_KAFKA_ADMIN_PASSWORD comes from the environment (compose: KAFKA_ADMIN_PASSWORD in .env).
-ADMIN_CONFIG=/tmp/admin.properties
+ADMIN_CONFIG="${ADMIN_CONFIG:-/tmp/admin.properties}"
 (
   umask 077
   cat > "$ADMIN_CONFIG" <<PROPS

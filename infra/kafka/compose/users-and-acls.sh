@@ -13,7 +13,7 @@ BOOTSTRAP="${KAFKA_BOOTSTRAP:-kafka:9092}"
 P="${PULSEWIRE_TOPIC_PREFIX:-}"
 GROUP="${PULSEWIRE_APP_ID:-${P}pulsewire}"
 KINDS="review ticket chat hr account"
-BIN=/opt/kafka/bin
+BIN="${KAFKA_BIN:-/opt/kafka/bin}"  # the Kafka CLI tools (a test swaps in recorders of the calls)
 
 user() {  # $1 name, $2 password
   "$BIN/kafka-configs.sh" --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --alter \
@@ -49,9 +49,10 @@ for prefix in scored. learn. models. signals. alerts.; do
 done
 allow pulsewire-worker --operation Describe --operation Create --topic "${P}connectors.cursors"
 # Faust: the consumer group, its changelog topics (<app id>-<table>-changelog) and its leader topic
-allow pulsewire-worker --operation Read --operation Describe --group "$GROUP" --resource-pattern-type prefixed
+# (<app id>-__assignor-__leader). The "-" matters: an app id may be the start of the topic prefix.
+allow pulsewire-worker --operation Read --operation Describe --group "$GROUP"
 allow pulsewire-worker --operation Read --operation Write --operation Describe --operation Create \
-  --operation DescribeConfigs --topic "$GROUP" --resource-pattern-type prefixed
+  --operation DescribeConfigs --topic "$GROUP-" --resource-pattern-type prefixed
 allow pulsewire-worker --operation IdempotentWrite --operation Describe --cluster
 echo "kafka-setup: ACLs in place"
 "$BIN/kafka-acls.sh" --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --list | grep -c "User:" \
