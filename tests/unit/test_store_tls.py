@@ -80,3 +80,13 @@ def test_an_untrusted_store_certificate_is_one_line(https_server, tmp_path, ca):
     res = pulsewire("summary", cwd=tmp_path, timeout=60,
                     env={"PULSEWIRE_STORE_URL": url, "PULSEWIRE_STORE_CA_FILE": str(other.ca_file)})
     assert_user_error(res, f"cannot read the store at {url}", "certificate verify failed")
+
+
+def test_the_board_reads_an_https_store_through_the_ca_file(https_server, tmp_path, ca):
+    """`pulsewire board` opens the store itself: it must use the CA file too (the TLS handshake passes,
+    the stand-in server then answers like no ClickHouse)."""
+    url, seen = https_server
+    res = pulsewire("board", "--output", str(tmp_path / "b.html"), cwd=tmp_path, timeout=60,
+                    env={"PULSEWIRE_STORE_URL": url, "PULSEWIRE_STORE_CA_FILE": str(ca.ca_file)})
+    assert res.returncode != 0 and "certificate" not in res.stderr.lower(), res.stderr
+    assert seen, "the board's query never reached the server through TLS"
