@@ -184,10 +184,11 @@ class KafkaConnection:
         return {f"PULSEWIRE_BROKER_{k}": str(v) for k, v in values.items() if v is not None}
 
     def check_tls(self, timeout_s: float = 5.0) -> None:
-        """Fail with one line if no bootstrap server completes a TLS handshake we trust.
+        """Fail with one line if a bootstrap server presents a certificate we do not trust.
 
         Kafka clients retry a refused handshake until their timeout and then report only that no
-        broker is available; this names the reason (an untrusted certificate, a wrong host name)."""
+        broker is available; this names the reason (an untrusted certificate, a wrong host name).
+        Only a certificate refusal is final: a server that is down or still starting is retried."""
         if not self.tls:
             return
         ctx = self.ssl_context()
@@ -203,11 +204,9 @@ class KafkaConnection:
                     f"is PULSEWIRE_BROKER_CA_FILE="
                     f"{self.ca_file or '(system CAs)'} the CA that signed it, "
                     "and is the host name in it?)") from None
-            except ssl.SSLError as exc:
-                raise KafkaSecurityError(f"TLS to the broker at {server} failed: {exc.reason or exc} "
-                                         "(does this listener speak TLS? kafka+ssl:// needs one that does)") from None
             except (OSError, ValueError):
-                continue  # an unreachable server is the clients' business: they retry and report it
+                # unreachable, still starting, or not speaking TLS: the clients retry and report it
+                continue
 
 
 class ClientFailureReasons(logging.Handler):

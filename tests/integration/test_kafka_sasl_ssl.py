@@ -155,11 +155,13 @@ def _cli(args, env, cwd, timeout=120):
 
 
 def _one_line_error(res, *needles):
+    """Exit != 0, no traceback, and the error in one line: the last on stderr (`connect` logs its start before)."""
     assert res.returncode != 0 and "Traceback" not in res.stderr, res.stderr[-3000:]
     lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), res.stderr[-3000:]
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert errors == lines[-1:] and len(lines) <= 2, res.stderr[-3000:]
     for needle in needles:
-        assert needle in lines[0], lines[0]
+        assert needle in errors[0], errors[0]
 
 
 def test_worker_and_connector_through_sasl_ssl_events_reach_the_store(secure_kafka, namespace, tmp_path,
@@ -216,6 +218,17 @@ def test_a_wrong_ca_a_wrong_password_and_no_credentials_are_refused_in_one_line(
                                        "PULSEWIRE_BROKER_CA_FILE": str(secure_kafka.ca.ca_file)}, tmp_path)
     _one_line_error(wrong_password, "refused the SASL SCRAM-SHA-512 login of pulsewire-worker")
     assert WORKER_PASSWORD not in wrong_password.stderr
+
+    csv, cfg = tmp_path / "reviews.csv", tmp_path / "reviews.toml"
+    csv.write_text(REVIEWS_CSV)
+    cfg.write_text(f'path = "{csv}"\nsource = "s"\ninstance = "s"\n\n[columns]\n'
+                   'event_id = "review_id"\ntext = "body"\noccurred_at = "created_at"\n')
+    connector = _cli(["connect", "files", "--config", str(cfg)],  # a refusal stops a connector: no retrying
+                     {**base, "PULSEWIRE_BROKER_SASL_MECHANISM": "PLAIN", "PULSEWIRE_BROKER_SASL_USERNAME":
+                      "pulsewire-connector", "PULSEWIRE_BROKER_SASL_PASSWORD": "not-" + CONNECTOR_PASSWORD,
+                      "PULSEWIRE_BROKER_CA_FILE": str(secure_kafka.ca.ca_file)}, tmp_path, timeout=60)
+    _one_line_error(connector, "connector 's' stopped", "refused the SASL PLAIN login of pulsewire-connector")
+    assert CONNECTOR_PASSWORD not in connector.stderr
 
     anonymous = KafkaConnection(secure_kafka.bootstrap, tls=True, ca_file=secure_kafka.ca.ca_file)
     from pulsewire.streams.topics import TopicMap
