@@ -198,3 +198,15 @@ def test_every_transport_setting_is_in_the_readme_configuration_table():
             env = f"PULSEWIRE_{field.upper()}"
             short = "_" + env.removeprefix("PULSEWIRE_BROKER_")
             assert env in named or short in named, f"{env} is not in README's configuration table"
+
+
+def test_a_client_certificate_is_loaded_and_a_broken_one_named(ca, tmp_path):
+    conn = Settings(data_dir=tmp_path, broker_url="kafka+ssl://k:9093", broker_ca_file=ca.ca_file,
+                    broker_cert_file=ca.cert_file, broker_key_file=ca.key_file).kafka
+    assert conn.ssl_context() is not None
+    other = make_ca(tmp_path / "other")
+    mismatched = KafkaConnection("k:9093", tls=True, cert_file=ca.cert_file, key_file=other.key_file)
+    with pytest.raises(KafkaSecurityError, match="cannot load the broker TLS files"):
+        mismatched.kafka_python_kwargs()
+    with pytest.raises(ValidationError, match="go together"):
+        Settings(data_dir=tmp_path, broker_url="kafka+ssl://k:9093", broker_cert_file=ca.cert_file)
