@@ -20,6 +20,11 @@ below the top level of a record whose source declared nothing:
 >>> scrub("not a timestamp: 'My manager Bob humil' (Invalid isoformat string)", payload)
 'not a timestamp: [value] (Invalid isoformat string)'
 
+A quoted value cut off where a long detail was shortened goes too:
+
+>>> scrub("not a timestamp: 'My manager Bo", payload)
+'not a timestamp: [value]'
+
 A payload that is not JSON (a CSV line, broken JSON) is split on the usual delimiters:
 
 >>> scrub("line at byte 40 has 3 fields: 'E-1042'", 'E-1042;ann@example.com;Sales')
@@ -41,7 +46,8 @@ _FIELD_NAME = re.compile(r"^(?!.*[0-9].*[0-9].*[0-9])[A-Za-z_][A-Za-z0-9_ .#:-]{
 _MAX_FIELDS = 64
 _MAX_DEPTH = 3
 _DELIMITERS = re.compile(r"[,;\t|\r\n]")
-_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"")
+# a quoted part; or one cut off at the end of a detail that was shortened to its limit
+_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)(?:'|$)|\"((?:[^\"\\]|\\.)*)(?:\"|$)")
 # Shorter values are left in place: they cannot name anyone, and scrubbing every "1" or "a" would
 # leave a detail nobody can read.
 _MIN_VALUE_CHARS = 3
