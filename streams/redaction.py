@@ -20,6 +20,12 @@ below the top level of a record whose source declared nothing:
 >>> scrub("not a timestamp: 'My manager Bob humil' (Invalid isoformat string)", payload)
 'not a timestamp: [value] (Invalid isoformat string)'
 
+The canonical schema's own words (kinds, types, field names) name no one and stay, so that a
+detail still says where the problem is:
+
+>>> scrub("ticket.occurred_at: Field required", '{"kind": "ticket", "customer_id": "ann@example.com"}')
+'ticket.occurred_at: Field required'
+
 A quoted value cut off where a long detail was shortened goes too:
 
 >>> scrub("not a timestamp: 'My manager Bo", payload)
@@ -35,7 +41,9 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, get_args
+
+from pulsewire.schemas.events import EVENT_MODELS
 
 from .json_input import loads_json
 
@@ -48,6 +56,20 @@ _MAX_DEPTH = 3
 _DELIMITERS = re.compile(r"[,;\t|\r\n]")
 # a quoted part; or one cut off at the end of a detail that was shortened to its limit
 _QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)(?:'|$)|\"((?:[^\"\\]|\\.)*)(?:\"|$)")
+def _vocabulary() -> frozenset[str]:
+    """Kinds, field names and the literal values of the canonical event models."""
+    words: set[str] = set()
+    for kind, model in EVENT_MODELS.items():
+        words.add(kind)
+        for name, field in model.model_fields.items():
+            words.add(name)
+            words.update(str(a) for a in get_args(field.annotation) if isinstance(a, str))
+            for arg in get_args(field.annotation):  # Literal[...] | None
+                words.update(str(a) for a in get_args(arg) if isinstance(a, str))
+    return frozenset(words)
+
+
+VOCABULARY = _vocabulary()
 # Shorter values are left in place: they cannot name anyone, and scrubbing every "1" or "a" would
 # leave a detail nobody can read.
 _MIN_VALUE_CHARS = 3
@@ -97,7 +119,7 @@ def values(payload: str) -> list[str]:
     else:
         found.update(p.strip().strip("'\"").strip() for p in _DELIMITERS.split(payload))
         found.add(payload.strip())
-    return sorted((v for v in found if len(v) >= _MIN_VALUE_CHARS), key=len, reverse=True)
+    return sorted((v for v in found if len(v) >= _MIN_VALUE_CHARS and v not in VOCABULARY), key=len, reverse=True)
 
 
 def _leaves(node: Any) -> Iterator[Any]:
@@ -134,7 +156,7 @@ def scrub(detail: str, payload: str) -> str:
 
     def quoted(m: re.Match) -> str:
         inner = m.group(1) if m.group(1) is not None else m.group(2)
-        return PLACEHOLDER if inner and any(inner in v for v in vals) else m.group(0)
+        return PLACEHOLDER if inner and inner not in VOCABULARY and any(inner in v for v in vals) else m.group(0)
 
     out = _QUOTED.sub(quoted, detail)
     for value in vals:

@@ -23,6 +23,7 @@ from pulsewire.schemas.dead_letter import DeadLetter, Reason
 from pulsewire.schemas.events import parse_event_json
 
 from .privacy import KeyRing
+from .redaction import VOCABULARY
 from .rows import dead_letter_row
 from .sdk.connector import Connector, Raw
 from .sdk.runtime import Message, Runner, dead_letter, to_messages
@@ -266,8 +267,9 @@ def _check_redacted(name: str, declared: tuple[str, ...], raw: Raw, dl: DeadLett
     # the columns that carry text from the record (ids, hashes, sizes and our clock cannot, and a value
     # such as a date or a number could match them by chance)
     stored = " ".join(str(row[k]) for k in ("source_topic", "reason", "detail", "payload", "stage", "payload_fields"))
-    # a value that is also a field name stored as one (``channel_type: "channel"``) is a name
-    names = {part for name in row["payload_fields"] for part in name.split(".")}
+    # a value that is also a field name stored as one (``channel_type: "channel"``) is a name, and the
+    # canonical schema's words ("message", "ticket") name no one
+    names = {part for name in row["payload_fields"] for part in name.split(".")} | VOCABULARY
     leaked = [v for v in personal_values(raw.payload, declared) if v in stored and v not in names]
     if leaked:
         raise ConformanceError(f"{name}: the dead_letters row of a rejected record holds the value of a declared "
