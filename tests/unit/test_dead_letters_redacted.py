@@ -231,3 +231,16 @@ def test_conformance_requires_the_declaration_and_checks_that_rejected_rows_come
     assert report["personal_fields"] == ["email"] and report["dead_letters_redacted"] is True
     with pytest.raises(ConformanceError, match="holds the value of a declared personal field"):
         check_conformance(Compressed)
+
+
+def test_every_installed_built_in_connector_declares_its_personal_fields_and_a_config_adds_more(tmp_path):
+    from pulsewire.streams.connectors.files import Files
+    from pulsewire.streams.sdk import registry
+
+    builtin = {name: ep.load() for name, ep in registry.available().items()
+               if ep.value.startswith("pulsewire.streams.connectors.")}
+    assert set(builtin) >= {"files", "webhook", "hris", "pulse", "generator"}
+    assert {name: cls.personal_fields is None for name, cls in builtin.items()} == dict.fromkeys(builtin, False)
+    files = Files({"path": str(tmp_path / "x.csv"), "columns": {"customer_id": "E-mail", "text": "Body"},
+                   "attributes": ["Title"], "personal_fields": ["Phone"]})
+    assert set(files.declared_personal_fields()) == {"E-mail", "Body", "employee_id", "Title", "Phone"}
