@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     min_group_size: int = MIN_GROUP_FLOOR
     min_comment_group_size: int = MIN_COMMENT_GROUP_FLOOR
     raw_text_ttl_days: int = Field(default=90, ge=1)
+    dead_letter_ttl_days: int = Field(default=30, ge=1, description="ClickHouse drops dead letters after this.")
+    dlq_retention_days: float = Field(default=7, gt=0, description="events.dlq (raw rejected records) keeps them "
+                                      "this long; `pulsewire topics` applies a change to an existing topic.")
 
     # Faust/Kafka consumer tuning (short timeouts keep rebalances quick on one machine)
     session_timeout_s: float = 10.0
