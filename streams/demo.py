@@ -97,6 +97,8 @@ def start_worker(bootstrap: str, data_dir: Path, key: str, extra_env: dict | Non
         "PULSEWIRE_PSEUDONYM_KEY": key,
         "PYTHONUNBUFFERED": "1",
     })
+    # the simulated SMB's generator plays its HRIS too: its consent answers count, unless told otherwise
+    env.setdefault("PULSEWIRE_CONSENT_SOURCES", "hris,generator")
     env.update(extra_env or {})
     log = open(data_dir / "worker.log", "ab")
     return subprocess.Popen([sys.executable, "-m", "pulsewire.streams.cli", "worker"], env=env,

@@ -21,6 +21,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .time_window import EARLIEST_EVENT_DATE, MAX_FUTURE_DAYS
+from .validation import DEFAULT_CONSENT_SOURCES
 
 #: The smallest team-level group ever shown; settings may only raise it.
 MIN_GROUP_FLOOR = 5
@@ -74,6 +75,8 @@ class Settings(BaseSettings):
     min_group_size: int = MIN_GROUP_FLOOR
     min_comment_group_size: int = MIN_COMMENT_GROUP_FLOOR
     raw_text_ttl_days: int = Field(default=90, ge=1)
+    consent_sources: str = Field(default=",".join(DEFAULT_CONSENT_SOURCES), description=(
+        "Comma-separated event sources whose consent field is honoured; consent from others is ignored."))
 
     # Faust/Kafka consumer tuning (short timeouts keep rebalances quick on one machine)
     session_timeout_s: float = 10.0
@@ -124,6 +127,13 @@ class Settings(BaseSettings):
         if self.store_url is None:
             self.store_url = f"chdb://{self.data_dir.resolve() / 'clickhouse'}"
         return self
+
+    @property
+    def consent_source_names(self) -> frozenset[str]:
+        """>>> sorted(Settings(consent_sources=" hris, bamboo ,").consent_source_names)
+        ['bamboo', 'hris']
+        """
+        return frozenset(s.strip() for s in self.consent_sources.split(",") if s.strip())
 
     @property
     def bootstrap_servers(self) -> str:
