@@ -16,3 +16,15 @@ CREATE TABLE IF NOT EXISTS consent_audit
 )
 ENGINE = ReplacingMergeTree(recorded_at)
 ORDER BY (entity_id, event_id);
+
+-- Burnout rows stored before consent was enforced: keep only the people whose latest stored
+-- prediction says they consented (predictions.consent); everyone else's are removed once.
+DELETE FROM risk_latest WHERE model = 'burnout' AND entity_id NOT IN (
+    SELECT entity_id FROM predictions WHERE model = 'burnout' GROUP BY entity_id
+    HAVING argMax(consent, predicted_at) = 1);
+DELETE FROM learn_examples WHERE model = 'burnout' AND entity_id NOT IN (
+    SELECT entity_id FROM predictions WHERE model = 'burnout' GROUP BY entity_id
+    HAVING argMax(consent, predicted_at) = 1);
+DELETE FROM predictions WHERE model = 'burnout' AND entity_id NOT IN (
+    SELECT entity_id FROM predictions WHERE model = 'burnout' GROUP BY entity_id
+    HAVING argMax(consent, predicted_at) = 1);

@@ -82,3 +82,38 @@ def test_a_withdrawal_removes_the_stored_burnout_rows(store):
                                  "WHERE entity_id IN ('emp_keepcons', 'emp_withdrawn') ORDER BY entity_id, model")
         assert [(r["entity_id"], r["model"]) for r in left] == [
             ("emp_keepcons", "burnout"), ("emp_keepcons", "churn"), ("emp_withdrawn", "churn")], table
+
+
+MIGRATE_OLD_STORE = """
+import json, sys
+from datetime import datetime, timezone
+import pulsewire.streams.store as st
+from pulsewire.streams.agents.features import prediction_rows
+every = st.load_migrations
+st.load_migrations = lambda: [m for m in every() if m.version < 41]   # a store from before consent was enforced
+s = st.open_store("chdb://" + sys.argv[1])
+now = datetime.now(timezone.utc).timestamp()
+for who, answers in (("emp_yes_now", [0, 1]), ("emp_no_now", [1, 0]), ("emp_never", [0])):
+    for i, c in enumerate(answers):
+        pred, risk = prediction_rows({"model": "burnout", "entity_type": "employee", "entity_id": who, "team_id": "t",
+            "event_id": f"ek_{i}", "t": now + i, "probability": 0.5, "baseline": 0.0, "model_version": "v",
+            "n_labels": 0, "n_pos": 0, "alerted": False, "consent": c, "reasons": []})
+        s.insert_rows("predictions", [pred]); s.insert_rows("risk_latest", [risk])
+st.load_migrations = every
+applied = s.migrate()
+print(json.dumps({"applied": applied, "predictions": sorted({r["entity_id"] for r in s.query_dicts("SELECT entity_id FROM predictions")}),
+                  "risk": [r["entity_id"] for r in s.query_dicts("SELECT entity_id FROM risk_latest FINAL")]}))
+"""
+
+
+def test_the_migration_removes_burnout_rows_stored_before_consent_was_enforced(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-c", MIGRATE_OLD_STORE, str(tmp_path / "store")], capture_output=True,
+                       text=True, timeout=180)
+    assert r.returncode == 0, r.stderr[-2000:]
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert 41 in got["applied"]
+    assert got["predictions"] == ["emp_yes_now"] and got["risk"] == ["emp_yes_now"]
