@@ -143,8 +143,8 @@ class Output:
     prediction: dict | None = None
     alert: dict | None = None          # per-entity alert decision (before consent gating)
     consent: bool = True               # employees: True only after an explicit yes (unknown means no)
-    # employees: this event's burnout probability for the team aggregates ({"p": None} once they left),
-    # and whether the model is past its warm-up (team alerts wait for it)
+    # employees: this event's burnout probability for the team aggregates and whether the model is past
+    # its warm-up (team alerts wait for it): {"p": 0.42, "warm": True}
     team_risk: dict | None = None
     previous_team: str = ""            # the team the employee left with this event (moved or exited)
     consent_change: dict | None = None  # {"old": True/False/None, "new": bool}: audited
@@ -198,17 +198,17 @@ def process_event(state: dict | None, ev: dict, sentiment: dict | None, models: 
         out.examples = join_label(state, model_name, eid, ev.get("event_id", ""), y, t)
         if dup or len(state.get("labels_seen", [])) == n_before:
             out.notes.append("label_duplicate")
-    before = dict(state["f"])
+    consent_before, team_before = state["f"].get("consent"), state["f"].get("team_id", "")
     UPDATE[etype](state, ev, sentiment, t)
     note_sentiment(state, sentiment)
     f = state["f"]
     out.team_id = f.get("team_id", "") if etype == "employee" else ""
     out.consent = bool(f.get("consent", False)) if etype == "employee" else True
     if etype == "employee":
-        if ev.get("consent") is not None and before.get("consent") != f.get("consent"):
-            out.consent_change = {"old": before.get("consent"), "new": f["consent"]}
-        if before.get("team_id") and before["team_id"] != out.team_id:
-            out.previous_team = before["team_id"]
+        if ev.get("consent") is not None and consent_before != f.get("consent"):
+            out.consent_change = {"old": consent_before, "new": f["consent"]}
+        if team_before and team_before != out.team_id:
+            out.previous_team = team_before
         for ex in out.examples:  # stored (learn_examples) only for people who consented
             ex["consent"] = out.consent
     if ends_entity(etype, ev):

@@ -117,3 +117,16 @@ def test_the_migration_removes_burnout_rows_stored_before_consent_was_enforced(t
     got = json.loads(r.stdout.strip().splitlines()[-1])
     assert 41 in got["applied"]
     assert got["predictions"] == ["emp_yes_now"] and got["risk"] == ["emp_yes_now"]
+
+
+def test_a_person_who_moves_team_or_leaves_is_withdrawn_from_the_old_team():
+    models, cfg = _trained(), LearnerConfig(min_positives_to_alert=0)
+    state, out = process_event(None, ev("hr", "hire", 0, employee_id="emp_m", team_id="a", consent=False), None,
+                               models, cfg)
+    assert out.team_risk is not None and out.previous_team == ""
+    state, out = process_event(state, ev("hr", "overtime", 7, employee_id="emp_m", team_id="b", hours=3.0), None,
+                               models, cfg)
+    assert out.previous_team == "a" and out.team_risk is not None and out.team_id == "b"
+    state, out = process_event(state, ev("hr", "exit", 14, employee_id="emp_m", team_id="b", exit_type="involuntary"),
+                               None, models, cfg)
+    assert out.previous_team == "b" and out.team_risk is None
