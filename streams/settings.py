@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     raw_text_ttl_days: int = Field(default=90, ge=1)
     consent_sources: str = Field(default=",".join(DEFAULT_CONSENT_SOURCES), description=(
         "Comma-separated event sources whose consent field is honoured; consent from others is ignored."))
+    dead_letter_ttl_days: int = Field(default=30, ge=1, description="ClickHouse drops dead letters after this.")
+    dlq_retention_days: float = Field(default=7, gt=0, description="events.dlq (raw rejected records) keeps them "
+                                      "this long; `pulsewire topics` applies a change to an existing topic.")
 
     # Faust/Kafka consumer tuning (short timeouts keep rebalances quick on one machine)
     session_timeout_s: float = 10.0

@@ -147,9 +147,10 @@ class Store:
     """A clickhouse-connect client plus our migrations and batch inserts."""
 
     def __init__(self, url: str, *, user: str = "default", password: str = "", text_ttl_days: int = 90,
-                 read_only: bool = False):
+                 read_only: bool = False, dead_letter_ttl_days: int = 30):
         self.url = url
         self.text_ttl_days = text_ttl_days
+        self.dead_letter_ttl_days = dead_letter_ttl_days
         self.read_only = read_only
         self._lock: _ChdbLock | None = None
         self._refs = 1
@@ -198,6 +199,7 @@ class Store:
             applied.append(m.version)
             log.info("applied migration %04d_%s", m.version, m.name)
         self._apply_text_ttl()
+        self._apply_dead_letter_ttl()
         return applied
 
     def _apply_text_ttl(self) -> None:
@@ -207,6 +209,11 @@ class Store:
             self.client.command(
                 "ALTER TABLE events_scored MODIFY COLUMN text String DEFAULT '' "
                 f"TTL toDateTime(occurred_at) + toIntervalDay({int(self.text_ttl_days)})")
+
+    def _apply_dead_letter_ttl(self) -> None:
+        ttl = f"TTL toDateTime(least(failed_at, stored_at)) + toIntervalDay({int(self.dead_letter_ttl_days)})"
+        if ttl not in str(self.client.command("SHOW CREATE TABLE dead_letters")):
+            self.client.command(f"ALTER TABLE dead_letters MODIFY {ttl}")
 
     def pending_migrations(self) -> list[Migration]:
         """Migrations this version of pulsewire has that the store has not applied (read-only safe)."""
@@ -257,7 +264,7 @@ class Store:
 
 
 def open_store(url: str, *, migrate: bool = True, user: str = "default", password: str = "",
-               text_ttl_days: int = 90, read_only: bool = False) -> Store:
+               text_ttl_days: int = 90, read_only: bool = False, dead_letter_ttl_days: int = 30) -> Store:
     """Open (and migrate) a store. Within one process, the same chdb URL shares one engine.
 
     ``read_only``: open an existing store without migrating it or changing its TTLs; a store
@@ -277,10 +284,12 @@ def open_store(url: str, *, migrate: bool = True, user: str = "default", passwor
             if other is not None:
                 raise StoreError(f"this process already has the chDB store {other} open; chDB runs one "
                                  f"store per process, so {url} cannot be opened here at the same time")
-            store = Store(url, user=user, password=password, text_ttl_days=text_ttl_days, read_only=read_only)
+            store = Store(url, user=user, password=password, text_ttl_days=text_ttl_days, read_only=read_only,
+                          dead_letter_ttl_days=dead_letter_ttl_days)
             _open_chdb[url] = store
     else:
-        store = Store(url, user=user, password=password, text_ttl_days=text_ttl_days, read_only=read_only)
+        store = Store(url, user=user, password=password, text_ttl_days=text_ttl_days, read_only=read_only,
+                      dead_letter_ttl_days=dead_letter_ttl_days)
     if migrate:
         store.migrate()
     if read_only:
@@ -308,4 +317,4 @@ def _first_line(exc: BaseException) -> str:
 def open_from_settings(settings, migrate: bool = True, read_only: bool = False) -> Store:
     return open_store(settings.store_url, migrate=migrate, user=settings.store_user,
                       password=settings.store_password.get_secret_value(), text_ttl_days=settings.raw_text_ttl_days,
-                      read_only=read_only)
+                      read_only=read_only, dead_letter_ttl_days=settings.dead_letter_ttl_days)
