@@ -56,6 +56,7 @@ SINKS: dict[str, SinkSpec] = {s.table: s for s in (
     SinkSpec("metrics_daily", "metrics"),
     SinkSpec("alerts_audit", "alerts_audit"),
     SinkSpec("consumer_lag", "health"),
+    SinkSpec("erasures", "erase"),
 )}
 
 

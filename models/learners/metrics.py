@@ -115,6 +115,9 @@ def apply(st: dict, dim_key: str, items: list[dict], *, min_group_size: int = 5,
     touched: set[int] = set()
     alerts: list[dict] = []
     for it in sorted(items, key=lambda i: i["t"]):
+        if it["k"] == "erase":  # pulsewire forget: the person's answers and flag leave the state
+            touched.update(forget_entity(st, it["e"]))
+            continue
         d, k = int(it["d"]), it["k"]
         if dimension in ("channel", "product", "team") and k in ("cs", "es"):
             a = _spike_step(st, dim_key, d, it["t"], spike_min_texts if dimension != "team" else
@@ -158,6 +161,18 @@ def apply(st: dict, dim_key: str, items: list[dict], *, min_group_size: int = 5,
         for x in [x for x in st["days"] if int(x) < newest - KEEP_DAYS]:
             del st["days"][x]
     return st, rows, alerts
+
+
+def forget_entity(st: dict, entity_id: str) -> set[int]:
+    """Drop one person's eNPS answers and at-risk flag from a dimension's state; return the days changed.
+
+    >>> st = {"days": {"3": {"enps": {"emp_a": 9, "emp_b": 2}}, "4": {"es": [0.5, 1, 0]}}, "flags": ["emp_a"]}
+    >>> forget_entity(st, "emp_a"), st["days"]["3"]["enps"], st["flags"]
+    ({3}, {'emp_b': 2}, [])
+    """
+    days = {int(d) for d, b in st["days"].items() if b.get("enps", {}).pop(entity_id, None) is not None}
+    st["flags"] = [e for e in st["flags"] if e != entity_id]
+    return days
 
 
 def metric_rows(st: dict, dimension: str, value: str, d: int, min_group_size: int,
