@@ -16,6 +16,7 @@ import pytest
 
 from pulsewire.streams.privacy import KeyRing
 
+from ..connectors.conftest import read_topics
 from .conftest import Pipeline
 
 pytestmark = pytest.mark.integration
@@ -85,6 +86,9 @@ def test_forget_erases_rows_and_state_once_and_records_it_without_the_id(pipelin
     items = _history(erased, team, start) + _history(other, team, start)
     items += [_review(customer, start + timedelta(days=d), "Support never answered, I want a refund")
               for d in range(1, 6)]
+    colleagues = [f"EMP-{tag}-c{i}" for i in range(5)]  # with the two above, 7 eNPS respondents in the team
+    for c in colleagues:
+        items += [_hr(c, team, start, "hire"), _hr(c, team, start + timedelta(days=15), "enps", score=9)]
     pipeline.start()
     pipeline.produce(items)
     pipeline.wait_processed(len(items))
@@ -105,6 +109,13 @@ def test_forget_erases_rows_and_state_once_and_records_it_without_the_id(pipelin
     for res in (first, again, cust):
         assert erased not in res.stdout + res.stderr and pseudonym not in res.stdout + res.stderr
         assert customer not in res.stdout + res.stderr
+    # a replayed request (at-least-once) is not carried out again: its stored record is the receipt
+    requests = read_topics(pipeline.bootstrap, [pipeline.topic("privacy.erasure")])
+    first_request = next(r for r in requests if json.loads(r.value)["request_id"] == receipt["request_id"])
+    pipeline.produce([("privacy.erasure", first_request.key.decode(), first_request.value)])
+    _drain(pipeline, ["privacy.erasure", "signals.metrics"])
+    receipts = [json.loads(r.value) for r in read_topics(pipeline.bootstrap, [pipeline.topic("privacy.erasure.receipts")])]
+    assert [r["rows_total"] for r in receipts if r["request_id"] == receipt["request_id"]] == [receipt["rows_total"]] * 2
     assert pipeline.stop() == 0
 
     # no table holds a row that names them; the other employee's rows are all there
@@ -124,15 +135,20 @@ def test_forget_erases_rows_and_state_once_and_records_it_without_the_id(pipelin
     pipeline.start()
     label_at = start + timedelta(days=20)
     late = [_hr(erased, team, label_at, "pulse", question="burnout", score=5),
-            _hr(other, team, label_at, "pulse", question="burnout", score=5)]
+            _hr(other, team, label_at, "pulse", question="burnout", score=5),
+            _hr(colleagues[0], team, label_at, "enps", score=10)]
     pipeline.produce(late)
     pipeline.wait_processed(len(items) + len(late))
     _drain(pipeline, ["learn.burnout", "signals.metrics", "privacy.erasure"])
     assert pipeline.stop() == 0
     got = pipeline.query(
         ex="SELECT entity_id, count() AS n FROM learn_examples GROUP BY entity_id",
-        ev="SELECT count() AS n FROM events_scored FINAL WHERE employee_id = {p}".replace("{p}", f"'{pseudonym}'"))
+        ev="SELECT count() AS n FROM events_scored FINAL WHERE employee_id = {p}".replace("{p}", f"'{pseudonym}'"),
+        enps=f"SELECT n FROM metrics_daily FINAL WHERE metric = 'enps' AND dimension = 'team' "
+             f"AND dimension_value = '{team}' AND day = '{label_at.date().isoformat()}'")
     examples = {r["entity_id"]: int(r["n"]) for r in got["ex"]}
     assert examples.get(other_pseudonym, 0) > 0, examples
     assert examples.get(pseudonym, 0) == 0, examples
     assert int(got["ev"][0]["n"]) == 1  # their new event is processed as a new person's
+    # the team's eNPS over the 28-day window no longer counts their answer (7 respondents before)
+    assert [int(r["n"]) for r in got["enps"]] == [6], got["enps"]

@@ -120,3 +120,20 @@ def test_forget_without_a_broker_is_one_line(tmp_path):
     res = pulsewire("forget", "--employee", "EMP-1", "--by", "hr-admin", "--timeout", "2", cwd=tmp_path, env=env)
     assert_user_error(res, "cannot reach Kafka")
     assert "EMP-1" not in res.stderr + res.stdout
+
+
+def test_an_erase_item_takes_the_person_out_of_a_teams_enps_and_flags():
+    from pulsewire.models.learners.metrics import apply, new_dim_state
+
+    day = 20_000
+    answers = [{"k": "enps", "d": day, "t": day * 86400.0 + i, "v": v, "r": f"emp_{i}"}
+               for i, v in enumerate([10, 9, 9, 3, 7, 0])]
+    flags = [{"k": "flag", "d": day, "t": day * 86400.0 + 10 + i, "e": f"emp_{i}", "on": True} for i in (5, 1)]
+    st, rows, _ = apply(new_dim_state(), "team:t1", answers + flags)
+    assert [(r["metric"], r["value"], r["n"]) for r in rows] == [("enps", 16.6667, 6)] and st["flags"] == ["emp_1", "emp_5"]
+
+    st, rows, _ = apply(st, "team:t1", [{"k": "erase", "e": "emp_5", "t": day * 86400.0 + 99}])
+
+    assert [(r["metric"], r["value"], r["n"]) for r in rows] == [("enps", 40.0, 5)]  # the day, again, without them
+    assert "emp_5" not in str(st) and st["flags"] == ["emp_1"]
+    assert apply(st, "team:t1", [{"k": "erase", "e": "emp_5", "t": day * 86400.0 + 100}])[1] == []  # nothing more
