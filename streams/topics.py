@@ -96,8 +96,7 @@ CONNECTOR_TOPICS: tuple[TopicSpec, ...] = (*EVENT_TOPICS, DLQ, CURSORS)
 #: The pipeline's topics: their lag under the worker's group is what the health board shows.
 #: (alerts.* are audited by the worker too, but their consumer of record is a CRM or HR system;
 #: models.snapshots is read by every worker without a group, connectors.cursors by connectors.)
-GROUP_TOPICS: tuple[TopicSpec, ...] = (*EVENT_TOPICS, VALID, DLQ, SCORED, LEARN_CHURN, LEARN_BURNOUT, SIGNALS,
-                                       ERASURE)
+GROUP_TOPICS: tuple[TopicSpec, ...] = (*EVENT_TOPICS, VALID, DLQ, SCORED, LEARN_CHURN, LEARN_BURNOUT, SIGNALS)
 
 
 def partitions_of(spec: TopicSpec, default: int) -> int:
