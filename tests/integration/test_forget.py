@@ -152,3 +152,18 @@ def test_forget_erases_rows_and_state_once_and_records_it_without_the_id(pipelin
     assert int(got["ev"][0]["n"]) == 1  # their new event is processed as a new person's
     # the team's eNPS over the 28-day window no longer counts their answer (7 respondents before)
     assert [int(r["n"]) for r in got["enps"]] == [6], got["enps"]
+
+
+def test_forget_without_a_running_worker_says_so_in_one_line(broker, namespace, tmp_path, pseudonym_key):
+    p = Pipeline(broker, namespace, tmp_path, pseudonym_key)
+    try:
+        env = {**os.environ, "PULSEWIRE_BROKER_URL": f"kafka://{broker}", "PULSEWIRE_PSEUDONYM_KEY": pseudonym_key,
+               **p.env()}
+        res = subprocess.run([sys.executable, "-m", "pulsewire.streams.cli", "forget", "--customer", "CUS-7",
+                              "--by", "dpo", "--timeout", "3"], capture_output=True, text=True, timeout=120, env=env)
+    finally:
+        p.close()
+    assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: no worker answered within 3 s"), lines
+    assert f"stays on {namespace}privacy.erasure" in lines[0] and "CUS-7" not in lines[0]
