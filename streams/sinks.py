@@ -57,6 +57,7 @@ SINKS: dict[str, SinkSpec] = {s.table: s for s in (
     SinkSpec("alerts_audit", "alerts_audit"),
     SinkSpec("consumer_lag", "health"),
     SinkSpec("consent_audit", "features"),
+    SinkSpec("erasures", "erase"),
 )}
 
 #: What a withdrawn consent removes: the person's stored burnout predictions, latest risk and examples.

@@ -149,6 +149,9 @@ def apply(st: dict, dim_key: str, items: list[dict], *, min_group_size: int = 5,
     st.setdefault("risk", {})
     st.pop("flags", None)  # state written before team aggregates counted people's probabilities
     for it in sorted(items, key=lambda i: i["t"]):
+        if it["k"] == "erase":  # pulsewire forget: the person's answers and flag leave the state
+            touched.update(forget_entity(st, it["e"]))
+            continue
         d, k = int(it["d"]), it["k"]
         if dimension in ("channel", "product", "team") and k in ("cs", "es"):
             a = _spike_step(st, dim_key, d, it["t"], spike_min_texts, spike_margin, spike_cooldown_days,
@@ -206,6 +209,23 @@ def latest_risks(st: dict, end_t: float) -> dict[str, float]:
     """Each person's latest burnout probability, for those predicted in the ``WINDOW`` before ``end_t``."""
     since = end_t - WINDOW["burnout_mean_risk"] * DAY
     return {e: p for e, (p, t) in st.get("risk", {}).items() if since < t <= end_t}
+
+
+def forget_entity(st: dict, entity_id: str) -> set[int]:
+    """Drop one person's eNPS answers and latest burnout risk from a dimension's state; return the days changed.
+
+    >>> st = {"days": {"3": {"enps": {"emp_a": 9, "emp_b": 2}}, "4": {"es": [0.5, 1, 0]}}, "risk": {"emp_a": [0.9, 1.0]}}
+    >>> forget_entity(st, "emp_a"), st["days"]["3"]["enps"], st["risk"]
+    ({0, 3}, {'emp_b': 2}, {})
+    """
+    days = {int(d) for d, b in st["days"].items() if b.get("enps", {}).pop(entity_id, None) is not None}
+    for d, b in st["days"].items():
+        if entity_id in b.get("esw", ()):
+            b["esw"].remove(entity_id)
+            days.add(int(d))
+    if (risk := st.setdefault("risk", {}).pop(entity_id, None)) is not None:
+        days.add(day_of(risk[1]))  # the team's burnout rows of that day are recomputed without them
+    return days
 
 
 def metric_rows(st: dict, dimension: str, value: str, d: int, min_group_size: int,

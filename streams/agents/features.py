@@ -139,7 +139,8 @@ def install(app, ctx) -> None:
                 log.exception("features failed on %s[%s]@%s", rec.topic, rec.partition, rec.offset)
                 await batch.dead(rec, exc)
         for key, partition in dirty.items():
-            table.send_changelog(partition, key, table.data[key])
+            if key in table.data:  # the erase agent may have dropped it meanwhile (pulsewire forget)
+                table.send_changelog(partition, key, table.data[key])
         for dim, items in dims.items():
             await signals.send(key=dim.encode(), value=json.dumps(items).encode())
         await ctx.sinks["consent_audit"].write(rows.consents)
