@@ -82,6 +82,7 @@ class Sources:
         self.root = root
         now = (now or datetime.now(timezone.utc)).replace(microsecond=0)
         self.when = now - timedelta(days=1)
+        self.recent = now - timedelta(minutes=10)  # webhooks arrive when things happen: a day-old delivery is refused
         self.day = self.when.date().isoformat()
         self.hired = (self.when - timedelta(days=300)).date().isoformat()
         root.mkdir(parents=True, exist_ok=True)
@@ -165,7 +166,7 @@ class Sources:
 
     # ---- webhook routes: (route, body bytes, expected HTTP status) ----
     def webhook_requests(self) -> list[tuple[str, bytes, int]]:
-        epoch = int(self.when.timestamp())
+        epoch, at = int(self.recent.timestamp()), self.recent.isoformat()
         slack = {"type": "event_callback", "team_id": "T0PULSE", "event_id": "Ev0CANARY1",
                  "event": {"type": "message", "user": SLACK_USER, "channel": "C0PULSE", "ts": f"{epoch}.000100",
                            "text": COMMENT}}
@@ -185,7 +186,7 @@ class Sources:
                                            "source": {"author": customer, "body": "<p>The export is broken</p>"}}}}
         intercom_bad = {"type": "notification_event", "topic": "conversation.admin.replied", "id": "notif-can-3",
                         "created_at": epoch, "data": {"item": {"id": "conv-ic-2", "author": admin}}}  # no parts
-        zendesk = {"type": "zen:event-type:ticket.created", "id": "zd-can-1", "time": self.iso(20),
+        zendesk = {"type": "zen:event-type:ticket.created", "id": "zd-can-1", "time": at,
                    "detail": {"id": "9001", "requester_id": "zcust-1", "subject": "Invoice wrong",
                               "description": "The invoice total is wrong", "status": "NEW", "priority": "HIGH",
                               "via": {"channel": "email"}}}
@@ -195,7 +196,7 @@ class Sources:
         fd = {"ticket_id": 501, "ticket_requester_id": 7001, "ticket_requester_email": REQUESTER_EMAIL,
               "triggered_event": "{ticket_action:created}", "ticket_description": "Cannot log in since Monday",
               "ticket_status": "Open", "ticket_priority": "Low", "ticket_source": "Email",
-              "ticket_updated_at": self.iso(21)}
+              "ticket_updated_at": at}
         fd_bad = {k: v for k, v in fd.items() if k != "ticket_id"} | {"ticket_description": COMMENT}
         return [
             ("/slack", json.dumps(slack).encode(), 200),
