@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     dead_letter_ttl_days: int = Field(default=30, ge=1, description="ClickHouse drops dead letters after this.")
     dlq_retention_days: float = Field(default=7, gt=0, description="events.dlq (raw rejected records) keeps them "
                                       "this long; `pulsewire topics` applies a change to an existing topic.")
+    # Grafana's read-only ClickHouse user, created by the worker's store set-up on a server
+    grafana_store_user: str | None = Field(default=None, description="May read only the privacy views.")
+    grafana_store_password: SecretStr | None = None
 
     # Faust/Kafka consumer tuning (short timeouts keep rebalances quick on one machine)
     session_timeout_s: float = 10.0
@@ -115,6 +118,13 @@ class Settings(BaseSettings):
         if v < MIN_COMMENT_GROUP_FLOOR:
             raise ValueError(f"min_comment_group_size can only be raised (floor {MIN_COMMENT_GROUP_FLOOR})")
         return v
+
+    @field_validator("grafana_store_user")
+    @classmethod
+    def _grafana_user_name(cls, v: str | None) -> str | None:
+        from .store_access import valid_user_name
+
+        return valid_user_name(v) if v else None
 
     @field_validator("broker_url")
     @classmethod

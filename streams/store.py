@@ -280,8 +280,11 @@ class Store:
 
 def open_store(url: str, *, migrate: bool = True, user: str = "default", password: str = "",
                text_ttl_days: int = 90, read_only: bool = False, dead_letter_ttl_days: int = 30,
-               ca_file: Path | str | None = None) -> Store:
+               ca_file: Path | str | None = None, access=None) -> Store:
     """Open (and migrate) a store. Within one process, the same chdb URL shares one engine.
+
+    ``access`` (a :class:`~pulsewire.streams.store_access.StoreAccess`) is applied after migrating:
+    the small-group thresholds the privacy views read, and Grafana's read-only user on a server.
 
     ``read_only``: open an existing store without migrating it or changing its TTLs; a store
     that lacks migrations this version needs is refused (its tables would not match our SQL)."""
@@ -308,6 +311,8 @@ def open_store(url: str, *, migrate: bool = True, user: str = "default", passwor
                       dead_letter_ttl_days=dead_letter_ttl_days, ca_file=ca_file)
     if migrate:
         store.migrate()
+        if access is not None:
+            access.apply(store)
     if read_only:
         _refuse_outdated(store)
     return store
@@ -331,7 +336,9 @@ def _first_line(exc: BaseException) -> str:
 
 
 def open_from_settings(settings, migrate: bool = True, read_only: bool = False) -> Store:
+    from .store_access import StoreAccess
+
     return open_store(settings.store_url, migrate=migrate, user=settings.store_user,
                       password=settings.store_password.get_secret_value(), text_ttl_days=settings.raw_text_ttl_days,
                       read_only=read_only, dead_letter_ttl_days=settings.dead_letter_ttl_days,
-                      ca_file=settings.store_ca_file)
+                      ca_file=settings.store_ca_file, access=StoreAccess.from_settings(settings))
