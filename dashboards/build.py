@@ -10,10 +10,11 @@ Every SQL text uses the plugin's macros (``$__timeFilter``, ``$__timeInterval``,
 ``$__dateFilter``, ``$__fromTime``, ``$__toTime``, ``$__interval_s``); Grafana's backend
 expands them, and so does :mod:`pulsewire.dashboards.macros` for the embedded board.
 
-Small-group suppression lives in the SQL: every query that shows team-level employee
-data computes the group size next to the value and replaces the team by the label
-``suppressed (<N)`` with a NULL value when the group is smaller than ``min_group``
-(``min_comment_group`` for numbers derived from employee comments).
+Small-group suppression lives in the data layer, not here: every panel reads the views of
+migration 0042 (``pulsewire.streams.store_access.GRANTED``, what Grafana's read-only user may
+read), which serve employee numbers per whole ISO week or day, only with enough distinct people
+behind them, with complementary suppression. Panels only sum the shown windows of their range and
+label merged small teams ``suppressed (<N)``, N read from the store's ``privacy_thresholds``.
 """
 
 from __future__ import annotations
@@ -191,16 +192,6 @@ def _category_colors(field_name: str, domain: str) -> tuple[dict, list[dict]]:
             [{"matcher": {"id": "byName", "options": field_name}, "properties": [{"id": "mappings", "value": mappings}]}])
 
 
-def _cell(n: str, min_n: int, value: str) -> str:
-    """A team's number in a shown team's row: the value with at least ``min_n`` people behind it, NaN
-    (suppressed) with 1 to ``min_n - 1``, NULL (no data) with none; NULL in the merged small-teams row.
-
-    >>> _cell("any(k)", 5, "any(v)")
-    'multiIf(NOT ok OR any(k) = 0, NULL, any(k) >= 5, any(v), nan)'
-    """
-    return f"multiIf(NOT ok OR {n} = 0, NULL, {n} >= {min_n}, {value}, nan)"
-
-
 #: How a table or heat map shows NaN (suppressed: too few people) and NULL (no data), in Grafana and the board.
 _SUPPRESSED_OR_EMPTY = [
     {"type": "special", "options": {"match": "nan", "result": {"text": "suppressed", "color": "#8e8e8e", "index": 0}}},
@@ -224,21 +215,21 @@ def customer_pulse(learner: LearnerConfig | None = None) -> Board:
     p = _Panels()
     p.add("stat", "Customer sentiment", """
         SELECT round(sum(score_sum) / nullIf(sum(scored), 0), 3) AS sentiment
-        FROM sentiment_minute
-        WHERE author = 'customer' AND $__timeFilter(minute)
+        FROM customer_sentiment_minute
+        WHERE $__timeFilter(minute)
         """, (0, 0, 6, 4), description="Mean sentiment score (p_positive - p_negative, -1..1) of customer text "
         "in the time range, from the per-minute aggregate.", decimals=3, options=_STAT_OPTS,
           defaults={"min": -1, "max": 1, "thresholds": _thresholds((None, "red"), (-0.1, "orange"), (0.1, "green"))})
     p.add("stat", "CSAT", """
         SELECT round(100 * countIf(csat >= 4) / nullIf(count(), 0), 1) AS CSAT
-        FROM events_scored FINAL
+        FROM customer_events
         WHERE kind = 'ticket' AND csat IS NOT NULL AND $__timeFilter(occurred_at)
         """, (6, 0, 6, 4), description="Share of ticket ratings at 4 or 5 (of 5), exact (FINAL).", unit="percent",
           decimals=1, options=_STAT_OPTS,
           defaults={"thresholds": _thresholds((None, "red"), (70, "orange"), (80, "green"))})
     p.add("stat", "Retention", """
         SELECT value AS retention
-        FROM metrics_daily FINAL
+        FROM customer_metrics_daily
         WHERE metric = 'retention_rate' AND dimension = 'all' AND day <= toDate($__toTime)
         ORDER BY day DESC
         LIMIT 1
@@ -247,17 +238,17 @@ def customer_pulse(learner: LearnerConfig | None = None) -> Board:
           defaults={"thresholds": _thresholds((None, "red"), (85, "orange"), (90, "green"))})
     p.add("stat", "Churn alerts", """
         SELECT count() AS "churn alerts"
-        FROM alerts_audit FINAL
-        WHERE alert_type = 'churn' AND $__timeFilter(occurred_at)
+        FROM customer_churn_alerts
+        WHERE $__timeFilter(occurred_at)
         HAVING count() > 0
-            OR (SELECT count() FROM events_scored WHERE customer_id != '' AND $__timeFilter(occurred_at)) > 0
+            OR (SELECT count() FROM customer_events WHERE customer_id != '' AND $__timeFilter(occurred_at)) > 0
         """, (18, 0, 6, 4), description="Churn alerts whose triggering event falls in the time range (no data "
         "when the range has no customer events).", decimals=0, options=_STAT_OPTS,
           defaults={"thresholds": _thresholds((None, "green"), (1, "orange"), (20, "red"))})
     p.add("timeseries", "Sentiment by channel", """
         SELECT $__timeInterval(minute) AS time, channel, round(sum(score_sum) / sum(scored), 3) AS sentiment
-        FROM sentiment_minute
-        WHERE author = 'customer' AND channel != '' AND scored > 0 AND $__timeFilter(minute)
+        FROM customer_sentiment_minute
+        WHERE channel != '' AND scored > 0 AND $__timeFilter(minute)
         GROUP BY time, channel
         ORDER BY time
         """, (0, 4, 16, 9), description="Mean sentiment of customer text per channel over time "
@@ -267,8 +258,8 @@ def customer_pulse(learner: LearnerConfig | None = None) -> Board:
     bar_opts, bar_overrides = _category_colors("channel", "channel")
     p.add("barchart", "Negative share by channel", """
         SELECT channel, round(sum(negative) / sum(scored), 3) AS negative_share
-        FROM sentiment_minute
-        WHERE author = 'customer' AND channel != '' AND scored > 0 AND $__timeFilter(minute)
+        FROM customer_sentiment_minute
+        WHERE channel != '' AND scored > 0 AND $__timeFilter(minute)
         GROUP BY channel
         ORDER BY negative_share DESC
         """, (16, 4, 8, 9), description="Share of customer texts scored negative, per channel.",
@@ -277,7 +268,7 @@ def customer_pulse(learner: LearnerConfig | None = None) -> Board:
                    "xTickLabelRotation": 0, **bar_opts}, defaults={"min": 0}, overrides=bar_overrides)
     p.add("timeseries", "CSAT over time", """
         SELECT $__timeInterval(occurred_at) AS time, round(100 * countIf(csat >= 4) / count(), 1) AS csat_pct
-        FROM events_scored FINAL
+        FROM customer_events
         WHERE kind = 'ticket' AND csat IS NOT NULL AND $__timeFilter(occurred_at)
         GROUP BY time
         ORDER BY time
@@ -286,19 +277,18 @@ def customer_pulse(learner: LearnerConfig | None = None) -> Board:
           defaults={"min": 0, "max": 100})
     p.add("timeseries", "Retention rate (daily)", """
         SELECT toDateTime(day, 'UTC') AS time, value AS retention
-        FROM metrics_daily FINAL
+        FROM customer_metrics_daily
         WHERE metric = 'retention_rate' AND dimension = 'all' AND $__dateFilter(day)
         ORDER BY time
         """, (12, 13, 12, 8), description="Customer retention rate per day (28-day window), as the metrics job "
         "wrote it.", unit="percent", decimals=1, interval="1d", options=_TS_OPTS, custom=_TS_CUSTOM)
     p.add("table", "Top churn risks", f"""
-        SELECT entity_id AS customer, round(probability, 3) AS "churn risk",
+        SELECT customer_id AS customer, round(probability, 3) AS "churn risk",
                {_ellipsis("arrayStringConcat(reasons, '; ')", "all_reasons")} AS why, model_version AS "model version",
                scored_at AS "scored at"
-        FROM risk_latest FINAL
-        WHERE model = 'churn' AND entity_type = 'customer'
-          AND entity_id NOT IN (
-              SELECT customer_id FROM events_scored
+        FROM customer_churn_risk
+        WHERE customer_id NOT IN (
+              SELECT customer_id FROM customer_events
               WHERE kind = 'account' AND customer_id != ''
               GROUP BY customer_id HAVING argMax(type, occurred_at) = 'cancellation')
         ORDER BY probability DESC
@@ -308,10 +298,10 @@ def customer_pulse(learner: LearnerConfig | None = None) -> Board:
         f"are left out). Red: at or above the alert threshold ({churn.threshold:g}); orange: from the re-arm "
         f"level ({churn.rearm_below:g}) up to it.", options=_TABLE_OPTS, overrides=[_risk_heat("churn risk", churn)])
     p.add("table", "Recent churn alerts", f"""
-        SELECT occurred_at AS "event time", created_at AS "sent at", subject AS customer,
+        SELECT occurred_at AS "event time", created_at AS "sent at", customer_id AS customer,
                round(score, 3) AS "churn risk", {_ellipsis("arrayStringConcat(reasons, '; ')", "all_reasons")} AS why
-        FROM alerts_audit FINAL
-        WHERE alert_type = 'churn' AND $__timeFilter(occurred_at)
+        FROM customer_churn_alerts
+        WHERE $__timeFilter(occurred_at)
         ORDER BY occurred_at DESC, created_at DESC
         LIMIT 20
         """, (14, 21, 10, 10), description="The latest churn alerts sent to alerts.churn (alerts_audit). "
@@ -320,162 +310,131 @@ def customer_pulse(learner: LearnerConfig | None = None) -> Board:
           options=_TABLE_OPTS, overrides=[_risk_heat("churn risk", churn)])
     d = _dashboard("pulsewire-customer", "Customer pulse",
                    "Customer sentiment by channel, CSAT, retention, churn risks and alerts.", p.panels, "now-14d", "30s")
-    return Board(d, "SELECT max(occurred_at) FROM events_scored WHERE employee_id = ''")
+    return Board(d, "SELECT max(occurred_at) FROM customer_events")
+
+
+#: Whole ISO weeks (the privacy views' windows) that overlap the panel's time range: moving the range
+#: inside a week changes nothing.
+WEEKS = "week >= toMonday($__fromTime, 'UTC') AND week <= toMonday($__toTime, 'UTC')"
+#: The label of merged small groups, with the threshold the store applies (privacy_thresholds).
+SUPPRESSED_LABEL = "concat('suppressed (<', toString((SELECT min_group FROM privacy_thresholds)), ')')"
+
+
+def _measure(state: str, value: str) -> str:
+    """A measure over the weeks of the range: the value over the weeks where it is shown, NaN
+    (suppressed: too few people) when it was never shown but someone answered, NULL (no data) otherwise.
+
+    >>> _measure("pulse_state", "sum(pulse_sum) / sum(pulse_k)")
+    "multiIf(countIf(pulse_state = 'shown') > 0, sum(pulse_sum) / sum(pulse_k), countIf(pulse_state = 'suppressed') > 0, nan, NULL)"
+    """
+    return f"multiIf(countIf({state} = 'shown') > 0, {value}, countIf({state} = 'suppressed') > 0, nan, NULL)"
 
 
 def workforce_pulse(min_group: int = 5, min_comment_group: int = 10, learner: LearnerConfig | None = None) -> Board:
+    """Every panel reads the privacy views of migration 0042 (which apply the thresholds the store holds);
+    ``min_group`` and ``min_comment_group`` only word the descriptions."""
     g, cg = int(min_group), int(min_comment_group)
     burnout = (learner or LearnerConfig()).policy("burnout")
     sup = SUPPRESSED.format(n=g)
     p = _Panels()
     team_panels: set[int] = set()
     p.add("stat", "eNPS", f"""
-        SELECT if(uniqExact(employee_id) >= {g},
-                  round(100 * (countIf(answer >= 9) - countIf(answer <= 6)) / count(), 1), NULL) AS eNPS
-        FROM events_scored FINAL
-        WHERE kind = 'hr' AND type = 'enps' AND answer IS NOT NULL AND $__timeFilter(occurred_at)
+        SELECT if(sum(enps_k) > 0, round(100 * (sum(promoters) - sum(detractors)) / sum(enps_k), 1), NULL) AS eNPS
+        FROM workforce_company_week
+        WHERE enps_state != 'none' AND {WEEKS}
         HAVING count() > 0
         """, (0, 0, 6, 4), description=f"Employee net promoter score (% promoters 9-10 minus % detractors 0-6), "
-        f"whole company; shown only with at least {g} respondents.", decimals=1, options=_STAT_OPTS,
+        f"whole company, over the whole ISO weeks of the range that are over; a week counts only with at least "
+        f"{g} respondents.", decimals=1, options=_STAT_OPTS,
           defaults={"noValue": f"suppressed (<{g} respondents)", "min": -100, "max": 100,
                     "thresholds": _thresholds((None, "red"), (0, "orange"), (20, "green"))})
     p.add("stat", "Voluntary turnover", """
         SELECT value AS "voluntary turnover"
-        FROM metrics_daily FINAL
+        FROM workforce_metrics_daily
         WHERE metric = 'voluntary_turnover_rate' AND dimension = 'all' AND day <= toDate($__toTime)
         ORDER BY day DESC
         LIMIT 1
-        """, (6, 0, 6, 4), description="Latest voluntary turnover rate up to the end of the range, whole company (metrics_daily).",
-          unit="percent", decimals=2, options=_STAT_OPTS,
+        """, (6, 0, 6, 4), description="Latest voluntary turnover rate up to the end of the range, whole company "
+        "(metrics_daily, days that are over).", unit="percent", decimals=2, options=_STAT_OPTS,
           defaults={"thresholds": _thresholds((None, "green"), (1.5, "orange"), (3, "red"))})
-    p.add("stat", "Burnout alerts", """
-        SELECT count() AS "burnout alerts"
-        FROM alerts_audit FINAL
-        WHERE alert_type = 'burnout' AND $__timeFilter(occurred_at)
+    p.add("stat", "Burnout alerts", f"""
+        SELECT if(countIf(alerts_state = 'suppressed') = count(), NULL, sum(ifNull(alerts, 0))) AS "burnout alerts"
+        FROM workforce_company_week
+        WHERE {WEEKS}
         HAVING count() > 0
-            OR (SELECT count() FROM events_scored WHERE employee_id != '' AND $__timeFilter(occurred_at)) > 0
-        """, (12, 0, 6, 4), description="Burnout alerts in the time range, whole company (no data when the range "
-        "has no employee events).", decimals=0,
-          options=_STAT_OPTS, defaults={"thresholds": _thresholds((None, "green"), (1, "orange"), (10, "red"))})
+        """, (12, 0, 6, 4), description=f"Employees with a burnout alert, summed over the ISO weeks of the range "
+        f"with at least {g} employees (no data when the range has no employee events).", decimals=0,
+          options=_STAT_OPTS, defaults={"noValue": "suppressed",
+                                        "thresholds": _thresholds((None, "green"), (1, "orange"), (10, "red"))})
     p.add("stat", "Teams shown / suppressed", f"""
-        SELECT countIf(n >= {g}) AS "teams shown", countIf(n < {g}) AS "teams suppressed"
-        FROM
-        (
-            SELECT team_id, uniqExact(employee_id) AS n
-            FROM events_scored
-            WHERE kind = 'hr' AND team_id != '' AND $__timeFilter(occurred_at)
-            GROUP BY team_id
-        )
+        SELECT uniqExactIf(team, team != '') AS "teams shown", max(if(team = '', teams, 0)) AS "teams suppressed"
+        FROM workforce_team_week
+        WHERE {WEEKS}
         HAVING count() > 0
-        """, (18, 0, 6, 4), description=f"Teams with fewer than {g} employees in the data are never shown on "
-        f"their own: they appear as '{sup}'.", decimals=0,
+        """, (18, 0, 6, 4), description=f"Teams shown in some week of the range, and the most teams merged into "
+        f"'{sup}' in one week (fewer than {g} employees active that week).", decimals=0,
           options={**_STAT_OPTS, "reduceOptions": {"calcs": ["lastNotNull"], "fields": "/.*/", "values": False}},
           defaults={"thresholds": _thresholds((None, "blue"))})
     team_panels.add(p.add("table", "Team heat map", f"""
-        WITH per_person AS
+        SELECT if(w.team = '', {SUPPRESSED_LABEL}, w.team) AS team,
+               max(w.teams) AS teams,
+               max(w.people) AS employees,
+               {_measure("pulse_state", "round(sum(pulse_sum) / sum(pulse_k), 2)")} AS "pulse (1-5)",
+               {_measure("enps_state", "round(100 * (sum(promoters) - sum(detractors)) / sum(enps_k), 0)")} AS eNPS,
+               {_measure("comment_state", "round(sum(comment_sum) / sum(comment_k), 2)")} AS "comment sentiment",
+               multiIf(any(r.risk_state) = 'shown', round(any(r.risk), 2), any(r.risk_state) = 'suppressed', nan,
+                       NULL) AS "burnout risk",
+               {_measure("overtime_state", "round(sum(overtime_sum) / sum(overtime_n), 1)")} AS "overtime (h/week)",
+               multiIf(w.team = '', concat('suppressed: fewer than ', toString(any(t.min_group)), ' employees'),
+                       countIf(comment_state = 'suppressed') > 0 AND countIf(comment_state = 'shown') = 0,
+                       concat('comments: fewer than ', toString(any(t.min_comment_group)), ' commenters'), '') AS note
+        FROM workforce_team_week AS w
+        LEFT JOIN
         (
-            SELECT team_id, employee_id,
-                   countIf(type = 'pulse') AS pulse_k, sumIf(answer, type = 'pulse') AS pulse_sum,
-                   countIf(type = 'enps') AS enps_k, countIf(type = 'enps' AND answer >= 9) AS promoters,
-                   countIf(type = 'enps' AND answer <= 6) AS detractors,
-                   countIf(sentiment_label != '') AS comments, sumIf(sentiment_score, sentiment_label != '') AS comment_sum,
-                   countIf(type = 'overtime') AS overtime_k, sumIf(hours, type = 'overtime') AS overtime_sum
-            FROM events_scored FINAL
-            WHERE kind IN ('hr', 'chat') AND employee_id != '' AND team_id != '' AND $__timeFilter(occurred_at)
-            GROUP BY team_id, employee_id
-            SETTINGS do_not_merge_across_partitions_select_final = 1
-        ),
-        per_team AS
-        (
-            SELECT team_id,
-                   count() AS respondents,
-                   countIf(pulse_k > 0) AS pulse_n,
-                   sum(pulse_sum) / nullIf(sum(pulse_k), 0) AS pulse,
-                   countIf(enps_k > 0) AS enps_n,
-                   100 * (sum(promoters) - sum(detractors)) / nullIf(sum(enps_k), 0) AS enps_value,
-                   countIf(comments > 0) AS commenters,
-                   sum(comment_sum) / nullIf(sum(comments), 0) AS comment_sentiment,
-                   sum(overtime_sum) / nullIf(countIf(overtime_k > 0), 0) AS overtime_h
-            FROM per_person
-            GROUP BY team_id
-        ),
-        risk AS
-        (
-            SELECT team_id, members, mean_probability
-            FROM team_risk_latest
-            WHERE model = 'burnout'
-        )
-        SELECT if(ok, team_id, '{sup}') AS team,
-               count() AS teams,
-               if(ok, any(respondents), NULL) AS employees,
-               {_cell("any(pulse_n)", g, "round(any(pulse), 2)")} AS "pulse (1-5)",
-               {_cell("any(enps_n)", g, "round(any(enps_value), 0)")} AS eNPS,
-               {_cell("any(commenters)", cg, "round(any(comment_sentiment), 2)")} AS "comment sentiment",
-               {_cell("any(risk_members)", g, "round(any(burnout_mean), 2)")} AS "burnout risk",
-               if(ok, round(any(overtime_h), 1), NULL) AS "overtime (h/person)",
-               multiIf(NOT ok, 'suppressed: fewer than {g} employees',
-                       any(commenters) BETWEEN 1 AND {cg - 1}, 'comments: fewer than {cg} commenters', '') AS note
-        FROM
-        (
-            SELECT per_team.*, per_team.respondents >= {g} AS ok,
-                   risk.members AS risk_members, risk.mean_probability AS burnout_mean
-            FROM per_team
-            LEFT JOIN risk ON risk.team_id = per_team.team_id
-        )
-        GROUP BY ok, team
-        ORDER BY ok DESC, team
-        """, (0, 4, 15, 9), description=f"Per team: pulse score (1-5), eNPS, sentiment of employee comments, "
-        f"mean burnout risk and overtime hours per person. Teams with fewer than {g} employees are merged into "
-        f"'{sup}' with no numbers; comment sentiment needs {cg} commenters. A cell with too few people is "
-        f"'suppressed', one without any is empty (no data). Burnout risk is red at or above the alert threshold "
-        f"({burnout.threshold:g}).", options=_TABLE_OPTS, defaults={"mappings": _SUPPRESSED_OR_EMPTY},
+            SELECT team, argMax(state, day) AS risk_state, argMax(value, day) AS risk
+            FROM workforce_metrics_daily
+            WHERE metric = 'burnout_mean_risk' AND dimension = 'team' AND day <= toDate($__toTime)
+            GROUP BY team
+        ) AS r ON r.team = w.team
+        CROSS JOIN privacy_thresholds AS t
+        WHERE {WEEKS}
+        GROUP BY w.team
+        ORDER BY w.team = '', w.team
+        """, (0, 4, 15, 9), description=f"Per team, over the whole ISO weeks of the range that are over: pulse "
+        f"score (1-5), eNPS, sentiment of employee comments, latest mean burnout risk, overtime hours per week and "
+        f"person with overtime, and the most employees active in one week. Each number counts only the weeks where at least {g} distinct people are behind "
+        f"it ({cg} commenters for comment sentiment), and a team's week can also be hidden so that the company "
+        f"total never gives away a hidden team. Teams with fewer than {g} employees in a week are merged into "
+        f"'{sup}' with no numbers. A cell with too few people is 'suppressed', one without any is empty (no data). "
+        f"Burnout risk is red at or above the alert threshold ({burnout.threshold:g}).", options=_TABLE_OPTS,
+        defaults={"mappings": _SUPPRESSED_OR_EMPTY},
         overrides=[_heat("pulse (1-5)", (None, "red"), (3, "orange"), (3.5, "green")),
                    _heat("eNPS", (None, "red"), (0, "orange"), (20, "green")),
                    _heat("comment sentiment", (None, "red"), (-0.1, "orange"), (0.1, "green")),
                    _risk_heat("burnout risk", burnout),
-                   _heat("overtime (h/person)", (None, "green"), (8, "orange"), (15, "red"))]))
+                   _heat("overtime (h/week)", (None, "green"), (8, "orange"), (15, "red"))]))
     team_panels.add(p.add("barchart", "Burnout alerts by team", f"""
-        SELECT if(team_id IN
-                  (
-                      SELECT team_id
-                      FROM events_scored
-                      WHERE kind = 'hr' AND team_id != ''
-                      GROUP BY team_id
-                      HAVING uniqExact(employee_id) >= {g}
-                  ), team_id, '{sup}') AS team,
-               if(team = '{sup}', NULL, count()) AS alerts
-        FROM alerts_audit FINAL
-        WHERE alert_type = 'burnout' AND team_id != '' AND $__timeFilter(occurred_at)
+        SELECT if(team = '', {SUPPRESSED_LABEL}, team) AS team,
+               if(countIf(alerts_state = 'shown') > 0, sum(alerts), NULL) AS alerts
+        FROM workforce_team_week
+        WHERE alerts_state != 'none' AND {WEEKS}
         GROUP BY team
-        ORDER BY team = '{sup}', alerts DESC
-        """, (15, 4, 9, 9), description=f"Burnout alerts per team; teams with fewer than {g} employees show as "
-        f"'{sup}' without a count.", decimals=0,
+        ORDER BY team = '', alerts DESC
+        """, (15, 4, 9, 9), description=f"Employees with a burnout alert per team, over the whole ISO weeks of the "
+        f"range; teams with fewer than {g} employees in a week show as '{sup}' without a count.", decimals=0,
           options={"orientation": "horizontal", "showValue": "auto", "legend": {"showLegend": False}},
           defaults={"noValue": "suppressed"}))
     team_panels.add(p.add("status-history", "Team pulse by week (heat map)", f"""
-        SELECT time, team, any(pulse) AS pulse
-        FROM
-        (
-            SELECT $__timeInterval(occurred_at) AS time,
-                   if(team_id IN
-                      (
-                          SELECT team_id
-                          FROM events_scored
-                          WHERE kind = 'hr' AND type = 'pulse' AND team_id != '' AND $__timeFilter(occurred_at)
-                          GROUP BY team_id
-                          HAVING uniqExact(employee_id) >= {g}
-                      ), team_id, '{sup}') AS team,
-                   -- NaN: there were respondents, too few to show; no row: no survey that week
-                   if(team != '{sup}' AND uniqExact(employee_id) >= {g}, round(avg(answer), 2), nan) AS pulse
-            FROM events_scored FINAL
-            WHERE kind = 'hr' AND type = 'pulse' AND team_id != '' AND $__timeFilter(occurred_at)
-            GROUP BY time, team_id
-        )
-        GROUP BY time, team
+        SELECT toDateTime(week, 'UTC') AS time,
+               if(team = '', {SUPPRESSED_LABEL}, team) AS team,
+               -- NaN: there were respondents, too few to show; no row: no survey that week
+               if(pulse_state = 'shown', round(pulse_sum / pulse_k, 2), nan) AS pulse
+        FROM workforce_team_week
+        WHERE pulse_state != 'none' AND {WEEKS}
         ORDER BY time, team
-        """, (0, 13, 24, 9), description=f"Mean pulse answer (1-5) per team and week. A week with 1 to {g - 1} "
+        """, (0, 13, 24, 9), description=f"Mean pulse answer (1-5) per team and ISO week. A week with 1 to {g - 1} "
         f"respondents is hatched (suppressed); a week without answers is empty (no survey); teams with fewer than "
-        f"{g} respondents in the range show as '{sup}'.",
+        f"{g} employees that week show as '{sup}'.",
         decimals=2, interval="7d", options={"showValue": "never", "rowHeight": 0.85, "legend": {"showLegend": True}},
         defaults={"min": 2, "max": 4, "mappings": [
                       {"type": "special", "options": {"match": "nan", "result": {
@@ -485,43 +444,31 @@ def workforce_pulse(min_group: int = 5, min_comment_group: int = 10, learner: Le
                   "color": {"mode": "continuous-RdYlGr"},
                   "thresholds": _thresholds((None, "red"), (3, "orange"), (3.5, "green"))}))
     p.add("timeseries", "eNPS over time", f"""
-        SELECT $__timeInterval(occurred_at) AS time,
-               if(uniqExact(employee_id) >= {g},
-                  round(100 * (countIf(answer >= 9) - countIf(answer <= 6)) / count(), 1), NULL) AS enps
-        FROM events_scored FINAL
-        WHERE kind = 'hr' AND type = 'enps' AND answer IS NOT NULL AND $__timeFilter(occurred_at)
-        GROUP BY time
+        SELECT toDateTime(week, 'UTC') AS time,
+               if(enps_state = 'shown', round(100 * (promoters - detractors) / enps_k, 1), NULL) AS enps
+        FROM workforce_company_week
+        WHERE enps_state != 'none' AND {WEEKS}
         ORDER BY time
-        """, (0, 22, 12, 8), description=f"Whole-company eNPS per week (at least {g} respondents per point).",
+        """, (0, 22, 12, 8), description=f"Whole-company eNPS per ISO week (at least {g} respondents per point).",
           decimals=1, interval="7d", options=_TS_OPTS, custom=_TS_CUSTOM, defaults={"min": -100, "max": 100})
     team_panels.add(p.add("timeseries", "Voluntary turnover by team", f"""
-        SELECT time, team, any(turnover) AS turnover
-        FROM
-        (
-            SELECT toDateTime(day, 'UTC') AS time,
-                   dimension = 'team' AND n >= {g} AND dimension_value IN
-                   (
-                       SELECT team_id
-                       FROM events_scored
-                       WHERE kind = 'hr' AND team_id != ''
-                       GROUP BY team_id
-                       HAVING uniqExact(employee_id) >= {g}
-                   ) AS shown,
-                   if(dimension = 'all', 'company', if(shown, dimension_value, '{sup}')) AS team,
-                   if(dimension = 'all' OR shown, value, NULL) AS turnover
-            FROM metrics_daily FINAL
-            WHERE metric = 'voluntary_turnover_rate' AND dimension IN ('all', 'team') AND $__dateFilter(day)
-        )
-        GROUP BY time, team
-        ORDER BY time, team
+        SELECT toDateTime(m.day, 'UTC') AS time,
+               multiIf(m.dimension = 'all', 'company', m.team = '', {SUPPRESSED_LABEL}, m.team) AS team,
+               m.value AS turnover
+        FROM workforce_metrics_daily AS m
+        WHERE m.metric = 'voluntary_turnover_rate' AND $__dateFilter(m.day)
+        -- by the view's columns: ClickHouse 26.9 loops optimising a sort by the label over this view
+        ORDER BY m.day, m.dimension, m.team
         """, (12, 22, 12, 8), description=f"Voluntary turnover rate per day, company and teams with at least {g} "
-        f"employees (metrics_daily, and at least {g} in the HR events: the board does not trust n alone); "
-        f"smaller teams show as '{sup}' without a line.", unit="percent",
+        f"employees (metrics_daily, days that are over); smaller teams, and a team hidden so that the company rate "
+        f"does not give a small team away, show as '{sup}' without a line.", unit="percent",
         decimals=2, interval="1d", options=_TS_OPTS, custom=_TS_CUSTOM))
     d = _dashboard("pulsewire-workforce", "Workforce pulse",
-                   f"eNPS, team pulse and burnout, turnover. Team-level numbers need at least {g} employees "
-                   f"({cg} for comment sentiment); smaller groups are shown as suppressed.", p.panels, "now-90d", "1m")
-    return Board(d, "SELECT max(occurred_at) FROM events_scored WHERE employee_id != ''", team_panels)
+                   f"eNPS, team pulse and burnout, turnover, by whole ISO weeks (or days) that are over. Team-level "
+                   f"numbers need at least {g} distinct people ({cg} for comment sentiment); smaller groups are shown "
+                   f"as suppressed.", p.panels, "now-90d", "1m")
+    # the end of the newest week the views show
+    return Board(d, "SELECT toDateTime(max(week) + 7, 'UTC') FROM workforce_team_week", team_panels)
 
 
 #: Consumer lag now: per consumer group and topic (partition -1: the topic's sum) the lag at its latest
@@ -536,10 +483,10 @@ LATEST_LAG = """FROM
 #: Events and dead letters are counted where they are stored, once each: the sink's counter in
 #: pipeline_health also counts replayed batches (re-reads after a restart, a connector re-run), and
 #: only the validator counts its dead letters there.
-STORED_EVENTS = "SELECT count() FROM events_scored FINAL WHERE $__timeFilter(stored_at)"
+STORED_EVENTS = "SELECT count() FROM pipeline_events_stored WHERE $__timeFilter(stored_at)"
 DEAD_LETTER_COUNTS = f"""FROM
         (
-            SELECT (SELECT count() FROM dead_letters FINAL WHERE $__timeFilter(failed_at)) AS dead,
+            SELECT (SELECT count() FROM pipeline_dead_letters WHERE $__timeFilter(failed_at)) AS dead,
                    ({STORED_EVENTS}) AS stored
         )"""
 DEAD_LETTER_RATE = "dead / nullIf(stored + dead, 0)"
@@ -549,7 +496,7 @@ def pipeline_health() -> Board:
     p = _Panels()
     p.add("stat", "Events stored", """
         SELECT count() AS stored
-        FROM events_scored FINAL
+        FROM pipeline_events_stored
         WHERE $__timeFilter(stored_at)
         HAVING count() > 0
         """, (0, 0, 6, 4), description="Events first stored in events_scored in the time range, each once "
@@ -597,7 +544,7 @@ def pipeline_health() -> Board:
           overrides=_series_colors("topic"))
     p.add("timeseries", "Dead letters by reason", """
         SELECT $__timeInterval(failed_at) AS time, reason, count() AS dead_letters
-        FROM dead_letters FINAL
+        FROM pipeline_dead_letters
         WHERE $__timeFilter(failed_at)
         GROUP BY time, reason
         ORDER BY time
@@ -625,7 +572,7 @@ def pipeline_health() -> Board:
     bar_opts, bar_overrides = _category_colors("reason", "reason")
     p.add("barchart", "Dead letters by reason (total)", """
         SELECT reason, count() AS dead_letters
-        FROM dead_letters FINAL
+        FROM pipeline_dead_letters
         WHERE $__timeFilter(failed_at)
         GROUP BY reason
         ORDER BY dead_letters DESC
@@ -637,7 +584,7 @@ def pipeline_health() -> Board:
                    "now-1h", "5s")
     # the newest of the pipeline's own samples: lag is sampled after the last batch is stored
     return Board(d, "SELECT greatest((SELECT max(ts) FROM pipeline_health), (SELECT max(ts) FROM consumer_lag), "
-                    "(SELECT max(failed_at) FROM dead_letters))")
+                    "(SELECT max(failed_at) FROM pipeline_dead_letters))")
 
 
 def boards(min_group: int = 5, min_comment_group: int = 10, learner: LearnerConfig | None = None) -> list[Board]:
@@ -669,8 +616,8 @@ RULES = [
             SELECT channel,
                    sumIf(negative, minute >= $__fromTime) / nullIf(sumIf(scored, minute >= $__fromTime), 0) AS recent,
                    sumIf(negative, minute < $__fromTime) / nullIf(sumIf(scored, minute < $__fromTime), 0) AS baseline
-            FROM sentiment_minute
-            WHERE author = 'customer' AND channel != ''
+            FROM customer_sentiment_minute
+            WHERE channel != ''
               AND minute >= $__fromTime - INTERVAL 1 DAY AND minute <= $__toTime
             GROUP BY channel
             HAVING sumIf(scored, minute >= $__fromTime) >= 20

@@ -31,6 +31,20 @@ def _safe(v):
     return str(v)
 
 
+def tables_read(store, sql: str) -> list[str]:
+    """What a query reads, from ClickHouse's own parse (EXPLAIN AST): every table or view by name, and
+    every table function as 'function:NAME' (url(), file(), remote()... read around the grants)."""
+    lines = [r[0] for r in store.client.query(f"EXPLAIN AST {sql}").result_rows]
+    out = []
+    for i, line in enumerate(lines):
+        text = line.strip()
+        if text.startswith("TableIdentifier "):
+            out.append(text.split()[1])
+        elif text.startswith("Function ") and i and lines[i - 1].strip().startswith("TableExpression"):
+            out.append("function:" + text.split()[1])
+    return sorted(set(out))
+
+
 def fill_generator(store, n: int = 6000) -> None:
     """Events from the project's generator (SmbSimulation), scored by a deterministic fake
     sentiment (TEST DATA ONLY), plus the non-event tables from the sample module."""
@@ -121,12 +135,11 @@ def fill_truth(store) -> dict:
     store.client.insert("consumer_lag", lag, column_names=["ts", "consumer_group", "topic", "partition",
                                                             "committed", "end_offset", "lag"])
 
-    # pulse weeks (the panel's 7-day buckets, aligned like toStartOfInterval): alpha answers in weeks 0 and
-    # 3, has no survey in week 1, has 3 respondents (too few) in week 2; beta answers in weeks 0 to 3;
-    # week 4 has no survey at all; the week of T carries one beta answer to anchor the board.
-    week = 7 * 86400
-    current = int(t_end.timestamp()) // week * week
-    bucket = [datetime.fromtimestamp(current - (5 - k) * week, timezone.utc) for k in range(5)]
+    # pulse weeks (ISO weeks, the privacy views' windows): alpha answers in weeks 0 and 3, has no survey in
+    # week 1, has 3 respondents (too few) in week 2; beta answers in weeks 0 to 3; week 4 has no survey at
+    # all; the week of T carries one beta answer to anchor the board.
+    monday = (t_end - timedelta(days=t_end.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    bucket = [monday - timedelta(weeks=5 - k) for k in range(5)]
     answers = {("team-alpha", 0): 6, ("team-alpha", 2): 3, ("team-alpha", 3): 6,
                ("team-beta", 0): 7, ("team-beta", 1): 7, ("team-beta", 2): 7, ("team-beta", 3): 7}
     events = []
@@ -218,12 +231,14 @@ def main() -> None:
                     "team_panel": p["id"] in b.team_panels, "columns": f.columns, "types": f.types,
                     "range": [tr.start.isoformat(), tr.end.isoformat()],
                     "kinds": f.kinds(), "rows": [_safe(list(row)) for row in f.rows], "error": f.error,
-                    "ms": f.elapsed_ms})
+                    "ms": f.elapsed_ms, "reads": tables_read(store, f.sql)})
         pipe_now = anchor_time(store, pipeline_health().anchor_sql) or datetime.now(timezone.utc)
         for spec in RULES:
             f = run_sql(store, expand(_sql(spec.sql), TimeRange(pipe_now - timedelta(seconds=spec.window_s), pipe_now)))
             result["rules"].append({"uid": spec.uid, "columns": f.columns, "kinds": f.kinds(),
-                                    "rows": [_safe(list(r)) for r in f.rows], "error": f.error})
+                                    "rows": [_safe(list(r)) for r in f.rows], "error": f.error,
+                                    "reads": tables_read(store, f.sql)})
+        result["anchors"] = {b.uid: tables_read(store, b.anchor_sql) for b in boards()}
         if mode == "sample":
             # the negative-spike rule at the spike the sample plants on the chat channel
             spike_at = store.query_dicts(

@@ -126,7 +126,8 @@ def test_the_truth_board(truth_dir, truth_results, tmp_path_factory):
 
     assert cell("team-alpha", weeks[0])[0] == "mark"
     assert cell("team-alpha", weeks[1]) == ("mark empty", "no survey")
-    assert cell("team-alpha", weeks[2]) == ("mark suppressed", "suppressed (&lt;5 respondents)")
+    assert cell(r"suppressed \(&lt;5\)", weeks[2]) == ("mark suppressed", "suppressed (&lt;5 respondents)")
+    assert cell("team-beta", weeks[2]) == ("mark suppressed", "suppressed (&lt;5 respondents)")
     assert cell("team-alpha", weeks[4]) == cell("team-beta", weeks[4]) == ("mark empty", "no survey")
 
 

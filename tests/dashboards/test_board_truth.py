@@ -59,7 +59,12 @@ def test_a_week_without_a_survey_is_no_data_not_suppressed(truth_results):
     cells = {(t, team): v for t, team, v in heat["rows"]}
     assert isinstance(cells[(weeks[0], "team-alpha")], float)      # 6 respondents: shown
     assert (weeks[1], "team-alpha") not in cells                   # no survey: no cell, drawn as no data
-    assert cells[(weeks[2], "team-alpha")] == "NaN"                # 3 respondents: suppressed
+    # 3 people active: the team is merged into the suppressed row that week, and the one other team that
+    # answered is hidden too, or the company's 10 answers minus beta's 7 would be alpha's 3
+    assert (weeks[2], "team-alpha") not in cells
+    assert cells[(weeks[2], "suppressed (<5)")] == "NaN"
+    assert cells[(weeks[2], "team-beta")] == "NaN"
+    assert isinstance(cells[(weeks[3], "team-beta")], float)
     assert not any(t == weeks[4] for t, _ in cells)                # nobody answered that week
     assert all(v == "NaN" or isinstance(v, float) for v in cells.values())  # never NULL
 

@@ -1,0 +1,201 @@
+"""Small-group leaks, reproduced through the real panel SQL on chDB, and what Grafana's user may read.
+
+Each scenario fills its own store (_privacy_worker.py, in a subprocess: chDB runs one store per process)
+in whole ISO weeks that are over, relative to today, and reads it back the way a dashboard viewer can:
+every panel of every board over the given ranges, and every view Grafana's read-only user is granted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from pulsewire.streams.store_access import GRANTED, PER_PERSON, grafana_user_statements
+
+HERE = Path(__file__).resolve().parent
+NOW = datetime.now(timezone.utc)
+THIS_MONDAY = (NOW - timedelta(days=NOW.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+WEEK_A = THIS_MONDAY - timedelta(weeks=2)
+WEEK_B = THIS_MONDAY - timedelta(weeks=1)
+WORKFORCE = "pulsewire-workforce/"
+
+
+def _run(tmp_path: Path, spec: dict) -> dict:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    spec_file, out = tmp_path / "spec.json", tmp_path / "out.json"
+    spec_file.write_text(json.dumps(spec, default=str))
+    proc = subprocess.run([sys.executable, str(HERE / "_privacy_worker.py"), str(spec_file), str(out)],
+                          capture_output=True, text=True, timeout=240, cwd=HERE,
+                          env={**os.environ, "PYTHONPATH": str(HERE)})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    res = json.loads(out.read_text())
+    for panels in res["ranges"]:
+        for title, p in panels.items():
+            assert p["error"] is None, (title, p["error"])
+    return res
+
+
+def _ev(eid: str, team: str, person: int, at: datetime, **fields) -> dict:
+    return {"event_id": eid, "source": "hris", "kind": "hr", "type": "pulse", "occurred_at": at.isoformat(),
+            "employee_id": f"emp-{team}-{person}", "team_id": team, **fields}
+
+
+def _answers(team: str, people: int, week: datetime, kind: str = "enps", answer=9, offset: int = 0) -> list[dict]:
+    """One answer per person, each an hour after the previous one, on the Tuesday of ``week``."""
+    return [_ev(f"{kind}-{team}-{week:%Y%m%d}-{i}", team, i, week + timedelta(days=1, hours=offset + i),
+                type=kind, answer=answer(i) if callable(answer) else answer) for i in range(people)]
+
+
+def _rows(panel: dict) -> list[dict]:
+    return [dict(zip(panel["columns"], r)) for r in panel["rows"]]
+
+
+def _heat(res: dict, i: int = 0) -> dict[str, dict]:
+    return {r["team"]: r for r in _rows(res["ranges"][i][WORKFORCE + "Team heat map"])}
+
+
+def _shown(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _assert_no_small_remainder(res: dict) -> None:
+    """Company total minus the shown teams is nobody, or at least the minimum group, for every week and
+    measure a viewer can read (complementary suppression)."""
+    g = res["thresholds"]["min_group"]
+    team_rows = _rows(res["granted"]["workforce_team_week"])
+    for company in _rows(res["granted"]["workforce_company_week"]):
+        teams = [r for r in team_rows if r["week"] == company["week"] and r["team"]]
+        for measure, count in (("pulse", "pulse_k"), ("enps", "enps_k"), ("alerts", "alerts")):
+            if company[f"{measure}_state"] != "shown":
+                continue
+            shown = sum(r[count] for r in teams if r[f"{measure}_state"] == "shown")
+            # answers stand in for people here: every scenario gives one answer per person and week
+            rest = company[count] - shown
+            assert rest == 0 or rest >= g, (company["week"], measure, company[count], shown)
+
+
+# --------------------------------------------------------------------------------------------------
+def test_one_persons_overtime_is_never_shown(tmp_path):
+    """A team of six answers the pulse; one of them logs overtime: the team qualifies, the overtime
+    figure would be that one person's hours."""
+    events = _answers("team-six", 6, WEEK_A, "pulse", 4)
+    events.append(_ev("ot-1", "team-six", 0, WEEK_A + timedelta(days=2), type="overtime", hours=31.5))
+    res = _run(tmp_path, {"events": events, "ranges": [[WEEK_A.isoformat(), THIS_MONDAY.isoformat()]]})
+    row = next(r for t, r in _heat(res).items() if t == "team-six")
+    overtime = next(v for k, v in row.items() if k.startswith("overtime"))
+    assert overtime == "NaN", row  # suppressed: one person with overtime
+    assert isinstance(row["pulse (1-5)"], float)  # six respondents: shown
+    assert "31.5" not in json.dumps(res)
+
+
+def test_a_one_person_team_is_never_shown(tmp_path):
+    """One person's 12 negative messages, and metrics rows whose n counts the 12 texts, not the person."""
+    events = [_ev(f"msg-solo-{i}", "team-solo", 0, WEEK_A + timedelta(days=1, hours=i), kind="chat",
+                  type="message", source="slack", text="sample text (test data)", sentiment_label="negative",
+                  sentiment_score=-0.9) for i in range(12)]
+    events += _answers("team-big", 12, WEEK_A, "pulse", 3)
+    day = (WEEK_A + timedelta(days=2)).date().isoformat()
+    metrics = [[day, "sentiment_employee", "team", "team-solo", -0.9, 12],
+               [day, "voluntary_turnover_rate", "team", "team-solo", 100.0, 12],
+               [day, "burnout_mean_risk", "team", "team-solo", 0.93, 12]]
+    res = _run(tmp_path, {"events": events, "metrics": metrics,
+                          "ranges": [[WEEK_A.isoformat(), THIS_MONDAY.isoformat()]]})
+    blob = json.dumps(res)
+    assert "team-solo" not in blob and "emp-team-solo" not in blob
+    assert "-0.9" not in blob and "0.93" not in blob
+    assert "team-big" in json.dumps(res["ranges"])  # the large team is there: the panels did run
+
+
+def test_moving_the_range_by_minutes_reveals_no_answer(tmp_path):
+    """Five promoters, then a sixth respondent, a detractor, an hour later: a range that ends between
+    them and one that ends just after the sixth must show the same numbers."""
+    events = _answers("team-x", 6, WEEK_B, "enps", lambda i: 10 if i < 5 else 0)
+    events += _answers("team-x", 6, WEEK_B, "pulse", lambda i: 5 if i < 5 else 1, offset=10)
+    sixth = WEEK_B + timedelta(days=1, hours=5)
+    ranges = [[WEEK_A.isoformat(), (sixth - timedelta(minutes=2)).isoformat()],
+              [WEEK_A.isoformat(), (sixth + timedelta(minutes=2)).isoformat()],
+              [(WEEK_B + timedelta(minutes=7)).isoformat(), (sixth + timedelta(hours=11)).isoformat()]]
+    # a week in progress is never shown: its numbers change as answers arrive
+    current = max(THIS_MONDAY, NOW - timedelta(minutes=1))
+    events += [_ev(f"enps-now-{i}", "team-x", i, current, type="enps", answer=0) for i in range(6)]
+    ranges.append([WEEK_A.isoformat(), NOW.isoformat()])
+    res = _run(tmp_path, {"events": events, "ranges": ranges})
+    first = {k: v for k, v in res["ranges"][0].items() if k.startswith(WORKFORCE)}
+    for other in res["ranges"][1:]:
+        assert {k: v for k, v in other.items() if k.startswith(WORKFORCE)} == first
+    enps = res["ranges"][0][WORKFORCE + "eNPS"]["rows"]
+    assert enps == [[round(100 * (5 - 1) / 6, 1)]]  # the whole week, all six answers
+    weeks = {r[0] for r in res["ranges"][3][WORKFORCE + "eNPS over time"]["rows"]}
+    assert weeks == {WEEK_B.isoformat()}
+
+
+def test_the_company_total_never_gives_a_hidden_team_away(tmp_path):
+    """Teams of 8, 6 and 3 answer eNPS; the 3 are all detractors. With the company's eNPS and both larger
+    teams shown, (company x 17 - a x 8 - b x 6) / 3 would be the small team's eNPS."""
+    events = (_answers("team-a", 8, WEEK_A) + _answers("team-b", 6, WEEK_A)
+              + _answers("team-c", 3, WEEK_A, answer=0))
+    day = (WEEK_A + timedelta(days=3)).date().isoformat()
+    metrics = [[day, "voluntary_turnover_rate", "all", "", 100 / 17, 17],
+               [day, "voluntary_turnover_rate", "team", "team-a", 0.0, 8],
+               [day, "voluntary_turnover_rate", "team", "team-b", 0.0, 6],
+               [day, "voluntary_turnover_rate", "team", "team-c", 100 / 3, 3]]
+    res = _run(tmp_path, {"events": events, "metrics": metrics,
+                          "ranges": [[WEEK_A.isoformat(), THIS_MONDAY.isoformat()]]})
+    panels = res["ranges"][0]
+    company = panels[WORKFORCE + "eNPS"]["rows"][0][0]
+    assert company == round(100 * (14 - 3) / 17, 1)
+    heat = _heat(res)
+    assert heat["team-a"]["eNPS"] == 100.0
+    assert heat["team-b"]["eNPS"] == "NaN"  # hidden too: the next-smallest team
+    assert "team-c" not in heat and heat["suppressed (<5)"]["eNPS"] == "NaN"
+    turnover = {(r["team"]) for r in _rows(panels[WORKFORCE + "Voluntary turnover by team"])
+                if r["turnover"] is not None}
+    assert turnover == {"company", "team-a"}
+    _assert_no_small_remainder(res)
+
+
+def test_thresholds_come_from_the_settings_and_can_only_be_raised(tmp_path):
+    events = (_answers("team-six", 6, WEEK_A, "pulse", 4) + _answers("team-eight", 8, WEEK_A, "pulse", 3)
+              + _answers("team-ten", 10, WEEK_A, "pulse", 2))
+    span = [[WEEK_A.isoformat(), THIS_MONDAY.isoformat()]]
+    raised = _run(tmp_path / "raised", {"events": events, "ranges": span,
+                                        "access": {"min_group_size": 7, "min_comment_group_size": 12}})
+    assert raised["thresholds"] == {"min_group": 7, "min_comment_group": 12}
+    heat = _heat(raised)
+    assert "team-six" not in heat and heat["suppressed (<7)"]["pulse (1-5)"] == "NaN"
+    assert heat["team-eight"]["pulse (1-5)"] == "NaN"  # the complementary rule: 6 hidden people are too few
+    assert heat["team-ten"]["pulse (1-5)"] == 2.0
+    # a row written into privacy_settings by hand cannot go below the floors
+    lowered = _run(tmp_path / "lowered", {"events": events, "ranges": span,
+                                          "settings_rows": [["min_group_size", 2], ["min_comment_group_size", 1]]})
+    assert lowered["thresholds"] == {"min_group": 5, "min_comment_group": 10}
+    assert _heat(lowered)["team-six"]["pulse (1-5)"] == 4.0
+
+
+def test_every_view_grafana_reads_holds_no_person():
+    assert not set(GRANTED) & set(PER_PERSON)
+    sql = (HERE.parents[1] / "infra/clickhouse/0042_privacy_views.sql").read_text()
+    views = re.findall(r"CREATE VIEW IF NOT EXISTS (\w+) SQL SECURITY DEFINER AS", sql)
+    assert len(views) == sql.count("CREATE VIEW")  # every view runs with its definer's rights
+    for name in views:
+        assert (name in GRANTED) != (name in PER_PERSON), f"{name}: say whether Grafana may read it"
+
+
+def test_grafana_user_statements_parse_in_clickhouse():
+    """chDB has no user directory (CREATE USER is refused there); ClickHouse's own parser checks the DDL the
+    store runs on a server."""
+    stmts = grafana_user_statements("pulsewire_grafana", "a 'quoted' secret\\", GRANTED)
+    assert "secret" not in " ".join(stmts)  # only its SHA-256 goes to the server (and its query log)
+    code = ("import chdb, json, sys\n"
+            "for s in json.load(sys.stdin): print(chdb.query('EXPLAIN AST ' + s, 'TSV'))")
+    proc = subprocess.run([sys.executable, "-c", code], input=json.dumps(stmts), capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.count("CreateUserQuery") == 2 and proc.stdout.count("GrantQuery") == len(GRANTED) + 1
