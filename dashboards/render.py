@@ -307,12 +307,22 @@ _HATCH = ('<pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse
           'stroke-width="2"/></pattern>')
 
 
+_WEEK = 7 * 86400
+_FIRST_MONDAY = 4 * 86400  # 1970-01-05, the first Monday after the epoch
+
+
 def _buckets(tr: TimeRange, seen: list[datetime], limit: int = 400) -> list[datetime]:
-    """Every interval of the range, aligned as ClickHouse's toStartOfInterval aligns them (multiples of the
-    interval since the epoch), so that an interval without data is a column too; the data's own times when
-    that would be too many columns."""
+    """Every interval of the range, so that an interval without data is a column too; the data's own times
+    when that would be too many columns. Whole weeks start on Mondays (the privacy views' ISO weeks); other
+    intervals are aligned as ClickHouse's toStartOfInterval aligns them (multiples since the epoch).
+
+    >>> tr = TimeRange(datetime(2026, 11, 4, tzinfo=timezone.utc), datetime(2026, 11, 20, tzinfo=timezone.utc), 604800)
+    >>> [f"{t:%a %d}" for t in _buckets(tr, [])]
+    ['Mon 02', 'Mon 09', 'Mon 16']
+    """
     step = max(1, int(tr.interval_s))
-    first = int(tr.start.timestamp()) // step * step
+    origin = _FIRST_MONDAY if step % _WEEK == 0 else 0
+    first = (int(tr.start.timestamp()) - origin) // step * step + origin
     last = int(tr.end.timestamp())
     if (last - first) // step + 1 > limit:
         return seen

@@ -118,17 +118,19 @@ def test_datasource_references_resolve_and_macros_are_the_plugins(dash):
             assert t["format"] == (0 if p["type"] in ("timeseries", "status-history") else 1)
 
 
-def test_team_level_panels_carry_the_suppression_in_sql():
+def test_team_level_panels_read_the_privacy_views():
+    """Suppression is the views' job (migration 0042); a team panel reads them and labels merged small
+    teams with the threshold the store applies, whatever the settings say."""
     wf = build.workforce_pulse()
     assert wf.team_panels
     for p in wf.dashboard["panels"]:
         if p["id"] in wf.team_panels:
             sql = p["targets"][0]["rawSql"]
-            assert ">= 5" in sql and "suppressed (<5)" in sql, p["title"]
-    # the group sizes follow the settings (they can only be raised)
+            assert "FROM workforce_" in sql and build.SUPPRESSED_LABEL in sql, p["title"]
+    # descriptions follow the settings (they can only be raised)
     raised = build.workforce_pulse(min_group=7, min_comment_group=12)
-    heat = next(p for p in raised.dashboard["panels"] if p["title"] == "Team heat map")["targets"][0]["rawSql"]
-    assert ">= 7" in heat and ">= 12" in heat and "suppressed (<7)" in heat
+    heat = next(p for p in raised.dashboard["panels"] if p["title"] == "Team heat map")
+    assert "at least 7 distinct people" in heat["description"] and "12 commenters" in heat["description"]
 
 
 def test_alert_rules_file():

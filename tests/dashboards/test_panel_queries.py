@@ -119,3 +119,19 @@ def test_comment_sentiment_needs_ten_commenters(sample_results):
 def test_lag_writer_round_trip(sample_results):
     assert sample_results["lag_written"] == 2
     assert sample_results["lag_rows"] == [["events.chat", -1, 40, 100, 60], ["events.chat", 0, 10, 30, 20]]
+
+
+@pytest.mark.parametrize("which", ["sample_results", "empty_results"])
+def test_every_panel_reads_only_what_grafana_may_read(which, request):
+    """Grafana's ClickHouse user has SELECT on the privacy views and pipeline aggregates only: a panel, an
+    alert rule or the board's time anchor that read anything else would fail in Grafana (and, on a store
+    without that user, would read per-person rows)."""
+    from pulsewire.streams.store_access import GRANTED
+
+    res = request.getfixturevalue(which)
+    queries = [(f"{p['board']} / {p['title']}", p["reads"]) for p in res["panels"]]
+    queries += [(r["uid"], r["reads"]) for r in res["rules"]] + list(res["anchors"].items())
+    assert len(queries) == 29 + 3 + 3
+    for name, reads in queries:
+        assert reads, f"{name} reads nothing?"
+        assert set(reads) <= set(GRANTED), f"{name} reads {sorted(set(reads) - set(GRANTED))}"
