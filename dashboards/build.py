@@ -683,17 +683,24 @@ def rules_provisioning(receiver: str | None = CONTACT_POINT) -> dict:
                         "rules": [alert_rule(s, receiver=receiver, for_api=False) for s in RULES]}]}
 
 
-def datasource(url: str = "http://clickhouse:8123", user: str = "default", database: str = "default") -> dict:
-    """The ClickHouse data source for the HTTP API (the password goes in secureJsonData by the caller)."""
+def datasource(url: str = "http://clickhouse:8123", user: str = "pulsewire_grafana", database: str = "default",
+               with_ca: bool = False) -> dict:
+    """The ClickHouse data source for the HTTP API (the password and CA go in secureJsonData by the caller).
+    ``user`` is Grafana's read-only store user (PULSEWIRE_GRAFANA_STORE_USER); ``with_ca``: verify the
+    server's certificate against a CA the caller sends.
+
+    >>> datasource("https://ch:8443", with_ca=True)["jsonData"]["tlsAuthWithCACert"]
+    True
+    """
     from urllib.parse import urlparse
 
     u = urlparse(url)
-    return {
-        "uid": DS_UID, "name": "pulsewire ClickHouse", "type": DS_TYPE, "access": "proxy", "isDefault": False,
-        "jsonData": {"host": u.hostname or "clickhouse", "port": u.port or (8443 if u.scheme == "https" else 8123),
-                     "protocol": "http", "secure": u.scheme == "https", "username": user,
-                     "defaultDatabase": database},
-    }
+    json_data = {"host": u.hostname or "clickhouse", "port": u.port or (8443 if u.scheme == "https" else 8123),
+                 "protocol": "http", "secure": u.scheme == "https", "username": user, "defaultDatabase": database}
+    if with_ca:
+        json_data.update(tlsAuthWithCACert=True, tlsSkipVerify=False)
+    return {"uid": DS_UID, "name": "pulsewire ClickHouse", "type": DS_TYPE, "access": "proxy", "isDefault": False,
+            "jsonData": json_data}
 
 
 # --------------------------------------------------------------------------------------------------

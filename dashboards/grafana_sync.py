@@ -78,6 +78,8 @@ class SyncOptions:
     clickhouse_url: str = "http://clickhouse:8123"
     clickhouse_user: str = "default"
     clickhouse_password: str = ""
+    #: PEM of the CA that signed the ClickHouse server's certificate (https URLs)
+    clickhouse_ca_pem: str = ""
     database: str = "default"
     webhook_url: str | None = None
     min_group: int = 5
@@ -107,12 +109,15 @@ def sync(api, opts: SyncOptions) -> list[Change]:
 
 
 def _sync_datasource(api, o: SyncOptions) -> Change:
-    want = build.datasource(o.clickhouse_url, o.clickhouse_user, o.database)
+    want = build.datasource(o.clickhouse_url, o.clickhouse_user, o.database, with_ca=bool(o.clickhouse_ca_pem))
     name = want["name"]
     have = _get(api.datasource.get_datasource_by_uid, build.DS_UID)
     body = dict(want)
-    if o.clickhouse_password:
-        body["secureJsonData"] = {"password": o.clickhouse_password}
+    secure = {"password": o.clickhouse_password} if o.clickhouse_password else {}
+    if o.clickhouse_ca_pem:
+        secure["tlsCACert"] = o.clickhouse_ca_pem
+    if secure:
+        body["secureJsonData"] = secure
     if have is None:
         if not o.dry_run:
             api.datasource.create_datasource(body)

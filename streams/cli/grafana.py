@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -24,9 +25,12 @@ def _credential():
 @grafana_app.command("sync")
 def sync_cmd(
     url: str = typer.Option(..., "--url", help="Grafana base URL, e.g. http://localhost:3000"),
-    clickhouse_url: str = typer.Option("http://clickhouse:8123", "--clickhouse-url",
-                                       help="ClickHouse HTTP URL as Grafana reaches it."),
-    clickhouse_user: str = typer.Option("default", "--clickhouse-user", envvar="PULSEWIRE_STORE_USER"),
+    clickhouse_url: str = typer.Option("https://clickhouse:8443", "--clickhouse-url",
+                                       help="ClickHouse HTTP(S) URL as Grafana reaches it."),
+    clickhouse_user: str = typer.Option("pulsewire_grafana", "--clickhouse-user", envvar="PULSEWIRE_GRAFANA_STORE_USER",
+                                        help="Grafana's read-only store user (the worker creates it on a server)."),
+    clickhouse_ca_file: Optional[Path] = typer.Option(None, "--clickhouse-ca-file", envvar="PULSEWIRE_STORE_CA_FILE",
+                                                      help="PEM file of the CA that signed ClickHouse's certificate."),
     database: str = typer.Option("default", "--database"),
     dry_run: bool = typer.Option(False, "--dry-run", help="Report what would change; write nothing."),
     as_json: bool = typer.Option(False, "--json"),
@@ -35,8 +39,8 @@ def sync_cmd(
     contact point and the alert rules. Idempotent: a second run reports everything unchanged.
 
     Credentials come from the environment: GRAFANA_TOKEN (a service-account token; or
-    GRAFANA_USER + GRAFANA_PASSWORD), PULSEWIRE_STORE_PASSWORD (ClickHouse password, sent as
-    secure data), PULSEWIRE_ALERT_WEBHOOK_URL (where alerts are sent)."""
+    GRAFANA_USER + GRAFANA_PASSWORD), PULSEWIRE_GRAFANA_STORE_PASSWORD (the read-only ClickHouse user's
+    password, sent as secure data), PULSEWIRE_ALERT_WEBHOOK_URL (where alerts are sent)."""
     from grafana_client import GrafanaApi
     from grafana_client.client import GrafanaException
 
@@ -51,8 +55,13 @@ def sync_cmd(
         fail("set GRAFANA_TOKEN (a Grafana service-account token with the Editor or Admin role), "
              "or GRAFANA_USER and GRAFANA_PASSWORD")
     s = Settings()
+    try:
+        ca_pem = clickhouse_ca_file.read_text() if clickhouse_ca_file else ""
+    except OSError as exc:
+        fail(f"cannot read the CA file {clickhouse_ca_file}: {exc.strerror}")
     opts = SyncOptions(clickhouse_url=clickhouse_url, clickhouse_user=clickhouse_user,
-                       clickhouse_password=os.environ.get("PULSEWIRE_STORE_PASSWORD", ""), database=database,
+                       clickhouse_password=os.environ.get("PULSEWIRE_GRAFANA_STORE_PASSWORD", ""),
+                       clickhouse_ca_pem=ca_pem, database=database,
                        webhook_url=os.environ.get("PULSEWIRE_ALERT_WEBHOOK_URL") or None,
                        min_group=s.min_group_size, min_comment_group=s.min_comment_group_size, dry_run=dry_run)
     api = GrafanaApi.from_url(url.rstrip("/"), credential=cred, timeout=15)

@@ -133,7 +133,33 @@ def test_only_secrets_are_required():
     """``docker compose up`` refuses to start while a ``${VAR:?...}`` is unset: only secrets may be required."""
     required = _substituted(r"\$\{([A-Z_][A-Z0-9_]*):\?")
     assert required == {"CLICKHOUSE_PASSWORD", "PULSEWIRE_PSEUDONYM_KEY", "GRAFANA_ADMIN_PASSWORD",
-                        "KAFKA_ADMIN_PASSWORD", "KAFKA_WORKER_PASSWORD", "KAFKA_CONNECTOR_PASSWORD"}
+                        "KAFKA_ADMIN_PASSWORD", "KAFKA_WORKER_PASSWORD", "KAFKA_CONNECTOR_PASSWORD",
+                        "GRAFANA_STORE_PASSWORD"}
+
+
+def test_grafana_reads_with_its_own_read_only_user_over_tls():
+    """Grafana sends the query text from the browser: its ClickHouse user must be the read-only one the
+    store creates (SELECT on the privacy views only), never the worker's read-write account."""
+    from pulsewire.streams.settings import Settings
+
+    services = _compose()["services"]
+    grafana, init = services["grafana"]["environment"], services["init"]["environment"]
+    assert grafana["PULSEWIRE_CLICKHOUSE_USER"] == "${GRAFANA_STORE_USER:-pulsewire_grafana}"
+    assert grafana["PULSEWIRE_CLICKHOUSE_PASSWORD"].startswith("${GRAFANA_STORE_PASSWORD:?")
+    assert "CLICKHOUSE_USER" not in grafana["PULSEWIRE_CLICKHOUSE_USER"].replace("GRAFANA_STORE_USER", "")
+    # the service that migrates the store creates that user, before Grafana starts
+    assert init["PULSEWIRE_GRAFANA_STORE_USER"] == grafana["PULSEWIRE_CLICKHOUSE_USER"]
+    assert init["PULSEWIRE_GRAFANA_STORE_PASSWORD"] == grafana["PULSEWIRE_CLICKHOUSE_PASSWORD"]
+    assert {"grafana_store_user", "grafana_store_password"} <= set(Settings.model_fields)
+    assert services["grafana"]["depends_on"]["init"]["condition"] == "service_completed_successfully"
+    assert services["clickhouse"]["environment"]["CLICKHOUSE_DEFAULT_ACCESS_MANAGEMENT"] == "1"
+    ds = yaml.safe_load((REPO / "infra/grafana/provisioning/datasources/clickhouse.yaml").read_text())["datasources"][0]
+    assert ds["jsonData"]["username"] == "${PULSEWIRE_CLICKHOUSE_USER}"
+    assert ds["jsonData"]["secure"] is True and ds["jsonData"]["tlsAuthWithCACert"] is True
+    assert ds["jsonData"]["tlsSkipVerify"] is False and grafana["PULSEWIRE_CLICKHOUSE_PORT"] == "8443"
+    ca = ds["secureJsonData"]["tlsCACert"]
+    assert ca.startswith("$__file{") and any(str(v).startswith("tls:") and ca[8:-1].startswith(str(v).split(":")[1])
+                                            for v in services["grafana"]["volumes"])
 
 
 def test_worker_health_check_probes_the_readiness_endpoint_the_worker_serves(tmp_path):

@@ -109,3 +109,16 @@ def test_cli_reads_the_token_from_the_environment(grafana, monkeypatch):
     monkeypatch.setenv("GRAFANA_TOKEN", "wrong")
     res = runner.invoke(app, ["grafana", "sync", "--url", grafana.url])
     assert res.exit_code == 1 and "Unauthorized" in res.output
+
+
+def test_the_data_source_verifies_clickhouse_tls_against_the_ca(grafana, tmp_path):
+    from dataclasses import replace
+
+    ca = "-----BEGIN CERTIFICATE-----\nMIIB...test only...\n-----END CERTIFICATE-----\n"
+    sync(_api(grafana), replace(OPTS, clickhouse_url="https://clickhouse:8443", clickhouse_user="pulsewire_grafana",
+                                clickhouse_ca_pem=ca))
+    ds = grafana.datasources[build.DS_UID]
+    assert ds["jsonData"]["secure"] is True and ds["jsonData"]["port"] == 8443
+    assert ds["jsonData"]["tlsAuthWithCACert"] is True and ds["jsonData"]["tlsSkipVerify"] is False
+    assert ds["jsonData"]["username"] == "pulsewire_grafana"
+    assert ds["secureJsonFields"] == {"password": True, "tlsCACert": True}
