@@ -91,10 +91,10 @@ def main() -> None:
         p = next(x for x in b.dashboard["panels"] if x["title"] == "Sentiment by channel")
         exact = (p["targets"][0]["rawSql"]
                  .replace("round(sum(score_sum) / sum(scored), 3)", "round(avg(sentiment_score), 3)")
-                 .replace("FROM sentiment_minute", "FROM events_scored FINAL")
+                 .replace("FROM customer_sentiment_minute", "FROM events_scored FINAL")
                  .replace("$__timeInterval(minute)", "$__timeInterval(occurred_at)")
                  .replace("$__timeFilter(minute)", "$__timeFilter(occurred_at)")
-                 .replace("author = 'customer' AND channel != '' AND scored > 0",
+                 .replace("channel != '' AND scored > 0",
                           "employee_id = '' AND channel != '' AND sentiment_label != ''"))
         print("\ncomparison (not a panel):")
         _time(store, "Sentiment by channel, exact from events_scored FINAL", expand(exact, panel_range(p, tr)),

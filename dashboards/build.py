@@ -382,8 +382,9 @@ def workforce_pulse(min_group: int = 5, min_comment_group: int = 10, learner: Le
                {_measure("pulse_state", "round(sum(pulse_sum) / sum(pulse_k), 2)")} AS "pulse (1-5)",
                {_measure("enps_state", "round(100 * (sum(promoters) - sum(detractors)) / sum(enps_k), 0)")} AS eNPS,
                {_measure("comment_state", "round(sum(comment_sum) / sum(comment_k), 2)")} AS "comment sentiment",
-               multiIf(any(r.risk_state) = 'shown', round(any(r.risk), 2), any(r.risk_state) = 'suppressed', nan,
-                       NULL) AS "burnout risk",
+               -- a team without a shown burnout row while some team's row is hidden may be that team
+               multiIf(any(r.risk_state) = 'shown', round(any(r.risk), 2),
+                       any(r.risk_state) = 'suppressed' OR any(h.hidden) > 0, nan, NULL) AS "burnout risk",
                {_measure("overtime_state", "round(sum(overtime_sum) / sum(overtime_n), 1)")} AS "overtime (h/week)",
                multiIf(w.team = '', concat('suppressed: fewer than ', toString(any(t.min_group)), ' employees'),
                        countIf(comment_state = 'suppressed') > 0 AND countIf(comment_state = 'shown') = 0,
@@ -397,6 +398,12 @@ def workforce_pulse(min_group: int = 5, min_comment_group: int = 10, learner: Le
             GROUP BY team
         ) AS r ON r.team = w.team
         CROSS JOIN privacy_thresholds AS t
+        CROSS JOIN
+        (
+            SELECT count() AS hidden
+            FROM workforce_metrics_daily
+            WHERE metric = 'burnout_mean_risk' AND dimension = 'team' AND team = '' AND day <= toDate($__toTime)
+        ) AS h
         WHERE {WEEKS}
         GROUP BY w.team
         ORDER BY w.team = '', w.team

@@ -53,6 +53,11 @@ BURNOUT_REASONS = ["overtime 10 h/week above team median", "pulse 'workload' at 
                    "comment sentiment falling"]
 
 
+#: Mean burnout risk per team (the sample's risks scatter around it).
+BURNOUT_BASE = {"team-support": 0.35, "team-sales": 0.2, "team-engineering": 0.55, "team-operations": 0.3,
+                "team-legal": 0.6}
+
+
 def today_utc() -> datetime:
     """Today's midnight, UTC."""
     return datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -222,8 +227,7 @@ def _fill_risks_and_alerts(store, cfg: SampleConfig, df, rng) -> None:
         risk_rows.append(["churn", "customer", cid, "", float(p), "churn-sample-1", reasons, row.ev,
                           row["last"].to_pydatetime()])
     emps = employees()
-    burnout_base = {"team-support": 0.35, "team-sales": 0.2, "team-engineering": 0.55, "team-operations": 0.3,
-                    "team-legal": 0.6}
+    burnout_base = BURNOUT_BASE
     for team, ids in emps.items():
         for e in ids:
             p = float(np.clip(burnout_base[team] + rng.normal(0, 0.18), 0.01, 0.99))
@@ -288,6 +292,11 @@ def _fill_metrics(store, cfg: SampleConfig, df) -> None:
         rows.append([d, "voluntary_turnover_rate", "all", "", float(1.1 + 0.08 * np.cos(i / 2)), 81])
         for team, size in team_sizes.items():
             rows.append([d, "voluntary_turnover_rate", "team", team, float(1.0 + 0.2 * (size % 3)), size])
+            # team burnout as the metrics job writes it (teams below the minimum already left out by the
+            # writer; the views leave them out whatever it writes)
+            risk = BURNOUT_BASE[team] + 0.05 * float(np.sin(i + size))
+            rows.append([d, "burnout_mean_risk", "team", team, risk, size])
+            rows.append([d, "burnout_at_risk", "team", team, float(round(size * risk / 2)), size])
     store.client.insert("metrics_daily", rows, column_names=["day", "metric", "dimension", "dimension_value",
                                                              "value", "n"])
 

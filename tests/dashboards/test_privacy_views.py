@@ -199,3 +199,15 @@ def test_grafana_user_statements_parse_in_clickhouse():
                           timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.count("CreateUserQuery") == 2 and proc.stdout.count("GrantQuery") == len(GRANTED) + 1
+
+
+def test_the_grafana_user_name_is_checked_where_it_is_set():
+    from pydantic import ValidationError
+
+    from pulsewire.streams.settings import Settings
+
+    assert Settings(grafana_store_user="pulsewire_grafana").grafana_store_user == "pulsewire_grafana"
+    with pytest.raises(ValidationError, match="letters, digits and '_'"):
+        Settings(grafana_store_user="grafana`; DROP TABLE events_scored")
+    with pytest.raises(ValueError, match="needs a password"):
+        grafana_user_statements("pulsewire_grafana", "")
