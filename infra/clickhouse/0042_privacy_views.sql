@@ -192,7 +192,9 @@ FROM
 CROSS JOIN (SELECT min_group AS g FROM privacy_thresholds) AS thresholds;
 
 -- granted: the HR metrics of metrics_daily (written per day by the metrics job; n = distinct people),
--- for the days that are over. Team rows below their threshold are merged into one row with team = ''
+-- for the days that are over. Only the metrics no weekly view publishes: eNPS and employee sentiment
+-- are served per ISO week above, and the same answers in a second grid of windows (days) would let
+-- one grid be subtracted from the other. Team rows below their threshold are merged into one row with team = ''
 -- and no value; the complementary rule compares the company row ('all') with the shown teams. A team's
 -- n is never trusted beyond the distinct people the team ever had in events_scored.
 CREATE VIEW IF NOT EXISTS workforce_metrics_daily SQL SECURITY DEFINER AS
@@ -223,12 +225,12 @@ FROM
             FROM
             (
                 SELECT day, metric, dimension, dimension_value, value AS m_value, window_days AS m_window_days,
-                       if(metric = 'sentiment_employee', cg, g) AS t,
+                       g AS t,
                        -- n as written, but never more than the people the team ever had in the events
                        if(dimension = 'team', least(n, known.people), n) AS m_n,
                        dimension = 'team' AND dimension_value != '' AND m_n >= t AS ok
                 FROM metrics_daily AS m FINAL
-                CROSS JOIN (SELECT min_group AS g, min_comment_group AS cg FROM privacy_thresholds) AS thresholds
+                CROSS JOIN (SELECT min_group AS g FROM privacy_thresholds) AS thresholds
                 LEFT JOIN
                 (
                     SELECT team_id, toUInt32(uniqExact(employee_id)) AS people
@@ -236,8 +238,7 @@ FROM
                     WHERE employee_id != '' AND team_id != ''
                     GROUP BY team_id
                 ) AS known ON known.team_id = m.dimension_value
-                WHERE metric IN ('enps', 'voluntary_turnover_rate', 'sentiment_employee', 'burnout_mean_risk',
-                                 'burnout_at_risk')
+                WHERE metric IN ('voluntary_turnover_rate', 'burnout_mean_risk', 'burnout_at_risk')
                   AND dimension IN ('all', 'team') AND day < toDate(now('UTC'), 'UTC')
                   AND (dimension = 'team' OR m_n >= t)
             )
