@@ -14,7 +14,7 @@
 --   for the daily metrics; a window is shown only once it is over, so neither moving a time range nor
 --   watching a window fill up isolates one answer; panels sum whole windows, shown ones only;
 -- * complementary suppression: per window and measure, when the people of the hidden teams
---   (teams below the threshold, people without a team) number 1 to threshold - 1, the smallest shown
+--   (in teams below the threshold) number 1 to threshold - 1, the smallest shown
 --   team is hidden too, so the company total minus the shown teams is never a group below the
 --   threshold. Company totals are shown only with at least the threshold behind them.
 -- Thresholds come from privacy_settings (written by the store on every start from
@@ -37,7 +37,10 @@ SELECT
     toUInt32(greatest(10, (SELECT argMax(value, set_at) FROM privacy_settings WHERE name = 'min_comment_group_size'),
                       min_group)) AS min_comment_group;
 
--- internal: one row per ISO week, team and employee, for the weeks that are over
+-- internal: one row per ISO week, team and employee, for the weeks that are over. HR events and chat
+-- messages of employees with a team only: a customer's chat carries the agent's id without a team,
+-- and counting those agents as hidden people would make the complementary rule think a hidden group
+-- is larger than it is.
 CREATE VIEW IF NOT EXISTS employee_person_week SQL SECURITY DEFINER AS
 SELECT
     toMonday(occurred_at, 'UTC') AS week,
@@ -53,7 +56,8 @@ SELECT
     countIf(kind = 'hr' AND type = 'overtime' AND hours IS NOT NULL) AS overtime_entries,
     sumIf(toFloat64(ifNull(hours, 0)), kind = 'hr' AND type = 'overtime' AND hours IS NOT NULL) AS overtime_hours
 FROM events_scored FINAL
-WHERE employee_id != '' AND occurred_at < toMonday(now('UTC'), 'UTC')
+WHERE kind IN ('hr', 'chat') AND employee_id != '' AND team_id != ''
+  AND occurred_at < toMonday(now('UTC'), 'UTC')
 GROUP BY week, team_id, employee_id
 SETTINGS do_not_merge_across_partitions_select_final = 1;
 
@@ -128,7 +132,9 @@ SELECT
     team,
     toUInt32(count()) AS teams,
     if(team != '', toNullable(toUInt32(any(n_people))), NULL) AS people,
-    multiIf(sum(n_alerted) = 0, 'none', team != '' AND min(alerts_show), 'shown', 'suppressed') AS alerts_state,
+    -- a named team hidden by the complementary rule is 'suppressed' even with no alert: 'none' would say 0
+    multiIf(team != '' AND NOT min(alerts_show), 'suppressed', sum(n_alerted) = 0, 'none',
+            team != '', 'shown', 'suppressed') AS alerts_state,
     if(alerts_state = 'shown', toNullable(toUInt32(sum(n_alerted))), NULL) AS alerts,
     multiIf(sum(n_pulse) = 0, 'none', team != '' AND min(pulse_show), 'shown', 'suppressed') AS pulse_state,
     if(pulse_state = 'shown', toNullable(toUInt32(sum(n_pulse))), NULL) AS pulse_n,

@@ -6,6 +6,7 @@ Run in its own process (chDB allows one store path per process):
 
 * ``events``: events_scored rows (missing columns get their defaults), times as ISO strings;
 * ``metrics``: metrics_daily rows ``[day, metric, dimension, dimension_value, value, n]``;
+* ``alerts``: burnout alerts ``[team, employee, occurred_at]``;
 * ``access``: StoreAccess arguments applied after migrating (thresholds), or absent;
 * ``settings_rows``: raw ``[name, value]`` rows written into privacy_settings afterwards;
 * ``ranges``: ``[[from, to], ...]``: every board's panels run once per range.
@@ -50,6 +51,13 @@ def main() -> None:
             store.client.insert("metrics_daily", [[date.fromisoformat(d), m, dim, dv, float(v), int(n)]
                                                   for d, m, dim, dv, v, n in spec["metrics"]],
                                 column_names=["day", "metric", "dimension", "dimension_value", "value", "n"])
+        if spec.get("alerts"):
+            store.client.insert("alerts_audit", [
+                [f"alert-{subject}-{at}", "burnout", subject, "employee", team, 0.9, 0.7, "test", [], "{}",
+                 "alerts.burnout", datetime.fromisoformat(at), datetime.fromisoformat(at)]
+                for team, subject, at in spec["alerts"]], column_names=[
+                "alert_id", "alert_type", "subject", "subject_type", "team_id", "score", "threshold",
+                "model_version", "reasons", "inputs", "topic", "created_at", "occurred_at"])
         if spec.get("settings_rows"):
             store.client.insert("privacy_settings", spec["settings_rows"], column_names=["name", "value"])
         for start, end in spec.get("ranges", []):

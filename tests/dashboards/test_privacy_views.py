@@ -66,19 +66,23 @@ def _shown(value) -> bool:
 
 
 def _assert_no_small_remainder(res: dict) -> None:
-    """Company total minus the shown teams is nobody, or at least the minimum group, for every week and
-    measure a viewer can read (complementary suppression)."""
+    """Company total minus the teams whose value a viewer can read is nobody, or at least the minimum group,
+    for every week and measure (complementary suppression)."""
     g = res["thresholds"]["min_group"]
     team_rows = _rows(res["granted"]["workforce_team_week"])
     for company in _rows(res["granted"]["workforce_company_week"]):
         teams = [r for r in team_rows if r["week"] == company["week"] and r["team"]]
-        for measure, count in (("pulse", "pulse_k"), ("enps", "enps_k"), ("alerts", "alerts")):
-            if company[f"{measure}_state"] != "shown":
-                continue
-            shown = sum(r[count] for r in teams if r[f"{measure}_state"] == "shown")
-            # answers stand in for people here: every scenario gives one answer per person and week
-            rest = company[count] - shown
-            assert rest == 0 or rest >= g, (company["week"], measure, company[count], shown)
+        for measure, count in (("pulse", "pulse_k"), ("enps", "enps_k")):
+            if company[f"{measure}_state"] == "shown":
+                shown = sum(r[count] for r in teams if r[f"{measure}_state"] == "shown")
+                # answers stand in for people: every scenario gives one answer per person and week
+                rest = company[count] - shown
+                assert rest == 0 or rest >= g, (company["week"], measure, company[count], shown)
+        if company["alerts_state"] == "shown":
+            # a named team's 'none' reads as 0 alerts: its people are as known as a shown team's
+            known = sum(r["people"] for r in teams if r["alerts_state"] in ("shown", "none"))
+            rest = company["people"] - known
+            assert rest == 0 or rest >= g, (company["week"], "alerts", company["people"], known)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -158,6 +162,29 @@ def test_the_company_total_never_gives_a_hidden_team_away(tmp_path):
     turnover = {(r["team"]) for r in _rows(panels[WORKFORCE + "Voluntary turnover by team"])
                 if r["turnover"] is not None}
     assert turnover == {"company", "team-a"}
+    _assert_no_small_remainder(res)
+
+
+def test_alert_counts_never_give_a_small_team_away(tmp_path):
+    """Teams of 8 (no alert), 9 (two alerts) and 3 (one alert), and customers' chats that carry an agent's
+    id but no team. Company alerts (3) minus the larger teams' counts (0 and 2) would be the small team's one
+    alert: the agents must not count as hidden people, and a team hidden by the complementary rule must not
+    read as 'no alerts'."""
+    events = (_answers("team-a", 8, WEEK_A, "pulse", 4) + _answers("team-b", 9, WEEK_A, "pulse", 3)
+              + _answers("team-c", 3, WEEK_A, "pulse", 2))
+    events += [{"event_id": f"cust-chat-{i}", "source": "intercom", "kind": "chat", "type": "message",
+                "occurred_at": (WEEK_A + timedelta(days=3, minutes=i)).isoformat(), "customer_id": f"cust-{i}",
+                "employee_id": f"agent-{i}", "text": "sample text (test data)", "sentiment_label": "positive",
+                "sentiment_score": 0.8} for i in range(20)]
+    at = (WEEK_A + timedelta(days=4)).isoformat()
+    alerts = [["team-b", "emp-team-b-0", at], ["team-b", "emp-team-b-1", at], ["team-c", "emp-team-c-0", at]]
+    res = _run(tmp_path, {"events": events, "alerts": alerts, "ranges": [[WEEK_A.isoformat(), THIS_MONDAY.isoformat()]]})
+    panels = res["ranges"][0]
+    assert panels[WORKFORCE + "Burnout alerts"]["rows"] == [[3]]
+    by_team = {r["team"]: r["alerts"] for r in _rows(panels[WORKFORCE + "Burnout alerts by team"])}
+    assert by_team["team-b"] == 2 and by_team.get("team-a") is None and by_team["suppressed (<5)"] is None
+    team_a = next(r for r in _rows(res["granted"]["workforce_team_week"]) if r["team"] == "team-a")
+    assert team_a["alerts_state"] == "suppressed"
     _assert_no_small_remainder(res)
 
 
