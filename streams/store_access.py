@@ -34,10 +34,11 @@ GRANTED = (
     "consumer_lag",
 )
 
-#: Tables and views with a row per person (or a raw payload): never granted, never read by a panel.
-PER_PERSON = (
+#: Never granted, never read by a panel: tables and views with a row per person (or a raw payload), and the
+#: internal views and settings behind the privacy views.
+NOT_GRANTED = (
     "events_scored", "dead_letters", "risk_latest", "predictions", "learn_examples", "alerts_audit",
-    "sentiment_minute", "team_risk_latest", "metrics_daily", "privacy_settings",
+    "sentiment_minute", "team_risk_latest", "metrics_daily", "privacy_settings", "privacy_now",
     "employee_person_week", "employee_team_week", "employee_team_week_cells",
 )
 

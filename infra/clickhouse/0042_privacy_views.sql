@@ -37,6 +37,12 @@ SELECT
     toUInt32(greatest(10, (SELECT argMax(value, set_at) FROM privacy_settings WHERE name = 'min_comment_group_size'),
                       min_group)) AS min_comment_group;
 
+-- internal: what "now" is for "a window is over": the server's clock, or the newest time the worker
+-- accepted an event (its validator's clock), whichever is later. A server clock behind the worker's
+-- would otherwise hide weeks that are over (and chDB, in-process, ignores a faked test clock).
+CREATE VIEW IF NOT EXISTS privacy_now SQL SECURITY DEFINER AS
+SELECT greatest(now64(3, 'UTC'), (SELECT max(ingested_at) FROM events_scored)) AS now;
+
 -- internal: one row per ISO week, team and employee, for the weeks that are over. HR events and chat
 -- messages of employees with a team only: a customer's chat carries the agent's id without a team,
 -- and counting those agents as hidden people would make the complementary rule think a hidden group
@@ -57,7 +63,7 @@ SELECT
     sumIf(toFloat64(ifNull(hours, 0)), kind = 'hr' AND type = 'overtime' AND hours IS NOT NULL) AS overtime_hours
 FROM events_scored FINAL
 WHERE kind IN ('hr', 'chat') AND employee_id != '' AND team_id != ''
-  AND occurred_at < toMonday(now('UTC'), 'UTC')
+  AND occurred_at < toMonday((SELECT now FROM privacy_now), 'UTC')
 GROUP BY week, team_id, employee_id
 SETTINGS do_not_merge_across_partitions_select_final = 1;
 
@@ -245,7 +251,7 @@ FROM
                     GROUP BY team_id
                 ) AS known ON known.team_id = m.dimension_value
                 WHERE metric IN ('voluntary_turnover_rate', 'burnout_mean_risk', 'burnout_at_risk')
-                  AND dimension IN ('all', 'team') AND day < toDate(now('UTC'), 'UTC')
+                  AND dimension IN ('all', 'team') AND day < toDate((SELECT now FROM privacy_now), 'UTC')
                   AND (dimension = 'team' OR m_n >= t)
             )
             WINDOW w AS (PARTITION BY day, metric)

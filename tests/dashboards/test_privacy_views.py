@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from pulsewire.streams.store_access import GRANTED, PER_PERSON, grafana_user_statements
+from pulsewire.streams.store_access import GRANTED, NOT_GRANTED, grafana_user_statements
 
 HERE = Path(__file__).resolve().parent
 NOW = datetime.now(timezone.utc)
@@ -207,12 +207,12 @@ def test_thresholds_come_from_the_settings_and_can_only_be_raised(tmp_path):
 
 
 def test_every_view_grafana_reads_holds_no_person():
-    assert not set(GRANTED) & set(PER_PERSON)
+    assert not set(GRANTED) & set(NOT_GRANTED)
     sql = (HERE.parents[1] / "infra/clickhouse/0042_privacy_views.sql").read_text()
     views = re.findall(r"CREATE VIEW IF NOT EXISTS (\w+) SQL SECURITY DEFINER AS", sql)
     assert len(views) == sql.count("CREATE VIEW")  # every view runs with its definer's rights
     for name in views:
-        assert (name in GRANTED) != (name in PER_PERSON), f"{name}: say whether Grafana may read it"
+        assert (name in GRANTED) != (name in NOT_GRANTED), f"{name}: say whether Grafana may read it"
 
 
 def test_grafana_user_statements_parse_in_clickhouse():
