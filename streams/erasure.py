@@ -123,6 +123,7 @@ NOT_PER_PERSON: dict[str, str] = {
     "metrics_daily": "aggregates over at least the minimum group size",
     "sentiment_minute": "aggregates per minute; the buckets a person touched are rebuilt without them",
     "dead_letters": "rejected input of personal sources is stored redacted (no values)",
+    "privacy_settings": "the small-group thresholds in force",
     AUDIT_TABLE: "the erasure audit: a keyed hash of the subject, never an id",
 }
 
