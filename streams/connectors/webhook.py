@@ -197,9 +197,10 @@ class Webhook(Connector):
         super().__init__(config, **kw)
         self.routes = {r.path or f"/{r.provider}": r for r in self.config.routes}
         for path, r in self.routes.items():
-            if r.provider in SIGNED and not r.secret_env:
-                raise ConnectorError(f"route {path}: {r.provider} signs its requests; set secret_env "
-                                     "(the name of the environment variable holding the secret)")
+            if not r.secret_env:  # fail closed: a route nobody has to authenticate to is an open door
+                what = "shared token" if r.provider == "freshdesk" else "signing secret"
+                raise ConnectorError(f"route {path}: every route needs a secret; set secret_env to the name of "
+                                     f"the environment variable holding the {r.provider} {what}")
         self.port: int | None = None
 
     # -- pure mapping: payload = {"route", "received_at", "body_sha256", "body"} --

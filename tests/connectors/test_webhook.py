@@ -128,12 +128,28 @@ def test_slack_url_verification_and_ignored_events(hook):
     assert [e.status for e in hook.wait_for(1)] == ["solved"]
 
 
-def test_config_errors_are_clear(monkeypatch):
-    with pytest.raises(ConnectorError, match="set secret_env"):
-        Webhook({"routes": [{"provider": "slack"}]})
+@pytest.mark.parametrize("provider", ["zendesk", "freshdesk", "slack", "intercom"])
+def test_every_route_needs_a_secret_fail_closed(monkeypatch, provider):
+    with pytest.raises(ConnectorError, match=f"route /{provider}: every route needs a secret; set secret_env"):
+        Webhook({"routes": [{"provider": provider}]})
     monkeypatch.delenv("NOPE", raising=False)
     with pytest.raises(ConnectorError, match="NOPE is not set"):
-        Webhook({"routes": [{"provider": "slack", "secret_env": "NOPE"}], "port": 0}).setup()
+        Webhook({"routes": [{"provider": provider, "secret_env": "NOPE"}], "port": 0}).setup()
+    monkeypatch.setenv("NOPE", "")
+    with pytest.raises(ConnectorError, match="NOPE is not set"):
+        Webhook({"routes": [{"provider": provider, "secret_env": "NOPE"}], "port": 0}).setup()
+
+
+def test_a_route_without_a_secret_is_one_line_from_the_cli(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "hook.toml").write_text('[[routes]]\nprovider = "freshdesk"\n')
+    res = subprocess.run([sys.executable, "-m", "pulsewire.streams.cli", "connect", "webhook", "--config", "hook.toml"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=60, env=os.environ)
+    assert res.returncode != 0 and res.stderr.strip().count("\n") == 0, res.stderr
+    assert res.stderr.startswith("error: route /freshdesk: every route needs a secret")
 
 
 def test_conformance():
