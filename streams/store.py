@@ -107,6 +107,20 @@ def _require_chdb_store(path: Path) -> None:
         raise StoreError(f"no pulsewire store at {path}: the directory holds no migrated ClickHouse store")
 
 
+_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)[^@\s/]*@")
+
+
+def redact_url(text: str) -> str:
+    """A URL (or a message holding URLs) as it may be shown: any password in a URL is replaced.
+
+    >>> redact_url("https://pulse:s3cret@ch.example:8443/analytics")
+    'https://pulse:***@ch.example:8443/analytics'
+    >>> redact_url("cannot read http://u:p@h:8123 nor chdb:///srv/pulsewire/clickhouse")
+    'cannot read http://u:***@h:8123 nor chdb:///srv/pulsewire/clickhouse'
+    """
+    return _URL_PASSWORD.sub(r"\1***@", text)
+
+
 def _cmdline(pid: str) -> str:
     try:
         return Path(f"/proc/{int(pid)}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()[:200]
@@ -159,7 +173,7 @@ class Store:
         if parsed.scheme == "chdb":
             path = Path(parsed.path)
             if not path.is_absolute():
-                raise StoreError(f"chdb URL needs an absolute path: {url}")
+                raise StoreError(f"chdb URL needs an absolute path: {redact_url(url)}")
             if read_only:
                 _require_chdb_store(path)
             self._lock = _ChdbLock(path)
@@ -175,13 +189,13 @@ class Store:
             self.client = clickhouse_connect.get_client(**http_client_args(url, user=user, password=password))
             self.backend = "server"
         else:
-            raise StoreError(f"unsupported store URL {url!r}: use chdb:///abs/path or http(s)://host:8123")
+            raise StoreError(f"unsupported store URL {redact_url(url)!r}: use chdb:///abs/path or http(s)://host:8123")
 
     # -- schema -----------------------------------------------------------------------------
     def migrate(self) -> list[int]:
         """Apply pending migrations; return the versions applied now."""
         if self.read_only:
-            raise StoreError(f"the store {self.url} was opened read-only: it cannot be migrated")
+            raise StoreError(f"the store {redact_url(self.url)} was opened read-only: it cannot be migrated")
         self.client.command(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, "
             "checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) "
@@ -268,15 +282,15 @@ def open_store(url: str, *, migrate: bool = True, user: str = "default", passwor
         with _open_lock:
             existing = _open_chdb.get(url)
             if existing is not None and existing.read_only != read_only:
-                raise StoreError(f"this process already has {url} open "
+                raise StoreError(f"this process already has {redact_url(url)} open "
                                  f"{'read-only' if existing.read_only else 'for writing'}")
             if existing is not None:
                 existing._refs += 1
                 return existing
             other = next(iter(_open_chdb), None)
             if other is not None:
-                raise StoreError(f"this process already has the chDB store {other} open; chDB runs one "
-                                 f"store per process, so {url} cannot be opened here at the same time")
+                raise StoreError(f"this process already has the chDB store {redact_url(other)} open; chDB runs "
+                                 f"one store per process, so {redact_url(url)} cannot be opened here at the same time")
             store = Store(url, user=user, password=password, text_ttl_days=text_ttl_days, read_only=read_only)
             _open_chdb[url] = store
     else:
@@ -293,11 +307,11 @@ def _refuse_outdated(store: Store) -> None:
         pending = store.pending_migrations()
     except Exception as exc:
         store.close()
-        raise StoreError(f"{store.url} is not a pulsewire store: {_first_line(exc)}") from None
+        raise StoreError(f"{redact_url(store.url)} is not a pulsewire store: {_first_line(exc)}") from None
     if pending:
         store.close()
         names = ", ".join(f"{m.version:04d}_{m.name}" for m in pending)
-        raise StoreError(f"the store {store.url} lacks migrations {names}: start 'pulsewire worker' "
+        raise StoreError(f"the store {redact_url(store.url)} lacks migrations {names}: start 'pulsewire worker' "
                          f"on it once to migrate it, then read it")
 
 
