@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     min_group_size: int = MIN_GROUP_FLOOR
     min_comment_group_size: int = MIN_COMMENT_GROUP_FLOOR
     raw_text_ttl_days: int = Field(default=90, ge=1)
+    # How long the store keeps rows (streams/retention.py; the worker applies them, 0044 sets these defaults)
+    events_ttl_days: int = Field(default=365, ge=1, description="events_scored rows, sentiment_minute")
+    predictions_ttl_days: int = Field(default=180, ge=1, description="predictions, risk_latest, learn_examples")
+    audit_ttl_days: int = Field(default=365, ge=1, description="alerts_audit")
+    metrics_ttl_days: int = Field(default=730, ge=1, description="metrics_daily")
 
     # Faust/Kafka consumer tuning (short timeouts keep rebalances quick on one machine)
     session_timeout_s: float = 10.0

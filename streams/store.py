@@ -13,7 +13,9 @@ the path and the owning PID instead of chDB's internal error.
 
 ``read_only=True`` is for commands that only look (``summary``, ``board``): the
 store must already exist, nothing is migrated, no TTL is changed, and the chDB
-engine itself refuses writes.
+engine itself refuses writes. TTLs change only when ``retention`` (days per
+setting, ``streams/retention.py``) is given: the worker passes its settings';
+any other open leaves them as the worker (or migration 0044) set them.
 """
 
 from __future__ import annotations
@@ -160,10 +162,10 @@ _open_lock = threading.Lock()
 class Store:
     """A clickhouse-connect client plus our migrations and batch inserts."""
 
-    def __init__(self, url: str, *, user: str = "default", password: str = "", text_ttl_days: int = 90,
-                 read_only: bool = False):
+    def __init__(self, url: str, *, user: str = "default", password: str = "",
+                 retention: dict[str, int] | None = None, read_only: bool = False):
         self.url = url
-        self.text_ttl_days = text_ttl_days
+        self.retention = retention
         self.read_only = read_only
         self._lock: _ChdbLock | None = None
         self._refs = 1
@@ -211,16 +213,11 @@ class Store:
                                column_names=["version", "name", "checksum"])
             applied.append(m.version)
             log.info("applied migration %04d_%s", m.version, m.name)
-        self._apply_text_ttl()
-        return applied
+        if self.retention:
+            from .retention import apply
 
-    def _apply_text_ttl(self) -> None:
-        create = self.client.command("SHOW CREATE TABLE events_scored")
-        want = f"toIntervalDay({int(self.text_ttl_days)})"
-        if want not in str(create):
-            self.client.command(
-                "ALTER TABLE events_scored MODIFY COLUMN text String DEFAULT '' "
-                f"TTL toDateTime(occurred_at) + toIntervalDay({int(self.text_ttl_days)})")
+            apply(self.client, self.retention)
+        return applied
 
     def pending_migrations(self) -> list[Migration]:
         """Migrations this version of pulsewire has that the store has not applied (read-only safe)."""
@@ -271,10 +268,11 @@ class Store:
 
 
 def open_store(url: str, *, migrate: bool = True, user: str = "default", password: str = "",
-               text_ttl_days: int = 90, read_only: bool = False) -> Store:
+               retention: dict[str, int] | None = None, read_only: bool = False) -> Store:
     """Open (and migrate) a store. Within one process, the same chdb URL shares one engine.
 
-    ``read_only``: open an existing store without migrating it or changing its TTLs; a store
+    ``retention``: days per retention setting, applied after migrating (the worker's); None leaves
+    the TTLs as they are. ``read_only``: open an existing store without migrating it or changing its TTLs; a store
     that lacks migrations this version needs is refused (its tables would not match our SQL)."""
     if read_only:
         migrate = False
@@ -291,10 +289,10 @@ def open_store(url: str, *, migrate: bool = True, user: str = "default", passwor
             if other is not None:
                 raise StoreError(f"this process already has the chDB store {redact_url(other)} open; chDB runs "
                                  f"one store per process, so {redact_url(url)} cannot be opened here at the same time")
-            store = Store(url, user=user, password=password, text_ttl_days=text_ttl_days, read_only=read_only)
+            store = Store(url, user=user, password=password, retention=retention, read_only=read_only)
             _open_chdb[url] = store
     else:
-        store = Store(url, user=user, password=password, text_ttl_days=text_ttl_days, read_only=read_only)
+        store = Store(url, user=user, password=password, retention=retention, read_only=read_only)
     if migrate:
         store.migrate()
     if read_only:
@@ -320,6 +318,9 @@ def _first_line(exc: BaseException) -> str:
 
 
 def open_from_settings(settings, migrate: bool = True, read_only: bool = False) -> Store:
+    """The store as the settings name it; a writing open applies the settings' retention (the worker)."""
+    from .retention import days_from_settings
+
     return open_store(settings.store_url, migrate=migrate, user=settings.store_user,
-                      password=settings.store_password.get_secret_value(), text_ttl_days=settings.raw_text_ttl_days,
-                      read_only=read_only)
+                      password=settings.store_password.get_secret_value(),
+                      retention=None if read_only else days_from_settings(settings), read_only=read_only)
