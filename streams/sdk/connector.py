@@ -75,6 +75,8 @@ class Raw:
     raw:     the original bytes/text for a dead letter (default: the payload as JSON).
     reject:  ``(Reason, detail)``: dead-letter without mapping (e.g. invalid UTF-8 found while reading).
     ack:     called with "produced", "dead_lettered" or "skipped" once the outcome is durable.
+    remember: a delivery id the runtime records (topic ``connectors.deliveries``) in the same batch as
+             the record's outcome, so a restarted connector gets it back in ``restore()``.
     """
 
     payload: Any
@@ -82,11 +84,13 @@ class Raw:
     raw: bytes | str | None = None
     reject: tuple[Reason, str] | None = None
     ack: Callable[[str], None] | None = None
+    remember: str | None = None
 
 
 class Connector:
     name: ClassVar[str] = ""
     Config: ClassVar[type[ConnectorConfig]] = ConnectorConfig
+    remembers: ClassVar[bool] = False  # True: it sets Raw.remember, and restore() gets the ids back
 
     def __init__(self, config: ConnectorConfig | dict | None = None, **overrides):
         if isinstance(config, self.Config) and not overrides:
@@ -112,6 +116,10 @@ class Connector:
 
     def teardown(self) -> None:
         """Close what setup() opened. Called even when poll() failed."""
+
+    def restore(self, remembered: dict[str, str]) -> None:
+        """With ``remembers``: called before setup() with the ids earlier runs recorded (``Raw.remember``)
+        and when each was accepted (ISO time)."""
 
 
 # ---- helpers for map(): small, pure, and the usual source of bugs when hand-written ----
