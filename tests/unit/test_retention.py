@@ -79,3 +79,25 @@ def test_worker_set_ttls_survive_read_only_commands_and_other_writers(tmp_path):
     assert current_ttl(ttls["events_scored"], text_rule) == "toDateTime(occurred_at) + toIntervalDay(30)"
     assert "toDateTime(predicted_at) + toIntervalDay(20)" in ttls["predictions"]
     assert "toDateTime(scored_at) + toIntervalDay(20)" in ttls["risk_latest"]
+
+
+def test_privacy_doc_lists_every_table_topic_and_setting():
+    """docs/privacy.md's retention section names every declared table, every topic and every setting."""
+    import re
+    from pathlib import Path
+
+    from pulsewire.streams.topics import ALL_TOPICS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "privacy.md").read_text()
+    section = doc[doc.index("## Retention"):]
+    section = section[:section.index("\n## ", 1)]
+    names = {r.table for r in TABLES} | set(KEPT) | {t.name for t in ALL_TOPICS}
+    missing = sorted(n for n in names if f"`{n}`" not in section)
+    settings = sorted({f"PULSEWIRE_{r.setting.upper()}" for r in TABLES if r.setting})
+    missing += [s for s in settings if s not in section]
+    assert missing == []
+    for r in TABLES:  # the days the table states are the defaults
+        if r.setting:
+            row = next(line for line in section.splitlines() if f"`{r.table}`" in line and
+                       f"PULSEWIRE_{r.setting.upper()}" in line)
+            assert re.search(rf"\b{Settings.model_fields[r.setting].default} days\b", row), row
