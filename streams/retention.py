@@ -1,7 +1,8 @@
 """How long the store keeps what it holds: every ClickHouse table, declared once, with its TTL.
 
 Each table that holds data has a TTL; the days come from a setting where an operator would want
-to choose (``PULSEWIRE_<SETTING>``), else they are fixed. Migration ``0044_retention`` sets the
+to choose (``PULSEWIRE_<SETTING>``), else they are fixed. Rows count from when pulsewire stored
+them (a backfill of old events is not deleted on arrival); raw text from when it was written. Migration ``0044_retention`` sets the
 defaults; the worker (``Store.migrate`` with the settings' days) applies the configured ones.
 Commands that only read a store never change a TTL. A table without a TTL must be in ``KEPT``
 with the reason (a test lists the store's tables and fails otherwise). Topics' retention is
@@ -13,7 +14,7 @@ declared with the topics (``streams/topics.py``).
 >>> alter(r, 30)
 "ALTER TABLE events_scored MODIFY COLUMN text String DEFAULT '' TTL toDateTime(occurred_at) + toIntervalDay(30)"
 >>> alter(by_setting()["audit_ttl_days"][0], 400)
-'ALTER TABLE alerts_audit MODIFY TTL toDateTime(occurred_at) + toIntervalDay(400)'
+'ALTER TABLE alerts_audit MODIFY TTL toDateTime(created_at) + toIntervalDay(400)'
 """
 
 from __future__ import annotations
@@ -44,19 +45,19 @@ TABLES: tuple[TableRetention, ...] = (
     TableRetention("events_scored", "the raw text of reviews, tickets, chats and survey comments", "toDateTime(occurred_at)",
                    setting="raw_text_ttl_days", column="text", column_type="String DEFAULT ''"),
     TableRetention("events_scored", "one row per event: customer id or employee pseudonym, team, scores, metadata",
-                   "toDateTime(occurred_at)", setting="events_ttl_days"),
+                   "toDateTime(ingested_at)", setting="events_ttl_days"),
     TableRetention("sentiment_minute", "per-minute sentiment sums by team, channel and product, with distinct-people "
-                   "counts", "minute", setting="events_ttl_days"),
+                   "counts", "stored_at", setting="events_ttl_days"),
     TableRetention("predictions", "every churn and burnout probability per customer or employee pseudonym",
-                   "toDateTime(predicted_at)", setting="predictions_ttl_days"),
+                   "toDateTime(stored_at)", setting="predictions_ttl_days"),
     TableRetention("risk_latest", "the latest churn or burnout probability and reasons per person",
-                   "toDateTime(scored_at)", setting="predictions_ttl_days"),
+                   "toDateTime(stored_at)", setting="predictions_ttl_days"),
     TableRetention("learn_examples", "training examples: a person's features at prediction time and the label",
-                   "toDateTime(labelled_at)", setting="predictions_ttl_days"),
+                   "toDateTime(stored_at)", setting="predictions_ttl_days"),
     TableRetention("alerts_audit", "every alert raised, with its inputs, score, threshold and model version",
-                   "toDateTime(occurred_at)", setting="audit_ttl_days"),
+                   "toDateTime(created_at)", setting="audit_ttl_days"),
     TableRetention("metrics_daily", "daily eNPS, CSAT, retention, turnover and sentiment per company, team, channel",
-                   "day", setting="metrics_ttl_days"),
+                   "toDateTime(computed_at)", setting="metrics_ttl_days"),
     TableRetention("pipeline_health", "events, batches and dead letters per pipeline stage and worker (no personal data)",
                    "toDateTime(ts)", days=30),
     TableRetention("consumer_lag", "Kafka consumer lag per topic and partition (no personal data)",

@@ -77,8 +77,8 @@ def test_worker_set_ttls_survive_read_only_commands_and_other_writers(tmp_path):
             ("events_scored", "predictions", "risk_latest")}
     text_rule = next(r for r in TABLES if r.column == "text")
     assert current_ttl(ttls["events_scored"], text_rule) == "toDateTime(occurred_at) + toIntervalDay(30)"
-    assert "toDateTime(predicted_at) + toIntervalDay(20)" in ttls["predictions"]
-    assert "toDateTime(scored_at) + toIntervalDay(20)" in ttls["risk_latest"]
+    assert "toDateTime(stored_at) + toIntervalDay(20)" in ttls["predictions"]
+    assert "toDateTime(stored_at) + toIntervalDay(20)" in ttls["risk_latest"]
 
 
 def test_privacy_doc_lists_every_table_topic_and_setting():
@@ -101,3 +101,25 @@ def test_privacy_doc_lists_every_table_topic_and_setting():
             row = next(line for line in section.splitlines() if f"`{r.table}`" in line and
                        f"PULSEWIRE_{r.setting.upper()}" in line)
             assert re.search(rf"\b{Settings.model_fields[r.setting].default} days\b", row), row
+
+
+def test_rows_count_from_when_they_were_stored(store):
+    """An event that happened long ago (a backfill) is kept for the full time from its arrival: the
+    per-minute aggregate the materialized view writes gets the time it was stored."""
+    import uuid
+    from datetime import datetime, timedelta, timezone
+
+    from pulsewire.streams.rows import scored_row
+
+    from .test_store import scored
+
+    eid = f"old-{uuid.uuid4().hex}"
+    row = scored_row(scored(eid, text="long ago"))
+    row["occurred_at"] = datetime.now(timezone.utc) - timedelta(days=3 * 365)
+    row["team_id"] = eid  # a group of its own in sentiment_minute
+    store.insert_rows("events_scored", [row])
+    store.command("OPTIMIZE TABLE events_scored FINAL")
+    store.command("OPTIMIZE TABLE sentiment_minute FINAL")
+    assert store.query("SELECT count() FROM events_scored WHERE event_id = {e:String}", {"e": eid}).result_rows == [(1,)]
+    stored = store.query("SELECT max(stored_at) FROM sentiment_minute WHERE team_id = {e:String}", {"e": eid}).result_rows
+    assert abs((datetime.now(timezone.utc) - stored[0][0]).total_seconds()) < 600
