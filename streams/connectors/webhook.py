@@ -40,7 +40,6 @@ from ..sdk import Connector, ConnectorConfig, ConnectorError, Raw, Reason, Rejec
 
 log = logging.getLogger(__name__)
 Provider = Literal["zendesk", "freshdesk", "slack", "intercom"]
-SIGNED = {"zendesk", "slack", "intercom"}
 
 
 class Route(BaseModel):
