@@ -317,10 +317,13 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-def open_from_settings(settings, migrate: bool = True, read_only: bool = False) -> Store:
-    """The store as the settings name it; a writing open applies the settings' retention (the worker)."""
+def open_from_settings(settings, migrate: bool = True, read_only: bool = False,
+                       apply_retention: bool = False) -> Store:
+    """The store as the settings name it. ``apply_retention``: give the tables the settings' TTLs
+    (the worker, and only the worker: another process's environment may lack the operator's days)."""
     from .retention import days_from_settings
 
     return open_store(settings.store_url, migrate=migrate, user=settings.store_user,
                       password=settings.store_password.get_secret_value(),
-                      retention=None if read_only else days_from_settings(settings), read_only=read_only)
+                      retention=days_from_settings(settings) if apply_retention and not read_only else None,
+                      read_only=read_only)

@@ -48,10 +48,10 @@ def test_migrated_store_has_the_default_ttls_and_the_worker_changes_only_what_di
 
 WORKER_OPEN = """
 import sys
+from pulsewire.streams.app import Resources
 from pulsewire.streams.settings import Settings
-from pulsewire.streams.store import open_from_settings
-# what the worker does on start, with an operator's retention settings
-open_from_settings(Settings(store_url=sys.argv[1], raw_text_ttl_days=30, predictions_ttl_days=20)).close()
+# the store as the worker opens it, with an operator's retention settings
+Resources(Settings(store_url=sys.argv[1], raw_text_ttl_days=30, predictions_ttl_days=20)).store.close()
 """
 READ_TTLS = """
 import sys
@@ -71,6 +71,10 @@ def test_worker_set_ttls_survive_read_only_commands_and_other_writers(tmp_path):
     assert pulsewire("board", "--data-dir", "demo", "-o", "b.html", cwd=tmp_path).returncode == 0
     subprocess.run([sys.executable, "-c", "import sys; from pulsewire.streams.store import open_store\n"
                     "open_store(sys.argv[1]).close()", url], check=True, timeout=120)
+    other = ("import sys; from pulsewire.streams.settings import Settings\n"
+             "from pulsewire.streams.store import open_from_settings\n"
+             "open_from_settings(Settings(store_url=sys.argv[1])).close()")  # a writing command, default settings
+    subprocess.run([sys.executable, "-c", other, url], check=True, timeout=120)
     out = subprocess.run([sys.executable, "-c", READ_TTLS, url], capture_output=True, text=True, check=True,
                          timeout=120).stdout
     ttls = {line.split(" ", 1)[0]: line for line in out.splitlines() if line.split(" ", 1)[0] in
