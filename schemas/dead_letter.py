@@ -3,6 +3,16 @@
 >>> dl = DeadLetter.make("events.review", b"{oops", Reason.MALFORMED_JSON, "Expecting value")
 >>> dl.reason.value, dl.payload
 ('malformed_json', '{oops')
+
+A dead letter carries its source's declaration of personal fields. Nothing declared means
+personal (fail closed): the ``dead_letters`` table then keeps no value of it, only on ``events.dlq``.
+
+>>> dl.personal
+True
+>>> DeadLetter.make("shop", b"{}", Reason.MISSING_FIELD, "x", personal_fields=[]).personal
+False
+>>> DeadLetter.make("shop", b'{"employee_id": "E-1"}', Reason.MISSING_FIELD, "x", personal_fields=[]).personal
+True
 """
 
 from __future__ import annotations
@@ -49,6 +59,27 @@ class DeadLetter(BaseModel):
     partition: int | None = None
     offset: int | None = None
     failed_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    personal_fields: list[str] | None = Field(
+        default=None, description="The source's declared personal fields; null (undeclared) is treated as personal.")
+
+    def payload_bytes(self) -> bytes:
+        """The payload as the source sent it."""
+        if self.payload_encoding == "base64":
+            try:
+                return base64.b64decode(self.payload, validate=True)
+            except ValueError:
+                pass
+        return self.payload.encode("utf-8", "surrogatepass")
+
+    @property
+    def personal(self) -> bool:
+        """Whether this may hold personal data: undeclared, declared fields, or a payload that names a
+        canonical personal field although its source declared none."""
+        if self.personal_fields is None or self.personal_fields:
+            return True
+        from .events import PERSONAL_FIELDS
+
+        return any(f'"{name}"' in self.payload for name in PERSONAL_FIELDS) or self.payload_encoding != "utf-8"
 
     @classmethod
     def make(cls, source_topic: str, raw: bytes | str, reason: Reason, detail: str, **kw) -> "DeadLetter":

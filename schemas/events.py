@@ -126,6 +126,11 @@ Event = Annotated[
     Union[ReviewEvent, TicketEvent, ChatEvent, HrEvent, AccountEvent],
     Field(discriminator="kind"),
 ]
+#: The canonical fields that hold personal data: who (customer, employee), what they wrote, and the
+#: source's free-form extras. A record on ``events.<kind>`` is a personal source by this declaration, so
+#: the validator's dead letters are stored redacted (``streams/rows.py``), like a connector's.
+PERSONAL_FIELDS: tuple[str, ...] = ("customer_id", "employee_id", "text", "attributes")
+
 # The union above is the one list of event kinds: topics (events.<kind>), validation and the
 # generator derive theirs from it.
 EVENT_MODELS = {m.model_fields["kind"].default: m for m in get_args(get_args(Event)[0])}

@@ -135,7 +135,7 @@ def create_app(settings: Settings, *, key: bytes | None = None, topics: TopicMap
     faust_topics = {
         spec.name: app.topic(topic_map.name(spec.name), partitions=topic_map.partitions(spec), value_type=bytes,
                              key_type=bytes, value_serializer="raw", key_serializer="raw",
-                             retention=(spec.retention_ms / 1000 if spec.retention_ms else None),
+                             retention=(topic_map.retention_ms(spec) / 1000 if spec.retention_ms else None),
                              compacting=spec.compacted)
         for spec in ALL_TOPICS
     }

@@ -63,7 +63,7 @@ TABLES: tuple[TableRetention, ...] = (
     TableRetention("consumer_lag", "Kafka consumer lag per topic and partition (no personal data)",
                    "toDateTime(ts)", days=30),
     TableRetention("dead_letters", "rejected input, redacted for personal sources: reason, detail, field names",
-                   None, note="its TTL comes with the dead-letter redaction (migration 0040)"),
+                   "toDateTime(least(failed_at, stored_at))", setting="dead_letter_ttl_days"),
 )
 
 #: Tables kept without a TTL, and why.

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import datetime
 
 from pulsewire.schemas.dead_letter import DeadLetter
 
 from .dedup import content_hash
-from .json_input import loads_json
-from .privacy import Pseudonymiser
+from .privacy import KeyRing
+from .redaction import field_names, scrub
 
 _EVENT_COLUMNS = ("channel", "product", "question", "hours", "days", "status", "exit_type", "plan", "mrr")
 
@@ -44,37 +42,24 @@ def scored_row(scored: dict) -> dict:
     return row
 
 
-def dead_letter_row(dl: DeadLetter, pseudonymise: Pseudonymiser) -> dict:
-    """One ``dead_letters`` row. Raw employee ids never reach ClickHouse: they are pseudonymised
-    in parseable payloads, and unparseable HR payloads are redacted (the full copy stays on the topic)."""
-    payload = dl.payload
-    if dl.payload_encoding == "utf-8":
-        payload = _redact(payload, dl.source_topic, pseudonymise)
-    elif dl.source_topic == "events.hr":
-        payload = "[redacted: undecodable HR payload; the original is on events.dlq]"
-    where = f"{dl.source_topic}|{dl.partition}|{dl.offset}" if dl.offset is not None else \
-        f"{dl.source_topic}|{dl.reason.value}|{dl.payload}"
+def dead_letter_row(dl: DeadLetter, keys: KeyRing) -> dict:
+    """One ``dead_letters`` row. Of a personal source (see ``DeadLetter.personal``) it keeps the
+    reason, the detail without the record's values, a keyed hash of the payload, its size and
+    field names, and where it came from: never a value (the raw record stays on ``events.dlq``).
+
+    ``dl_id`` is a keyed id of the source, the reason and the payload's keyed hash: a replay, and
+    the same bad record sent again (a connector re-run, a re-sent request), give the same id.
+    """
+    raw = dl.payload_bytes()
+    payload_hash = keys.payload_hash(raw)
+    text = raw.decode("utf-8", "replace")
+    personal = dl.personal
     return {
-        "dl_id": hashlib.sha1(where.encode("utf-8", "surrogatepass")).hexdigest(),
-        "source_topic": dl.source_topic, "reason": dl.reason.value, "detail": dl.detail,
-        "payload": payload[:65536], "payload_encoding": dl.payload_encoding, "stage": dl.where,
-        "partition": dl.partition, "offset": dl.offset, "failed_at": dl.failed_at,
+        "dl_id": keys.keyed_id("dead_letter", dl.source_topic, dl.reason.value, payload_hash),
+        "source_topic": dl.source_topic, "reason": dl.reason.value,
+        "detail": scrub(dl.detail, text) if personal else dl.detail,
+        "payload": "" if personal else dl.payload[:65536], "payload_encoding": dl.payload_encoding,
+        "payload_hash": payload_hash, "payload_bytes": len(raw),
+        "payload_fields": field_names(text, dl.personal_fields), "redacted": int(personal),
+        "stage": dl.where, "partition": dl.partition, "offset": dl.offset, "failed_at": dl.failed_at,
     }
-
-
-def _redact(payload: str, topic: str, pseudonymise: Pseudonymiser) -> str:
-    try:
-        obj = loads_json(payload)
-    except ValueError:  # malformed, too deep or non-finite: handled as unparseable below
-        obj = None
-    if isinstance(obj, dict):
-        if isinstance(obj.get("employee_id"), str) and obj["employee_id"]:
-            obj["employee_id"] = pseudonymise(obj["employee_id"])
-            return json.dumps(obj, ensure_ascii=False)
-        if "employee_id" in obj:
-            obj["employee_id"] = "[redacted]"
-            return json.dumps(obj, ensure_ascii=False)
-        return payload
-    if topic == "events.hr" or "employee" in payload:
-        return "[redacted: unparseable payload that may hold an employee id; the original is on events.dlq]"
-    return payload

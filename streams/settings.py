@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     predictions_ttl_days: int = Field(default=180, ge=1, description="predictions, risk_latest, learn_examples")
     audit_ttl_days: int = Field(default=365, ge=1, description="alerts_audit")
     metrics_ttl_days: int = Field(default=730, ge=1, description="metrics_daily")
+    dead_letter_ttl_days: int = Field(default=30, ge=1, description="ClickHouse drops dead letters after this.")
+    dlq_retention_days: float = Field(default=7, gt=0, description="events.dlq (raw rejected records) keeps them "
+                                      "this long; `pulsewire topics` applies a change to an existing topic.")
 
     # Faust/Kafka consumer tuning (short timeouts keep rebalances quick on one machine)
     session_timeout_s: float = 10.0

@@ -96,8 +96,9 @@ def dead_letter_fallback(row: dict, exc: Exception) -> dict:
             "reason": Reason.STORE_REJECTED.value,
             "detail": f"ClickHouse refused this dead letter ({type(exc).__name__}: {exc}); "
                       "the original is on events.dlq"[:4000],
-            "payload": "", "payload_encoding": "utf-8", "stage": "sink:dead_letters", "partition": None,
-            "offset": None, "failed_at": datetime.now(timezone.utc)}
+            "payload": "", "payload_encoding": "utf-8", "payload_hash": str(row.get("payload_hash") or ""),
+            "redacted": 1, "stage": "sink:dead_letters", "partition": None, "offset": None,
+            "failed_at": datetime.now(timezone.utc)}
 
 
 class TableSink:

@@ -19,11 +19,14 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterable
 from unittest import mock
 
-from pulsewire.schemas.dead_letter import DeadLetter
+from pulsewire.schemas.dead_letter import DeadLetter, Reason
 from pulsewire.schemas.events import parse_event_json
 
+from .privacy import KeyRing
+from .redaction import VOCABULARY
+from .rows import dead_letter_row
 from .sdk.connector import Connector, Raw
-from .sdk.runtime import Message, Runner, remembered_of, to_messages
+from .sdk.runtime import Message, Runner, dead_letter, remembered_of, to_messages
 
 __all__ = ["TestingSink", "run_connector", "running", "check_conformance", "ConformanceError", "forbid_io"]
 
@@ -147,7 +150,10 @@ def check_conformance(make: Callable[[], Connector], *, bad: Iterable[Any] = (),
        and schema-valid;
     3. the cursor round-trips: resuming from the last cursor produces nothing new; resuming
        from a middle cursor produces exactly the rest (no duplicates, no gaps);
-    4. every bad record becomes a dead letter with the raw payload and a reason.
+    4. every bad record becomes a dead letter with the raw payload and a reason;
+    5. it declares ``personal_fields`` (``()`` when no field is personal), and a rejected record
+       (each bad one, and a good one rejected with a detail that quotes its values) comes out of
+       ``dead_letter_row`` with no value of a declared personal field in it.
     Push sources (webhooks) have nothing to poll on their own: pass ``samples`` (raw payloads
     as the source delivers them) and 2. runs on those instead; the cursor is then not used.
     """
@@ -158,6 +164,12 @@ def check_conformance(make: Callable[[], Connector], *, bad: Iterable[Any] = (),
     except ConformanceError as exc:
         raise ConformanceError(f"the constructor must not do I/O (move it to setup()): {exc}") from None
     name = type(probe).__name__
+    declared = probe.declared_personal_fields()
+    if declared is None:
+        raise ConformanceError(f"{name} declares no personal_fields, so all its dead letters are treated as "
+                               "personal (stored redacted). Declare the source fields that hold personal data "
+                               "(personal_fields = (\"email\", \"comment\")), or () when none do")
+    report["personal_fields"] = list(declared)
 
     raws: list[Raw] = []
     if samples is not None:
@@ -215,9 +227,59 @@ def check_conformance(make: Callable[[], Connector], *, bad: Iterable[Any] = (),
         dl = DeadLetter.model_validate_json(msgs[0].value)
         if not dl.payload or not dl.reason:
             raise ConformanceError("a dead letter must carry the raw payload and a reason")
+        _check_redacted(name, declared, raw, dl)
         n_bad += 1
     report["bad_dead_lettered"] = n_bad
+    for raw in [r for r in raws if not r.reject][:purity_samples]:  # a good record, rejected by a value-quoting detail
+        quoted = ", ".join(repr(v) for v in personal_values(raw.payload, declared))
+        _check_redacted(name, declared, raw, dead_letter(probe, raw, Reason.INVALID_VALUE, f"refused {quoted}"))
+    report["dead_letters_redacted"] = True
     return report
+
+
+_CHECK_KEYS = KeyRing(b"pulsewire-conformance-check-key")
+
+
+def personal_values(payload: Any, fields: Iterable[str]) -> list[str]:
+    """The values of ``fields`` (dotted paths) in a record, as text; those under four characters
+    are left out (they cannot name anyone, and would match by chance)."""
+    out: list[str] = []
+
+    def leaves(node: Any) -> None:
+        if isinstance(node, dict):
+            for v in node.values():
+                leaves(v)
+        elif isinstance(node, (list, tuple)):
+            for v in node:
+                leaves(v)
+        elif node is not None and not isinstance(node, bool) and len(str(node).strip()) >= 4:
+            out.append(str(node).strip())
+
+    if isinstance(payload, dict):
+        for field in fields:
+            node: Any = payload.get(field) if field in payload else payload
+            if field not in payload:
+                for part in field.split("."):
+                    node = node.get(part) if isinstance(node, dict) else None
+            leaves(node)
+    return out
+
+
+def _check_redacted(name: str, declared: tuple[str, ...], raw: Raw, dl: DeadLetter) -> None:
+    row = dead_letter_row(dl, _CHECK_KEYS)
+    if declared and (row["payload"] or not row["redacted"]):
+        raise ConformanceError(f"{name}: a dead letter of a personal source was not redacted for the dead_letters "
+                               "table (did the dead letter lose the connector's personal_fields?)")
+    # the columns that carry text from the record (ids, hashes, sizes and our clock cannot, and a value
+    # such as a date or a number could match them by chance)
+    stored = " ".join(str(row[k]) for k in ("source_topic", "reason", "detail", "payload", "stage", "payload_fields"))
+    # a value that is also a field name stored as one (``channel_type: "channel"``) is a name, and the
+    # canonical schema's words ("message", "ticket") name no one
+    names = {part for name in row["payload_fields"] for part in name.split(".")} | VOCABULARY
+    leaked = [v for v in personal_values(raw.payload, declared) if v in stored and v not in names]
+    if leaked:
+        raise ConformanceError(f"{name}: the dead_letters row of a rejected record holds the value of a declared "
+                               f"personal field (a value of {len(leaked[0])} characters)")
 
 
 def _safe_map(connector: Connector, payload):

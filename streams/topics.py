@@ -57,8 +57,12 @@ EVENT_TOPICS = tuple(
 )
 VALID = TopicSpec("events.valid", "entity id", "schemas.events (v1, JSON), employee ids pseudonymised",
                   doc="Validated, normalised events; input of the scoring agent.")
-DLQ = TopicSpec("events.dlq", "source topic", "schemas.dead_letter.DeadLetter (JSON)", retention_ms=30 * DAY_MS,
-                doc="Bad input with the original payload and a machine-readable reason. Never dropped.")
+#: The one topic that keeps raw rejected records (personal data): a short retention, set per deployment
+#: (``PULSEWIRE_DLQ_RETENTION_DAYS``, read into the ``TopicMap``); ClickHouse keeps only redacted copies.
+DLQ_RETENTION_DAYS = 7
+DLQ = TopicSpec("events.dlq", "source topic", "schemas.dead_letter.DeadLetter (JSON)",
+                retention_ms=DLQ_RETENTION_DAYS * DAY_MS,
+                doc="Bad input with the original payload and a machine-readable reason, for its retention.")
 SCORED = TopicSpec("scored.text", "entity id", "schemas.scored.ScoredEvent (JSON)",
                    doc="Every valid event with its sentiment (None for events without text).")
 LEARN_CHURN = TopicSpec("learn.churn", "none", "training example (features known at prediction time + label)",
@@ -109,16 +113,23 @@ class TopicMap:
     Traceback (most recent call last):
     ...
     KeyError: "no topic named 'events.tweet' is declared in streams/topics.py"
+
+    The deployment's retention of the raw dead letters replaces the declared one:
+
+    >>> TopicMap(dlq_retention_ms=2 * DAY_MS).kafka_configs(DLQ)
+    {'retention.ms': '172800000'}
     """
 
     prefix: str = ""
     group: str = "pulsewire"
     default_partitions: int = 4
+    dlq_retention_ms: int = DLQ_RETENTION_DAYS * DAY_MS
 
     @classmethod
     def from_settings(cls, settings) -> "TopicMap":
         return cls(prefix=settings.topic_prefix, group=settings.app_id,
-                   default_partitions=settings.topic_partitions)
+                   default_partitions=settings.topic_partitions,
+                   dlq_retention_ms=round(settings.dlq_retention_days * DAY_MS))
 
     def name(self, logical: str) -> str:
         if logical not in BY_NAME:
@@ -135,9 +146,29 @@ class TopicMap:
     def partitions(self, spec: TopicSpec) -> int:
         return partitions_of(spec, self.default_partitions)
 
+    def retention_ms(self, spec: TopicSpec) -> int | None:
+        return self.dlq_retention_ms if spec.name == DLQ.name else spec.retention_ms
 
-def ensure_topics(bootstrap: str, topics: TopicMap, specs=ALL_TOPICS, timeout_s: float = 30.0) -> list[str]:
-    """Create the missing ``specs`` under their physical names; return the names created (existing ones are left alone)."""
+    def kafka_configs(self, spec: TopicSpec) -> dict[str, str]:
+        """The topic configs this deployment wants on the broker."""
+        cfg = spec.kafka_configs()
+        if spec.name == DLQ.name:
+            cfg["retention.ms"] = str(self.dlq_retention_ms)
+        return cfg
+
+
+class TopicConfigRefused(RuntimeError):
+    """The broker refused to change an existing topic's configs."""
+
+
+def ensure_topics(bootstrap: str, topics: TopicMap, specs=ALL_TOPICS, timeout_s: float = 30.0,
+                  updated: list[str] | None = None) -> list[str]:
+    """Create the missing ``specs`` under their physical names; return the names created.
+
+    Existing topics are left alone, unless ``updated`` is a list: then their configs (retention,
+    cleanup policy) are set to what this deployment declares, and the names changed are appended
+    to it. Only ``pulsewire topics`` asks for that, so a connector or worker started with other
+    settings never changes a deployment's retention."""
     from kafka.admin import KafkaAdminClient, NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
@@ -153,7 +184,7 @@ def ensure_topics(bootstrap: str, topics: TopicMap, specs=ALL_TOPICS, timeout_s:
             time.sleep(0.5)
     try:
         existing = set(admin.list_topics())
-        new = [NewTopic(topics.name(s.name), topics.partitions(s), 1, topic_configs=s.kafka_configs())
+        new = [NewTopic(topics.name(s.name), topics.partitions(s), 1, topic_configs=topics.kafka_configs(s))
                for s in specs if topics.name(s.name) not in existing]
         created = []
         for topic in new:  # one by one: a broker that rejects one config must not block the rest
@@ -164,6 +195,37 @@ def ensure_topics(bootstrap: str, topics: TopicMap, specs=ALL_TOPICS, timeout_s:
                 pass
         if created:
             log.info("created topics: %s", ", ".join(created))
+        if updated is not None:
+            updated.extend(_update_configs(admin, topics, [s for s in specs if topics.name(s.name) in existing]))
         return created
     finally:
         admin.close()
+
+
+def _update_configs(admin, topics: TopicMap, specs) -> list[str]:
+    """Set the declared configs on existing topics where the broker has others; return their names."""
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    wanted = {topics.name(s.name): topics.kafka_configs(s) for s in specs}
+    wanted = {name: cfg for name, cfg in wanted.items() if cfg}
+    if not wanted:
+        return []
+    found = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name) for name in wanted],
+                                   config_filter="all").get("topic", {})
+    changes = {}
+    for name, cfg in wanted.items():
+        have = found.get(name, {})
+        diff = {k: v for k, v in cfg.items() if (have.get(k) or {}).get("value") != v}
+        if diff:
+            changes[name] = diff
+    if not changes:
+        return []
+    result = admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, configs=cfg)
+                                  for name, cfg in changes.items()], raise_on_unknown=False).get("topic", {})
+    refused = {name: r for name, r in result.items() if r != "OK"}
+    if refused:
+        raise TopicConfigRefused("the broker refused to change topic configs: " +
+                                 "; ".join(f"{name}: {r}" for name, r in sorted(refused.items())))
+    for name, cfg in changes.items():
+        log.info("changed configs of %s: %s", name, ", ".join(f"{k}={v}" for k, v in sorted(cfg.items())))
+    return sorted(changes)

@@ -5,6 +5,8 @@ acknowledged (Faust's ``take`` acks after the loop body; the producer is flushed
 offsets are committed), so a crash replays the batch, and ReplacingMergeTree keeps one row
 per event_id. A duplicate event_id keeps its first version: an exact replay changes nothing,
 other content becomes a dead letter (``conflicting_duplicate``; see ``streams/dedup.py``).
+Dead letters of personal sources are stored redacted (``rows.dead_letter_row``): no value of them
+reaches ClickHouse; the raw record stays on ``events.dlq`` for its short retention.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def install(app, ctx) -> None:
             dl = DeadLetter.model_validate_json(raw)
         except Exception as exc:  # a dead letter we cannot read: keep it, raw, as its own reason
             dl = failure("events.dlq", raw or b"", exc, "dead_letter_sink")
-        return dead_letter_row(dl, ctx.pseudonymise)
+        return dead_letter_row(dl, ctx.keys)
 
     async def store_dead_letters(batch: Batch) -> None:
         await ctx.sinks["dead_letters"].write([rec.value for rec in batch.records])

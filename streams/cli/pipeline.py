@@ -57,20 +57,24 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def topics():
-        """Create every pulsewire topic on the configured broker (idempotent) and list them."""
-        from ..topics import ALL_TOPICS, BrokerUnreachable, TopicMap, ensure_topics
+        """Create every pulsewire topic on the configured broker and set the declared retention on
+        existing ones (idempotent); list them."""
+        from ..topics import ALL_TOPICS, BrokerUnreachable, TopicConfigRefused, TopicMap, ensure_topics
         from .errors import fail, load_settings
 
         s = load_settings()
         topic_map = TopicMap.from_settings(s)
+        updated: list[str] = []
         try:
-            created = set(ensure_topics(s.bootstrap_servers, topic_map))
-        except BrokerUnreachable as exc:
+            created = set(ensure_topics(s.bootstrap_servers, topic_map, updated=updated))
+        except (BrokerUnreachable, TopicConfigRefused) as exc:
             fail(exc)
         for t in ALL_TOPICS:
             name = topic_map.name(t.name)
-            typer.echo(f"{'created' if name in created else 'exists ':8} {name:18} "
-                       f"partitions={topic_map.partitions(t)} key={t.key}")
+            state = "created" if name in created else "updated" if name in updated else "exists"
+            retention = topic_map.retention_ms(t)
+            typer.echo(f"{state:8} {name:18} partitions={topic_map.partitions(t)} "
+                       f"retention={'compacted' if t.compacted else _days(retention)} key={t.key}")
 
     @app.command()
     def summary(
@@ -134,3 +138,10 @@ def print_summary(summary: dict) -> None:
                   f"data: {summary['data_dir']}"]
     for line in lines:
         console.print(line)
+
+
+def _days(ms: int | None) -> str:
+    """A retention in days as the settings write it: ``7d``, ``0.5d``."""
+    if ms is None:
+        return "forever"
+    return f"{ms / 86_400_000:g}d"

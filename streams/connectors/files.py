@@ -28,7 +28,7 @@ from typing import Any, Iterator, Literal
 
 from pydantic import Field, field_validator
 
-from pulsewire.schemas.events import EVENT_MODELS
+from pulsewire.schemas.events import EVENT_MODELS, PERSONAL_FIELDS
 
 from ..json_input import JsonRejected, loads_json
 from ..sdk import Connector, ConnectorConfig, ConnectorError, Raw, Reason, Reject, compact, parse_time, stable_id
@@ -272,6 +272,14 @@ class Files(FileConnector):
 
     name = "files"
     Config = FilesConfig
+    # The columns mapped to the canonical personal fields (by default the columns of the same name)
+    # and the columns kept as attributes: see declared_personal_fields.
+    personal_fields = PERSONAL_FIELDS
+
+    def declared_personal_fields(self) -> tuple[str, ...]:
+        c = self.config
+        mapped = [c.columns.get(f, f) for f in PERSONAL_FIELDS if f != "attributes"]
+        return tuple(dict.fromkeys((*mapped, *c.attributes, *c.personal_fields)))
 
     def _fields(self) -> list[str]:
         skip = {"schema_version", "kind", "source", "ingested_at", "attributes"}

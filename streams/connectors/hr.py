@@ -46,6 +46,12 @@ class Hris(FileConnector):
 
     name = "hris"
     Config = HrisConfig
+    # Every column of an HRIS report describes one employee: all of them are personal.
+    personal_fields = tuple(dict.fromkeys(col for cols in REPORT_COLUMNS.values() for col in cols.values()))
+
+    def declared_personal_fields(self) -> tuple[str, ...]:
+        own = [self.col(f) for f in REPORT_COLUMNS[self.config.report]]
+        return tuple(dict.fromkeys((*own, *self.config.personal_fields)))
 
     def col(self, field: str) -> str:
         return self.config.columns.get(field, REPORT_COLUMNS[self.config.report][field])
@@ -98,6 +104,13 @@ class PulseSurvey(FileConnector):
 
     name = "pulse"
     Config = PulseConfig
+    # Who answered, what they wrote and what they answered (the response id and team are not personal).
+    personal_fields = ("Employee ID", "Comment", "eNPS", "Workload", "Burnout")
+
+    def declared_personal_fields(self) -> tuple[str, ...]:
+        c = self.config
+        cols = [c.employee_column, c.comment_column, c.enps_column, *c.questions.values(), *c.personal_fields]
+        return tuple(dict.fromkeys(x for x in cols if x))
 
     def required_columns(self) -> list[str]:
         c = self.config

@@ -12,6 +12,8 @@ from typing import Iterator
 
 from pydantic import Field
 
+from pulsewire.schemas.events import PERSONAL_FIELDS
+
 from ..sdk import Connector, ConnectorConfig, Raw, Reason, Reject
 
 MAX_TEXT_CHARS = 20_000  # settings.max_text_chars' default: the worker would refuse longer texts anyway
@@ -29,6 +31,7 @@ class Simulated(Connector):
 
     name = "generator"
     Config = SimulatedConfig
+    personal_fields = PERSONAL_FIELDS  # its records are canonical events about simulated people
 
     def setup(self) -> None:
         from .generator import GeneratorConfig, SmbSimulation

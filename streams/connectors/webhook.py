@@ -235,6 +235,7 @@ class Webhook(Connector):
     name = "webhook"
     Config = WebhookConfig
     remembers = True  # delivery ids, so a restarted webhook refuses replays
+    personal_fields = ("body",)  # the provider's request: requester, author ids, e-mail addresses, text
 
     def __init__(self, config=None, **kw):
         super().__init__(config, **kw)

@@ -5,6 +5,7 @@ A connector is a class with a config model and four methods::
     class ShopReviews(Connector):
         name = "shop_reviews"              # how `pulsewire connect NAME` finds it
         Config = ShopReviewsConfig         # pydantic model, validated in __init__ (no I/O there)
+        personal_fields = ("customer", "body")  # source fields that hold personal data; () if none
 
         def setup(self): ...               # open files, connections, servers
         def poll(self, cursor): ...        # yield raw records (or Raw(payload, cursor=...)), None when idle
@@ -15,6 +16,11 @@ The runtime (``runtime.py``) does the rest: validates every mapped event with
 ``schemas.events``, sends bad ones to ``events.dlq`` with the raw payload and a
 reason, produces good ones to ``events.<kind>`` in bounded batches, and stores
 the cursor of the last delivered record only after the batch is flushed.
+
+``personal_fields`` decides what the ``dead_letters`` table may keep of a rejected record: of a
+personal source (any field declared, or nothing declared at all) only the reason, a scrubbed
+detail, a keyed hash and the field names; the raw record stays on ``events.dlq`` for its short
+retention.
 
 >>> stable_id("shop", "order-1", 2)
 'shop:b3cc1826fc56f88947a9d10781325dfe'
@@ -52,6 +58,8 @@ class ConnectorConfig(BaseModel):
 
     instance: str | None = Field(default=None, description="Names this running copy: key of its cursor and of "
                                  "its dead letters. Default: the connector's name.")
+    personal_fields: list[str] = Field(default_factory=list, description="More source fields that hold personal "
+                                       "data in this deployment, added to the connector's own declaration.")
 
 
 class ConnectorError(RuntimeError):
@@ -90,6 +98,9 @@ class Raw:
 class Connector:
     name: ClassVar[str] = ""
     Config: ClassVar[type[ConnectorConfig]] = ConnectorConfig
+    #: The source fields (as ``map()`` receives them; dotted paths into nested records) that hold
+    #: personal data; ``()`` declares that none do. ``None`` (not declared) is treated as personal.
+    personal_fields: ClassVar[tuple[str, ...] | None] = None
     remembers: ClassVar[bool] = False  # True: it sets Raw.remember, and restore() gets the ids back
 
     def __init__(self, config: ConnectorConfig | dict | None = None, **overrides):
@@ -102,6 +113,14 @@ class Connector:
     @property
     def instance(self) -> str:
         return self.config.instance or self.name
+
+    def declared_personal_fields(self) -> tuple[str, ...] | None:
+        """The class's declaration plus the config's ``personal_fields``; None when the class declares
+        nothing (its dead letters are then treated as personal, and the conformance check fails)."""
+        declared = type(self).personal_fields
+        if declared is None:
+            return None
+        return tuple(dict.fromkeys((*declared, *self.config.personal_fields)))
 
     def setup(self) -> None:
         """Open connections, files, servers. Raise ConnectorError for what the user must fix."""

@@ -9,7 +9,8 @@
   so sinks de-duplicate.
 * Dead letters: ``Reject``, any exception in ``map()``, schema-invalid events and events whose
   ``occurred_at`` is outside the settings' time window go to
-  ``events.dlq`` keyed by the connector instance, with the raw payload and a reason.
+  ``events.dlq`` keyed by the connector instance, with the raw payload, a reason and the
+  connector's ``personal_fields`` declaration.
 * Fatal: errors in ``setup()``/``poll()`` stop the run with ``ConnectorError`` (exit non-zero),
   after delivering what was already read.
 """
@@ -46,8 +47,7 @@ class Message:
 def to_messages(connector: Connector, raw: Raw) -> tuple[list[Message], str]:
     """Map and validate one raw record: ``(messages, outcome)``; pure apart from calling ``map()``."""
     def dead(reason: Reason, detail: str) -> tuple[list[Message], str]:
-        original = raw.raw if raw.raw is not None else _as_json(raw.payload)
-        dl = DeadLetter.make(connector.instance, original, reason, detail, where=f"connector:{connector.name}")
+        dl = dead_letter(connector, raw, reason, detail)
         return [Message(DLQ.name, connector.instance.encode(), dl.model_dump_json().encode())], "dead_lettered"
 
     if raw.reject:
@@ -77,6 +77,15 @@ def to_messages(connector: Connector, raw: Raw) -> tuple[list[Message], str]:
     if problems:  # one bad event dead-letters the whole raw record: nothing half-delivered
         return dead(problems[0][0], "; ".join(p[1] for p in problems))
     return out, "produced" if out else "skipped"
+
+
+def dead_letter(connector: Connector, raw: Raw, reason: Reason, detail: str) -> DeadLetter:
+    """The dead letter of ``raw``: the original record, the reason, and the connector's declaration
+    of personal fields (which decides what the ``dead_letters`` table may keep of it)."""
+    original = raw.raw if raw.raw is not None else _as_json(raw.payload)
+    declared = connector.declared_personal_fields()
+    return DeadLetter.make(connector.instance, original, reason, detail, where=f"connector:{connector.name}",
+                           personal_fields=None if declared is None else list(declared))
 
 
 def _as_json(payload) -> str:

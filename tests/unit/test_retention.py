@@ -8,7 +8,6 @@ import sys
 
 from pulsewire.streams.retention import KEPT, TABLES, apply, current_ttl, days_from_settings
 from pulsewire.streams.settings import Settings
-from pulsewire.streams.store import load_migrations
 
 from .test_cli_user_errors import pulsewire
 
@@ -21,7 +20,6 @@ def _stored_tables(store) -> list[str]:
 
 def test_every_table_has_a_ttl_or_is_kept_for_a_reason(store):
     declared = {r.table for r in TABLES}
-    dead_letter_ttl_landed = any(m.version == 40 for m in load_migrations())
     missing = []
     for table in _stored_tables(store):
         if table in KEPT:
@@ -30,8 +28,6 @@ def test_every_table_has_a_ttl_or_is_kept_for_a_reason(store):
         if table not in declared:
             missing.append(f"{table}: not declared in streams/retention.py (TABLES or KEPT)")
         elif "\\nTTL " not in create and "\nTTL " not in create:
-            if table == "dead_letters" and not dead_letter_ttl_landed:
-                continue  # its TTL comes with migration 0040 (dead-letter redaction)
             missing.append(f"{table}: no TTL")
     assert missing == []
 

@@ -16,12 +16,12 @@ from pulsewire.streams.agents.alerts import audit_row
 from pulsewire.streams.agents.features import prediction_rows
 from pulsewire.streams.agents.learn import example_row
 from pulsewire.streams.agents.sink import health_rows
-from pulsewire.streams.privacy import Pseudonymiser
+from pulsewire.streams.privacy import KeyRing
 from pulsewire.streams.rows import dead_letter_row, scored_row
 from pulsewire.streams.sinks import SINKS, TableSink, dead_letter_fallback
 from pulsewire.streams.store import http_client_args
 
-P = Pseudonymiser(b"unit-test-key-0123456789")
+KEYS = KeyRing(b"unit-test-key-0123456789")
 
 
 class FlakyStore:
@@ -63,8 +63,8 @@ def rows_for(table: str, tag: str) -> tuple[list[dict], str, str]:
     if table == "events_scored":
         return [scored_row(_scored(f"{tag}-{i}")) for i in range(3)], "source", "sinks"
     if table == "dead_letters":
-        return [dead_letter_row(DeadLetter.make(f"t.{tag}", f"x{i}", Reason.MALFORMED_JSON, "bad"), P)
-                for i in range(3)], "source_topic", f"t.{tag}"
+        return [dead_letter_row(DeadLetter.make(f"t.{tag}", f"x{i}", Reason.MALFORMED_JSON, "bad", personal_fields=[]),
+                                KEYS) for i in range(3)], "source_topic", f"t.{tag}"
     if table == "pipeline_health":
         return health_rows({tag: {"events": i, "batches": 1, "busy_s": 0.1, "dead_letters": 0} for i in range(3)},
                            ts=t), "stage", tag
@@ -145,7 +145,8 @@ def test_a_batch_of_one_poison_row_is_isolated_not_retried_forever(store):
 
 def test_a_dead_letter_the_store_refuses_is_kept_as_a_fallback_row(store):
     tag = f"t.dlpoison-{uuid.uuid4().hex[:8]}"
-    rows = [dead_letter_row(DeadLetter.make(tag, f"x{i}", Reason.MALFORMED_JSON, "bad"), P) for i in range(3)]
+    rows = [dead_letter_row(DeadLetter.make(tag, f"x{i}", Reason.MALFORMED_JSON, "bad", personal_fields=[]), KEYS)
+            for i in range(3)]
     rows[1] = {**rows[1], "partition": "not a number"}
     dead = []
     assert asyncio.run(_sink("dead_letters", store, dead).write(rows)) == 1

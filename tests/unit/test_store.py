@@ -5,13 +5,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from pulsewire.schemas.dead_letter import DeadLetter, Reason
-from pulsewire.streams.privacy import Pseudonymiser
-from pulsewire.streams.rows import dead_letter_row, scored_row
+from pulsewire.streams.rows import scored_row
 from pulsewire.streams.store import StoreError, load_migrations, open_store
-
-P = Pseudonymiser(b"unit-test-key-0123456789")
-
 
 def scored(event_id: str, text="great", score=0.8):
     ev = {"event_id": event_id, "source": "unit", "kind": "review", "type": "review", "customer_id": "c1",
@@ -52,18 +47,6 @@ def test_scored_row_keeps_sentiment_and_fields(store):
 
 def test_text_ttl_follows_settings(store):
     assert "toIntervalDay(90)" in store.client.command("SHOW CREATE TABLE events_scored")
-
-
-def test_dead_letter_rows_redact_raw_employee_ids(store):
-    raw = b'{"kind": "hr", "employee_id": "jane@example.com", "type": "exit"}'
-    dl = DeadLetter.make("events.hr", raw, Reason.MISSING_FIELD, "team_id: Field required", partition=0, offset=7)
-    row = dead_letter_row(dl, P)
-    assert "jane" not in row["payload"] and P("jane@example.com") in row["payload"]
-    unparseable = DeadLetter.make("events.hr", b'{"employee_id": "jane@example.com", broken', Reason.MALFORMED_JSON, "x")
-    assert "jane" not in dead_letter_row(unparseable, P)["payload"]
-    store.insert_rows("dead_letters", [row, row])
-    n = store.query("SELECT count() FROM dead_letters FINAL WHERE dl_id = {i:String}", {"i": row["dl_id"]}).result_rows
-    assert n == [(1,)]
 
 
 def test_second_process_gets_a_clear_error_naming_path_and_owner(store):

@@ -101,9 +101,12 @@ def test_dead_letter_row_of_a_deep_payload_keeps_reason_and_origin():
     from pulsewire.streams.rows import dead_letter_row
 
     _, dl = run(_deep(50_000), partition=1, offset=7, max_payload_bytes=200_000)
-    row = dead_letter_row(dl, P)
+    from pulsewire.streams.privacy import KeyRing
+
+    row = dead_letter_row(dl, KeyRing(b"unit-test-key-0123456789"))
     assert (row["source_topic"], row["reason"], row["stage"]) == ("events.review", "nesting_too_deep", "validate")
-    assert row["payload"] == _deep(50_000).decode()[:65536]
+    assert (row["partition"], row["offset"], row["payload_bytes"]) == (1, 7, len(_deep(50_000)))
+    assert row["payload"] == "" and row["redacted"] == 1  # events.review is a personal source
 
 
 def _at(when) -> dict:

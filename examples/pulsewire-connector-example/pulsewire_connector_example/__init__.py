@@ -18,6 +18,7 @@ class AppStoreReviews(Connector):
 
     name = "appstore"
     Config = AppStoreConfig
+    personal_fields = ("author", "title", "content")  # who wrote the review, and what
 
     def setup(self):
         try:
