@@ -2,8 +2,9 @@
 
 Each table that holds data has a TTL; the days come from a setting where an operator would want
 to choose (``PULSEWIRE_<SETTING>``), else they are fixed. Rows count from when pulsewire stored
-them (a backfill of old events is not deleted on arrival); raw text from when it was written. Migration ``0044_retention`` sets the
-defaults; the worker (``Store.migrate`` with the settings' days) applies the configured ones.
+them (a backfill of old events is not deleted on arrival); raw text from when it was written.
+Migrations (0040, 0044) set the defaults; the worker applies the configured days
+(``open_from_settings(..., apply_retention=True)``), and only the worker.
 Commands that only read a store never change a TTL. A table without a TTL must be in ``KEPT``
 with the reason (a test lists the store's tables and fails otherwise). Topics' retention is
 declared with the topics (``streams/topics.py``).
@@ -30,20 +31,20 @@ log = logging.getLogger(__name__)
 class TableRetention:
     table: str
     holds: str  # what, in plain words (docs/privacy.md repeats it)
-    clock: str | None  # the time the TTL counts from (SQL); None: the TTL is set by another migration
+    clock: str  # the time the TTL counts from (SQL)
     setting: str | None = None  # the Settings field that chooses the days
     days: int | None = None  # fixed days, where no setting chooses them
     column: str | None = None  # a column TTL: the value is cleared, the row stays
     column_type: str = ""  # the column's type and default, as MODIFY COLUMN needs them
-    note: str = ""
 
     def ttl(self, days: int) -> str:
         return f"{self.clock} + toIntervalDay({int(days)})"
 
 
 TABLES: tuple[TableRetention, ...] = (
-    TableRetention("events_scored", "the raw text of reviews, tickets, chats and survey comments", "toDateTime(occurred_at)",
-                   setting="raw_text_ttl_days", column="text", column_type="String DEFAULT ''"),
+    TableRetention("events_scored", "the raw text of reviews, tickets, chats and survey comments",
+                   "toDateTime(occurred_at)", setting="raw_text_ttl_days", column="text",
+                   column_type="String DEFAULT ''"),
     TableRetention("events_scored", "one row per event: customer id or employee pseudonym, team, scores, metadata",
                    "toDateTime(ingested_at)", setting="events_ttl_days"),
     TableRetention("sentiment_minute", "per-minute sentiment sums by team, channel and product, with distinct-people "
@@ -58,7 +59,7 @@ TABLES: tuple[TableRetention, ...] = (
                    "toDateTime(created_at)", setting="audit_ttl_days"),
     TableRetention("metrics_daily", "daily eNPS, CSAT, retention, turnover and sentiment per company, team, channel",
                    "toDateTime(computed_at)", setting="metrics_ttl_days"),
-    TableRetention("pipeline_health", "events, batches and dead letters per pipeline stage and worker (no personal data)",
+    TableRetention("pipeline_health", "events, batches and dead letters per pipeline stage (no personal data)",
                    "toDateTime(ts)", days=30),
     TableRetention("consumer_lag", "Kafka consumer lag per topic and partition (no personal data)",
                    "toDateTime(ts)", days=30),

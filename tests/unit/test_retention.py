@@ -37,9 +37,8 @@ def test_migrated_store_has_the_default_ttls_and_the_worker_changes_only_what_di
     defaults = days_from_settings(Settings())
     assert apply(store.client, defaults) == []  # 0044 already set exactly these
     for r in TABLES:
-        if r.clock is not None:
-            want = r.ttl(r.days if r.setting is None else defaults[r.setting])
-            assert current_ttl(store.client.command(f"SHOW CREATE TABLE {r.table}"), r) == want, r.table
+        want = r.ttl(r.days if r.setting is None else defaults[r.setting])
+        assert current_ttl(store.client.command(f"SHOW CREATE TABLE {r.table}"), r) == want, r.table
 
 
 WORKER_OPEN = """
