@@ -121,6 +121,7 @@ def run(name: str, env_overrides: dict, args, tmp: Path) -> dict:
 
     from pulsewire.infra.broker.embedded import EmbeddedBroker, free_port
     from pulsewire.streams.demo import start_worker, stop_process
+    from pulsewire.streams.kafka_security import KafkaConnection
     from pulsewire.streams.progress import ProgressReader
     from pulsewire.streams.topics import ALL_TOPICS, TopicMap, ensure_topics
 
@@ -131,7 +132,7 @@ def run(name: str, env_overrides: dict, args, tmp: Path) -> dict:
     out = {"config": name, "load_start": load()}
     with EmbeddedBroker(data / "broker") as broker:
         ensure_topics(broker.bootstrap, TopicMap(default_partitions=4))
-        producer = KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all", linger_ms=5)
+        producer = KafkaProducer(**KafkaConnection(broker.bootstrap).kafka_python_kwargs(acks="all", linger_ms=5))
         for topic, key, rec in backlog:
             producer.send(topic, key=key.encode(), value=json.dumps(rec).encode())
         producer.flush(timeout=120)

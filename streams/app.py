@@ -108,7 +108,8 @@ def create_app(settings: Settings, *, key: bytes | None = None, topics: TopicMap
     pace_empty_fetches(settings.empty_fetch_pause_s)
     app = faust.App(
         topic_map.group,
-        broker=settings.broker_url,
+        broker=settings.kafka.faust_url,
+        broker_credentials=settings.kafka.faust_credentials(),
         store="memory://",
         topic_partitions=settings.topic_partitions,
         value_serializer="raw",

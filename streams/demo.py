@@ -21,6 +21,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .kafka_security import KafkaConnection
+
 MARKER = ".pulsewire-demo"
 TRACKED = ["scored.text", "events.dlq"]
 
@@ -83,15 +85,18 @@ def _vm_hwm_kb(pid: int) -> int:
     return 0
 
 
-def start_worker(bootstrap: str, data_dir: Path, key: str, extra_env: dict | None = None,
+def start_worker(broker: "str | KafkaConnection", data_dir: Path, key: str, extra_env: dict | None = None,
                  topics=None) -> subprocess.Popen:
-    """``pulsewire worker`` as a child process; ``topics`` (a ``TopicMap``) names its prefix and group."""
-    env = dict(os.environ)
+    """``pulsewire worker`` as a child process; ``topics`` (a ``TopicMap``) names its prefix and group.
+
+    It connects to ``broker`` as given: broker settings inherited from this process's environment
+    (TLS, SASL for another cluster) are not passed on."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULSEWIRE_BROKER_")}
     if topics is not None:
         env.update({"PULSEWIRE_TOPIC_PREFIX": topics.prefix, "PULSEWIRE_APP_ID": topics.group,
                     "PULSEWIRE_TOPIC_PARTITIONS": str(topics.default_partitions)})
     env.update({
-        "PULSEWIRE_BROKER_URL": f"kafka://{bootstrap}",
+        **KafkaConnection.of(broker).env(),
         "PULSEWIRE_DATA_DIR": str(data_dir),
         "PULSEWIRE_STORE_URL": f"chdb://{(data_dir / 'clickhouse').resolve()}",
         "PULSEWIRE_PSEUDONYM_KEY": key,
@@ -114,12 +119,12 @@ def stop_process(proc: subprocess.Popen, timeout_s: float = 30.0) -> int:
     return proc.returncode
 
 
-def produce(bootstrap: str, records, topic_for, key_for, on_sent=None) -> int:
+def produce(broker: "str | KafkaConnection", records, topic_for, key_for, on_sent=None) -> int:
     """Produce already-built records (dicts or raw bytes) with kafka-python; returns how many."""
     from kafka import KafkaProducer
 
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=256 * 1024,
-                             enable_idempotence=True, client_id="pulsewire-producer")
+    producer = KafkaProducer(**KafkaConnection.of(broker).kafka_python_kwargs(
+        acks="all", linger_ms=20, batch_size=256 * 1024, enable_idempotence=True, client_id="pulsewire-producer"))
     n = 0
     try:
         for rec in records:

@@ -51,12 +51,13 @@ def produce_paced(bootstrap: str, topics: TopicMap, records, topic_for, key_for,
     """
     from kafka import KafkaProducer
 
+    from .kafka_security import KafkaConnection
     from .progress import ProgressReader
 
     kinds = topics.names(EVENT_TOPICS)
     reader = ProgressReader(bootstrap, topics.group, kinds)
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, enable_idempotence=True,
-                             client_id="pulsewire-evaluate")
+    producer = KafkaProducer(**KafkaConnection.of(bootstrap).kafka_python_kwargs(
+        acks="all", linger_ms=5, enable_idempotence=True, client_id="pulsewire-evaluate"))
     n, last_print = 0, time.monotonic()
     try:
         for i in range(0, len(records), chunk):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from .kafka_security import KafkaConnection
+
 log = logging.getLogger(__name__)
 
 
@@ -29,14 +31,15 @@ class GroupProgress:
 
 
 class ProgressReader:
-    def __init__(self, bootstrap: str, group: str, topics: list[str]):
+    def __init__(self, broker: "str | KafkaConnection", group: str, topics: list[str]):
         from kafka import KafkaConsumer
         from kafka.admin import KafkaAdminClient
 
+        conn = KafkaConnection.of(broker)
         self.group, self.topics = group, topics
-        self.admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="pulsewire-progress")
-        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="pulsewire-progress",
-                                      enable_auto_commit=False)
+        self.admin = KafkaAdminClient(**conn.kafka_python_kwargs(client_id="pulsewire-progress"))
+        self.consumer = KafkaConsumer(**conn.kafka_python_kwargs(client_id="pulsewire-progress",
+                                                                 enable_auto_commit=False))
 
     def read(self) -> GroupProgress:
         from kafka import TopicPartition

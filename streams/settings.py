@@ -3,11 +3,11 @@
 Read from the environment (prefix ``PULSEWIRE_``) and, optionally, from a
 ``.env``-style file named by ``PULSEWIRE_CONFIG``. URLs decide the backend:
 
-* broker: ``kafka://host:port[,host:port]`` (what a deployment runs) or
-  ``embedded`` (``pulsewire demo`` starts a broker on loopback and fills this in);
+* broker: ``kafka://host:port[,host:port]``, or ``kafka+ssl://...`` for TLS, with optional SASL
+  (``broker_sasl_*``; how every client connects: ``kafka_security.py``);
 * store: ``chdb:///abs/path`` (in-process ClickHouse) or ``http(s)://host:8123``.
 
-Secrets (the pseudonymisation key, the ClickHouse password) are ``SecretStr``:
+Secrets (the pseudonymisation key, the ClickHouse and Kafka passwords) are ``SecretStr``:
 they never appear in ``repr()`` or logs.
 """
 
@@ -16,10 +16,12 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .kafka_security import KafkaConnection, KafkaSecurityError, split_broker_url
 from .time_window import EARLIEST_EVENT_DATE, MAX_FUTURE_DAYS
 
 #: The smallest team-level group ever shown; settings may only raise it.
@@ -32,13 +34,21 @@ class Settings(BaseSettings):
         env_prefix="PULSEWIRE_",
         env_file=os.environ.get("PULSEWIRE_CONFIG"),
         extra="ignore",
+        hide_input_in_errors=True,  # a rejected setting's error must not print the secrets beside it
     )
 
     data_dir: Path = Field(default=Path("pulsewire-data"), description="Where embedded state lives.")
-    broker_url: str = Field(default="kafka://127.0.0.1:9092")
+    broker_url: str = Field(default="kafka://127.0.0.1:9092", description="kafka:// or kafka+ssl:// (TLS).")
+    broker_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] | None = None
+    broker_sasl_username: str | None = None
+    broker_sasl_password: SecretStr | None = None
+    broker_ca_file: Path | None = Field(default=None, description="CA that signed the brokers' certificates.")
+    broker_cert_file: Path | None = Field(default=None, description="Client certificate (mutual TLS), PEM.")
+    broker_key_file: Path | None = Field(default=None, description="Its private key, PEM, not encrypted.")
     store_url: str | None = Field(default=None, description="Defaults to chdb://<data_dir>/clickhouse.")
     store_user: str = "default"
     store_password: SecretStr = SecretStr("")
+    store_ca_file: Path | None = Field(default=None, description="CA that signed the ClickHouse server's certificate.")
 
     app_id: str = Field(default="pulsewire", description=(
         "Consumer group and the prefix of Faust's changelog topics; defaults to <topic_prefix>pulsewire."))
@@ -111,9 +121,20 @@ class Settings(BaseSettings):
     @field_validator("broker_url")
     @classmethod
     def _broker_scheme(cls, v: str) -> str:
-        if not v.startswith("kafka://"):
-            raise ValueError("broker_url must look like kafka://host:port[,host:port]")
+        try:
+            split_broker_url(v)
+        except KafkaSecurityError as exc:
+            raise ValueError(str(exc)) from None
         return v
+
+    @model_validator(mode="after")
+    def _broker_security(self) -> "Settings":
+        """TLS and SASL settings that contradict each other are refused here, naming the variables."""
+        try:
+            KafkaConnection.from_settings(self)
+        except KafkaSecurityError as exc:
+            raise ValueError(str(exc)) from None
+        return self
 
     @model_validator(mode="after")
     def _group_per_prefix(self) -> "Settings":
@@ -135,7 +156,12 @@ class Settings(BaseSettings):
 
     @property
     def bootstrap_servers(self) -> str:
-        return self.broker_url.removeprefix("kafka://")
+        return split_broker_url(self.broker_url)[0]
+
+    @property
+    def kafka(self) -> KafkaConnection:
+        """The broker and how to authenticate to it: what every Kafka client is built from."""
+        return KafkaConnection.from_settings(self)
 
     def require_pseudonym_key(self) -> bytes:
         """The key for pseudonymising employee ids; the worker refuses to start without it."""

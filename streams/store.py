@@ -1,7 +1,8 @@
 """The ClickHouse store: one module, two backends chosen by URL.
 
 ``chdb:///abs/path`` runs ClickHouse in-process (the embedded default);
-``http(s)://host:8123`` talks to a server. Same client API, same SQL.
+``http(s)://host:8123`` talks to a server. Same client API, same SQL. Over ``https://`` the server's
+certificate is always verified, against ``PULSEWIRE_STORE_CA_FILE`` when set (a private CA).
 
 Migrations are the numbered ``.sql`` files in ``infra/clickhouse/``, applied in
 order once each and recorded in ``schema_migrations``; every statement is
@@ -135,8 +136,12 @@ def _cmdline(pid: str) -> str:
 READ_ONLY_CHDB = {"mode": "ro", "background_pool_size": "0"}
 
 
-def http_client_args(url: str, *, user: str = "default", password: str = "") -> dict:
+def http_client_args(url: str, *, user: str = "default", password: str = "", ca_file: Path | str | None = None) -> dict:
     """clickhouse-connect arguments for a server URL.
+
+    ``https://``: TLS with the server's certificate and host name verified (``verify`` is never
+    turned off), against ``ca_file`` if given, else the system's CAs. A CA file with an ``http://``
+    URL is refused: the connection would not use it, and the operator meant TLS.
 
     The worker's agents share one client from several threads (each insert runs in
     ``asyncio.to_thread``). A clickhouse-connect sync client with a session id refuses a second
@@ -145,14 +150,23 @@ def http_client_args(url: str, *, user: str = "default", password: str = "") -> 
     temporary tables), so it asks for none, and every request is independent.
 
     >>> args = http_client_args("https://ch.example:9440/analytics", user="pw", password="s")
-    >>> args["autogenerate_session_id"], args["secure"], args["port"], args["database"]
-    (False, True, 9440, 'analytics')
+    >>> args["autogenerate_session_id"], args["secure"], args["verify"], args["port"], args["database"]
+    (False, True, True, 9440, 'analytics')
     """
     parsed = urlparse(url)
-    return dict(host=parsed.hostname, port=parsed.port or (8443 if parsed.scheme == "https" else 8123),
+    secure = parsed.scheme == "https"
+    tls: dict = {"secure": secure, "verify": True}
+    if ca_file is not None:
+        if not secure:
+            raise StoreError(f"PULSEWIRE_STORE_CA_FILE={ca_file} is set but the store URL is {parsed.scheme}:// "
+                             "(no TLS): use https://")
+        if not Path(ca_file).is_file():
+            raise StoreError(f"PULSEWIRE_STORE_CA_FILE={ca_file}: no such file")
+        tls["ca_cert"] = str(ca_file)
+    return dict(host=parsed.hostname, port=parsed.port or (8443 if secure else 8123),
                 username=parsed.username or user, password=parsed.password or password,
-                secure=parsed.scheme == "https", database=(parsed.path.strip("/") or "default"),
-                tz_mode="aware", autogenerate_session_id=False)
+                database=(parsed.path.strip("/") or "default"),
+                tz_mode="aware", autogenerate_session_id=False, **tls)
 
 
 _open_chdb: dict[str, "Store"] = {}
@@ -163,7 +177,7 @@ class Store:
     """A clickhouse-connect client plus our migrations and batch inserts."""
 
     def __init__(self, url: str, *, user: str = "default", password: str = "",
-                 retention: dict[str, int] | None = None, read_only: bool = False):
+                 retention: dict[str, int] | None = None, read_only: bool = False, ca_file: Path | str | None = None):
         self.url = url
         self.retention = retention
         self.read_only = read_only
@@ -188,7 +202,8 @@ class Store:
                 raise
             self.backend = "chdb"
         elif parsed.scheme in ("http", "https"):
-            self.client = clickhouse_connect.get_client(**http_client_args(url, user=user, password=password))
+            self.client = clickhouse_connect.get_client(**http_client_args(url, user=user, password=password,
+                                                                           ca_file=ca_file))
             self.backend = "server"
         else:
             raise StoreError(f"unsupported store URL {redact_url(url)!r}: use chdb:///abs/path or http(s)://host:8123")
@@ -268,7 +283,8 @@ class Store:
 
 
 def open_store(url: str, *, migrate: bool = True, user: str = "default", password: str = "",
-               retention: dict[str, int] | None = None, read_only: bool = False) -> Store:
+               retention: dict[str, int] | None = None, read_only: bool = False,
+               ca_file: Path | str | None = None) -> Store:
     """Open (and migrate) a store. Within one process, the same chdb URL shares one engine.
 
     ``retention``: days per retention setting, applied after migrating (the worker's); None leaves
@@ -292,7 +308,7 @@ def open_store(url: str, *, migrate: bool = True, user: str = "default", passwor
             store = Store(url, user=user, password=password, retention=retention, read_only=read_only)
             _open_chdb[url] = store
     else:
-        store = Store(url, user=user, password=password, retention=retention, read_only=read_only)
+        store = Store(url, user=user, password=password, retention=retention, read_only=read_only, ca_file=ca_file)
     if migrate:
         store.migrate()
     if read_only:
@@ -326,4 +342,4 @@ def open_from_settings(settings, migrate: bool = True, read_only: bool = False,
     return open_store(settings.store_url, migrate=migrate, user=settings.store_user,
                       password=settings.store_password.get_secret_value(),
                       retention=days_from_settings(settings) if apply_retention and not read_only else None,
-                      read_only=read_only)
+                      read_only=read_only, ca_file=settings.store_ca_file)

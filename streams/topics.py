@@ -18,11 +18,17 @@ from dataclasses import dataclass, field
 
 from pulsewire.schemas.events import KINDS
 
+from .kafka_security import ClientFailureReasons, KafkaConnection, KafkaSecurityError
+
 log = logging.getLogger(__name__)
 
 
 class BrokerUnreachable(RuntimeError):
     """No broker answered at the configured bootstrap address."""
+
+
+class BrokerRefused(BrokerUnreachable):
+    """The broker answered but refused us (an untrusted certificate, a failed SASL login): retrying cannot help."""
 
 
 DAY_MS = 24 * 3600 * 1000
@@ -161,9 +167,11 @@ class TopicConfigRefused(RuntimeError):
     """The broker refused to change an existing topic's configs."""
 
 
-def ensure_topics(bootstrap: str, topics: TopicMap, specs=ALL_TOPICS, timeout_s: float = 30.0,
+def ensure_topics(broker: "str | KafkaConnection", topics: TopicMap, specs=ALL_TOPICS, timeout_s: float = 30.0,
                   updated: list[str] | None = None) -> list[str]:
     """Create the missing ``specs`` under their physical names; return the names created.
+
+    ``broker``: a ``KafkaConnection`` (``settings.kafka``), or a plain ``host:port`` without TLS or SASL.
 
     Existing topics are left alone, unless ``updated`` is a list: then their configs (retention,
     cleanup policy) are set to what this deployment declares, and the names changed are appended
@@ -172,16 +180,25 @@ def ensure_topics(bootstrap: str, topics: TopicMap, specs=ALL_TOPICS, timeout_s:
     from kafka.admin import KafkaAdminClient, NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
+    conn = KafkaConnection.of(broker)
+    try:
+        conn.check_tls()
+    except KafkaSecurityError as exc:
+        raise BrokerRefused(str(exc)) from None
     deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="pulsewire-admin",
-                                     request_timeout_ms=10_000)
-            break
-        except Exception as exc:  # broker still starting
-            if time.monotonic() > deadline:
-                raise BrokerUnreachable(f"cannot reach Kafka at {bootstrap}: {exc}") from exc
-            time.sleep(0.5)
+    with ClientFailureReasons() as reasons:
+        while True:
+            try:
+                admin = KafkaAdminClient(**conn.kafka_python_kwargs(
+                    client_id="pulsewire-admin", request_timeout_ms=10_000, bootstrap_timeout_ms=5_000))
+                break
+            except Exception as exc:  # broker still starting, unless it refused us
+                if (refusal := reasons.refusal(conn)) is not None:
+                    raise BrokerRefused(refusal) from None
+                if time.monotonic() > deadline:
+                    raise BrokerUnreachable(f"cannot reach Kafka at {conn}: {type(exc).__name__}: {exc}"
+                                            f"{reasons.hint(conn)}") from exc
+                time.sleep(0.5)
     try:
         existing = set(admin.list_topics())
         new = [NewTopic(topics.name(s.name), topics.partitions(s), 1, topic_configs=topics.kafka_configs(s))

@@ -17,14 +17,14 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
     key = settings.require_pseudonym_key()  # refuse to start without it, before touching anything
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     topic_map = TopicMap.from_settings(settings)
-    ensure_topics(settings.bootstrap_servers, topic_map)
+    ensure_topics(settings.kafka, topic_map)
     app, ctx = create_app(settings, key=key, topics=topic_map)
     # Fail fast on a missing model or a locked store, before joining the consumer group.
     ctx.store  # noqa: B018
     ctx.scorer  # noqa: B018
     readiness.of(app).store_open = True
     logging.getLogger("pulsewire").info("worker starting: broker=%s store=%s model=%s readiness=http://%s:%s%s",
-                                        settings.broker_url, ctx.store.backend, ctx.scorer.version,
+                                        settings.kafka, ctx.store.backend, ctx.scorer.version,
                                         app.conf.web_host, app.conf.web_port, readiness.PATH)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     faust_root_logger_setup = worker.on_setup_root_logger

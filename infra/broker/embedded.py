@@ -92,6 +92,8 @@ class EmbeddedBroker:
     def _wait_ready(self, log_path: Path) -> None:
         from kafka import KafkaAdminClient
 
+        from pulsewire.streams.kafka_security import KafkaConnection
+
         deadline = time.monotonic() + self.ready_timeout_s
         last: Exception | None = None
         while time.monotonic() < deadline:
@@ -101,8 +103,8 @@ class EmbeddedBroker:
             try:
                 with socket.create_connection((self.host, self.port), timeout=0.5):
                     pass
-                admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=3000,
-                                         client_id="pulsewire-ready-check")
+                admin = KafkaAdminClient(**KafkaConnection(self.bootstrap).kafka_python_kwargs(
+                    request_timeout_ms=3000, client_id="pulsewire-ready-check"))
                 admin.list_topics()
                 admin.close()
                 return

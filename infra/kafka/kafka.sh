@@ -20,6 +20,15 @@
 #   PULSEWIRE_KAFKA_STOP_TIMEOUT   seconds between SIGTERM and SIGKILL (default 30)
 #   PULSEWIRE_KAFKA_KEEP=1         same as --keep
 #   PULSEWIRE_MVN_ARGS             extra Maven args for fetch (e.g. -Dmaven.repo.local=/tmp/m2)
+#   PULSEWIRE_KAFKA_SASL_SSL_DIR   adds a SASL_SSL client listener (its address is written to
+#                                  <state dir>/bootstrap.sasl_ssl) from two files in this dir:
+#                                  keystore.pem (the broker's unencrypted PKCS#8 key, then its
+#                                  certificate chain) and users ("name password" per line: SCRAM-
+#                                  SHA-512/256 credentials added at format time, and PLAIN users).
+#                                  The PLAINTEXT listener stays, for the inter-broker link and the probe.
+#   PULSEWIRE_KAFKA_ACLS=1         with the above: StandardAuthorizer enforces ACLs on the SASL_SSL
+#                                  listener; the PLAINTEXT one (loopback, ANONYMOUS) is the super user
+#                                  that sets them.
 #   JAVA, MVN                      the java / mvn executables (default: from PATH)
 set -euo pipefail
 
@@ -38,6 +47,8 @@ PYTHON="${PYTHON:-python3}"
 
 PID_FILE="$STATE/kafka.pid"
 BOOTSTRAP_FILE="$STATE/bootstrap"
+SASL_SSL_DIR="${PULSEWIRE_KAFKA_SASL_SSL_DIR:-}"
+SASL_SSL_BOOTSTRAP_FILE="$STATE/bootstrap.sasl_ssl"
 CONF="$STATE/server.properties"
 LOG4J_CONF="$STATE/log4j2.properties"
 DATA="$STATE/data"
@@ -109,22 +120,72 @@ our_pid() {
 wipe_state() {
   # Only what this script creates: never rm -rf "$STATE" itself (it may be a user-chosen dir).
   rm -rf "$DATA"
-  rm -f "$CONF" "$LOG4J_CONF" "$LOG" "$PID_FILE" "$BOOTSTRAP_FILE" "$STATE/cluster_id"
+  rm -f "$CONF" "$LOG4J_CONF" "$LOG" "$PID_FILE" "$BOOTSTRAP_FILE" "$SASL_SSL_BOOTSTRAP_FILE" "$STATE/cluster_id"
   rmdir "$STATE" 2>/dev/null || true
 }
 
+# The PEM blocks of keystore.pem from the first line matching $1 to the end (or to the key's END
+# line), as one properties value: continuation lines, which Kafka's PEM parser reads as one.
+pem_value() {
+  awk -v start="$1" '
+    $0 ~ start { on = 1 }
+    on { printf "%s%s", (n++ ? " \\\n" : ""), $0 }
+    on && /-----END .*PRIVATE KEY-----/ { exit }' "$SASL_SSL_DIR/keystore.pem"
+}
+
+# The SASL_SSL listener's settings (appended to server.properties with PULSEWIRE_KAFKA_SASL_SSL_DIR).
+sasl_ssl_config() {
+  local plain_users="" name password
+  while read -r name password; do
+    [[ -n "$name" ]] && plain_users+=" user_$name=\"$password\""
+  done < "$SASL_SSL_DIR/users"
+  cat <<EOF
+
+# SASL_SSL client listener (PULSEWIRE_KAFKA_SASL_SSL_DIR)
+sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.key=$(pem_value 'BEGIN PRIVATE KEY')
+listener.name.sasl_ssl.ssl.keystore.certificate.chain=$(pem_value 'BEGIN CERTIFICATE')
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required$plain_users;
+EOF
+  if [[ "${PULSEWIRE_KAFKA_ACLS:-0}" == 1 ]]; then
+    cat <<EOF
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:ANONYMOUS
+EOF
+  fi
+}
+
+# StorageTool format's --add-scram arguments, one line each, for every user and mechanism.
+scram_args() {
+  local name password
+  while read -r name password; do
+    [[ -n "$name" ]] || continue
+    printf '%s\n' --add-scram "SCRAM-SHA-512=[name=$name,password=$password]" \
+                  --add-scram "SCRAM-SHA-256=[name=$name,password=$password]"
+  done < "$SASL_SSL_DIR/users"
+}
+
 write_config() {
-  local port="$1" cport="$2"
+  local port="$1" cport="$2" sport="${3:-}"
+  local listeners="PLAINTEXT://127.0.0.1:$port" protocols="PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+  if [[ -n "$sport" ]]; then
+    listeners+=",SASL_SSL://127.0.0.1:$sport"
+    protocols+=",SASL_SSL:SASL_SSL"
+  fi
   cat > "$CONF" <<EOF
 # Written by infra/kafka/kafka.sh: one node, broker + controller, loopback only.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$cport
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=$listeners,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=$listeners
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=$protocols
 log.dirs=$DATA
 
 num.partitions=1
@@ -148,6 +209,7 @@ num.io.threads=4
 num.recovery.threads.per.data.dir=1
 background.threads=4
 EOF
+  [[ -z "$sport" ]] || sasl_ssl_config >> "$CONF"
   cat > "$LOG4J_CONF" <<EOF
 status = warn
 appender.out.type = Console
@@ -195,7 +257,15 @@ cmd_start() {
   fi
   cport="$(free_port)"
   while [[ "$cport" == "$port" ]]; do cport="$(free_port)"; done
-  write_config "$port" "$cport"
+  local sport="" scram=()
+  if [[ -n "$SASL_SSL_DIR" ]]; then
+    [[ -f "$SASL_SSL_DIR/keystore.pem" && -f "$SASL_SSL_DIR/users" ]] \
+      || die "PULSEWIRE_KAFKA_SASL_SSL_DIR=$SASL_SSL_DIR needs keystore.pem and users"
+    sport="$(free_port)"
+    while [[ "$sport" == "$port" || "$sport" == "$cport" ]]; do sport="$(free_port)"; done
+    mapfile -t scram < <(scram_args)
+  fi
+  write_config "$port" "$cport" "$sport"
 
   local jvm=(-cp "$LIBS/*" -Djava.awt.headless=true
              "-Dlog4j2.configurationFile=$LOG4J_CONF" "-Dkafka.logs.dir=$STATE")
@@ -203,7 +273,7 @@ cmd_start() {
     cluster_id="$(random_cluster_id)"
     echo "$cluster_id" > "$STATE/cluster_id"
     "$JAVA" "${jvm[@]}" -Xmx256m kafka.tools.StorageTool format \
-        -t "$cluster_id" -c "$CONF" >>"$LOG" 2>&1 \
+        -t "$cluster_id" -c "$CONF" "${scram[@]}" >>"$LOG" 2>&1 \
       || { tail -n 30 "$LOG" >&2; die "StorageTool format failed (log: $LOG)"; }
   fi
 
@@ -232,6 +302,7 @@ cmd_start() {
     sleep 0.2
   done
   echo "127.0.0.1:$port" > "$BOOTSTRAP_FILE"
+  [[ -z "$sport" ]] || echo "127.0.0.1:$sport" > "$SASL_SSL_BOOTSTRAP_FILE"
   log "kafka $KAFKA_VERSION ready in $(elapsed "$t0")s: pid $pid, 127.0.0.1:$port, $info, state $STATE"
   echo "127.0.0.1:$port"
 }
@@ -284,5 +355,5 @@ case "${1:-}" in
   start)  shift; cmd_start "$@" ;;
   stop)   shift; cmd_stop "$@" ;;
   status) shift; cmd_status "$@" ;;
-  *) sed -n '2,25p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,34p' "$0" >&2; exit 2 ;;
 esac

@@ -115,7 +115,7 @@ def install(app, ctx) -> None:
 
         names = ctx.topic_map
         if "reader" not in state:
-            state["reader"] = ProgressReader(s.bootstrap_servers, names.group, names.names(GROUP_TOPICS))
+            state["reader"] = ProgressReader(s.kafka, names.group, names.names(GROUP_TOPICS))
         return state["reader"].read()
 
     seen: dict = {}

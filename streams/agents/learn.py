@@ -105,9 +105,9 @@ async def follow_snapshots(ctx) -> None:
     while True:
         consumer = None
         try:
-            consumer = AIOKafkaConsumer(bootstrap_servers=s.bootstrap_servers, enable_auto_commit=False,
-                                        group_id=None, client_id="pulsewire-model-follower",
-                                        max_partition_fetch_bytes=16 * 1024 * 1024)
+            consumer = AIOKafkaConsumer(**s.kafka.aiokafka_kwargs(
+                enable_auto_commit=False, group_id=None, client_id="pulsewire-model-follower",
+                max_partition_fetch_bytes=16 * 1024 * 1024))
             await consumer.start()
             consumer.assign([tp])
             await consumer.seek_to_beginning(tp)

@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
         url = store_url or (f"chdb://{(data_dir / 'clickhouse').resolve()}" if data_dir else settings.store_url)
         try:
             with open_store(url, user=settings.store_user, password=settings.store_password.get_secret_value(),
-                            read_only=True) as store:
+                            read_only=True, ca_file=settings.store_ca_file) as store:
                 result = write_board(store, output, source=redact_url(url), start=since, end=until,
                                      min_group=settings.min_group_size,
                                      min_comment_group=settings.min_comment_group_size)

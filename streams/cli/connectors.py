@@ -93,9 +93,9 @@ def register(app: typer.Typer) -> None:
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-        log.info("connector %s (%s) -> %s", connector.instance, name, settings.broker_url)
+        log.info("connector %s (%s) -> %s", connector.instance, name, settings.kafka)
         try:
-            stats = run(connector, settings.bootstrap_servers, topics=TopicMap.from_settings(settings), stop=stop,
+            stats = run(connector, settings.kafka, topics=TopicMap.from_settings(settings), stop=stop,
                         batch_size=batch_size)
         except ConnectorError as exc:
             typer.echo(f"error: connector {connector.instance!r} stopped: {exc}", err=True)

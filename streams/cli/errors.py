@@ -33,8 +33,9 @@ def load_settings(**overrides):
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        problems = "; ".join(f"PULSEWIRE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
-                             for e in exc.errors())
+        # a rule over several settings has no single location: its message names the variables
+        problems = "; ".join(f"PULSEWIRE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" if e["loc"]
+                             else e["msg"].removeprefix("Value error, ") for e in exc.errors())
         fail(f"invalid configuration: {problems}")
 
 

@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
         topic_map = TopicMap.from_settings(s)
         updated: list[str] = []
         try:
-            created = set(ensure_topics(s.bootstrap_servers, topic_map, updated=updated))
+            created = set(ensure_topics(s.kafka, topic_map, updated=updated))
         except (BrokerUnreachable, TopicConfigRefused) as exc:
             fail(exc)
         for t in ALL_TOPICS:

@@ -29,9 +29,10 @@ from pydantic import ValidationError
 from pulsewire.schemas.dead_letter import DeadLetter, Reason
 from pulsewire.schemas.events import event_to_json, parse_event
 
+from ..kafka_security import KafkaConnection
 from ..settings import Settings
 from ..time_window import TimeWindow
-from ..topics import CONNECTOR_TOPICS, CURSORS, DELIVERIES, DLQ, TopicMap
+from ..topics import CONNECTOR_TOPICS, CURSORS, DELIVERIES, DLQ, BrokerRefused, TopicMap
 from .connector import Connector, ConnectorError, Raw, Reject, event_time_window
 
 log = logging.getLogger(__name__)
@@ -225,9 +226,11 @@ class KafkaSink:
 
     Topics are named through ``topics`` (the deployment's ``TopicMap``: prefix included)."""
 
-    def __init__(self, bootstrap: str, *, topics: TopicMap | None = None, client_id: str = "pulsewire-connector",
-                 stop: threading.Event | None = None, flush_timeout_s: float = 10.0, backoff_max_s: float = 5.0):
-        self.bootstrap, self.client_id = bootstrap, client_id
+    def __init__(self, broker: "str | KafkaConnection", *, topics: TopicMap | None = None,
+                 client_id: str = "pulsewire-connector", stop: threading.Event | None = None,
+                 flush_timeout_s: float = 10.0, backoff_max_s: float = 5.0):
+        self.connection = KafkaConnection.of(broker)
+        self.bootstrap, self.client_id = self.connection.url, client_id
         self.topics = topics or TopicMap()
         self.stop = stop or threading.Event()
         self.flush_timeout_s, self.backoff_max_s = flush_timeout_s, backoff_max_s
@@ -236,7 +239,7 @@ class KafkaSink:
     def open(self) -> "KafkaSink":
         from ..topics import ensure_topics
 
-        self._retry("create topics", lambda: ensure_topics(self.bootstrap, self.topics, specs=CONNECTOR_TOPICS,
+        self._retry("create topics", lambda: ensure_topics(self.connection, self.topics, specs=CONNECTOR_TOPICS,
                                                              timeout_s=5))
         return self
 
@@ -245,6 +248,8 @@ class KafkaSink:
         while True:
             try:
                 return fn()
+            except BrokerRefused as exc:  # a refused login or certificate does not get better by waiting
+                raise ConnectorError(str(exc)) from None
             except Exception as exc:
                 if self.stop.is_set():
                     raise ConnectorError(f"stopped while waiting for the broker at {self.bootstrap} ({what})") from exc
@@ -257,10 +262,10 @@ class KafkaSink:
         if self._producer is None:
             from kafka import KafkaProducer
 
-            self._producer = KafkaProducer(
-                bootstrap_servers=self.bootstrap, client_id=self.client_id, acks="all", enable_idempotence=True,
+            self._producer = KafkaProducer(**self.connection.kafka_python_kwargs(
+                client_id=self.client_id, acks="all", enable_idempotence=True,
                 linger_ms=5, batch_size=256 * 1024, max_block_ms=5000, request_timeout_ms=5000,
-                delivery_timeout_ms=int(self.flush_timeout_s * 1000), reconnect_backoff_max_ms=1000)
+                delivery_timeout_ms=int(self.flush_timeout_s * 1000), reconnect_backoff_max_ms=1000))
         return self._producer
 
     def _reset(self) -> None:
@@ -329,8 +334,8 @@ class KafkaSink:
         from kafka import KafkaConsumer, TopicPartition
 
         tp, out = TopicPartition(self.topics.name(logical), 0), []
-        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None,
-                                 client_id=f"{self.client_id}-cursor", request_timeout_ms=5000)
+        consumer = KafkaConsumer(**self.connection.kafka_python_kwargs(
+            enable_auto_commit=False, group_id=None, client_id=f"{self.client_id}-cursor", request_timeout_ms=5000))
         try:
             consumer.assign([tp])
             consumer.seek_to_beginning(tp)
@@ -351,14 +356,16 @@ class KafkaSink:
             self._producer = None
 
 
-def run(connector: Connector, bootstrap: str, *, topics: TopicMap | None = None,
+def run(connector: Connector, broker: "str | KafkaConnection", *, topics: TopicMap | None = None,
         stop: threading.Event | None = None, **runner_kw) -> RunStats:
     """Run ``connector`` against a Kafka broker until its source ends or ``stop`` is set.
+
+    ``broker``: a ``KafkaConnection`` (``settings.kafka``: TLS and SASL), or a plain ``host:port``.
 
     ``topics``: the deployment's topic map (``TopicMap.from_settings``); unprefixed names without one."""
     runner_kw.setdefault("window", TimeWindow.from_settings(Settings()))
     stop = stop or threading.Event()
-    sink = KafkaSink(bootstrap, topics=topics, client_id=f"pulsewire-{connector.instance}", stop=stop).open()
+    sink = KafkaSink(broker, topics=topics, client_id=f"pulsewire-{connector.instance}", stop=stop).open()
     try:
         return Runner(connector, sink, stop=stop, **runner_kw).run()
     finally:

@@ -27,9 +27,9 @@ def test_services_health_checks_and_volumes():
     services = c["services"]
     assert {"kafka", "clickhouse", "grafana", "worker", "connector", "init"} <= set(services)
     for name, s in services.items():
-        if name != "init":
+        if s.get("restart") != "no":  # one-shot jobs (init, tls-init, kafka-setup) end instead
             assert "healthcheck" in s, f"{name} has no health check"
-    assert set(c["volumes"]) == {"kafka-data", "clickhouse-data", "grafana-data"}
+    assert set(c["volumes"]) == {"kafka-data", "clickhouse-data", "grafana-data", "tls"}
     assert "KAFKA_PROCESS_ROLES" in services["kafka"]["environment"]  # KRaft, no ZooKeeper
     assert "grafana-clickhouse-datasource" in services["grafana"]["environment"]["GF_INSTALL_PLUGINS"]
 
@@ -78,12 +78,25 @@ def _provisioning_text() -> str:
     return "\n".join(p.read_text() for p in (REPO / "infra/grafana/provisioning").rglob("*.yaml"))
 
 
+def _mounted_scripts(service: dict) -> str:
+    """The text of the files a service mounts from the repository (scripts that read variables)."""
+    texts = []
+    for v in service.get("volumes", []):
+        src = REPO / str(v).split(":")[0]
+        if str(v).startswith("./"):
+            texts += [p.read_text() for p in ([src] if src.is_file() else src.rglob("*.sh"))]
+    return "\n".join(texts)
+
+
 def test_every_variable_the_compose_file_sets_is_read():
     """No dead knobs: a variable nothing reads misleads whoever sets it."""
     settings, provisioning = _settings_env(), _provisioning_text()
     unread = []
     for name, s in _compose()["services"].items():
+        scripts = _mounted_scripts(s)
         for key in s.get("environment") or {}:
+            if re.search(r"\$\{?%s\b" % key, scripts):  # read by a script the service runs
+                continue
             if name in IMAGE_ENV:
                 # pulsewire's own variables in a third-party container are read by our provisioning files
                 read = IMAGE_ENV[name](key) or "${%s}" % key in provisioning
@@ -119,7 +132,8 @@ def test_env_example_lists_exactly_the_variables_compose_substitutes():
 def test_only_secrets_are_required():
     """``docker compose up`` refuses to start while a ``${VAR:?...}`` is unset: only secrets may be required."""
     required = _substituted(r"\$\{([A-Z_][A-Z0-9_]*):\?")
-    assert required == {"CLICKHOUSE_PASSWORD", "PULSEWIRE_PSEUDONYM_KEY", "GRAFANA_ADMIN_PASSWORD"}
+    assert required == {"CLICKHOUSE_PASSWORD", "PULSEWIRE_PSEUDONYM_KEY", "GRAFANA_ADMIN_PASSWORD",
+                        "KAFKA_ADMIN_PASSWORD", "KAFKA_WORKER_PASSWORD", "KAFKA_CONNECTOR_PASSWORD"}
 
 
 def test_worker_health_check_probes_the_readiness_endpoint_the_worker_serves(tmp_path):
@@ -149,3 +163,52 @@ def test_clickhouse_server_is_the_release_chdb_embeds():
     assert m, image
     engine = chdb.engine_version  # SELECT version() in chDB; no query: chDB allows one store per process
     assert tuple(m.groups()) == tuple(engine.split(".")[:2]), f"compose runs {image}, chDB embeds {engine}"
+
+
+def test_kafka_and_clickhouse_accept_only_tls_and_the_clients_verify_it():
+    services = _compose()["services"]
+    kafka = services["kafka"]["environment"]
+    protocols = dict(p.split(":") for p in kafka["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    assert set(protocols.values()) == {"SASL_SSL"}, protocols
+    listeners = {entry.split("://")[0] for entry in kafka["KAFKA_LISTENERS"].split(",")}
+    assert listeners <= set(protocols)
+    assert kafka["KAFKA_AUTHORIZER_CLASS_NAME"].endswith("StandardAuthorizer")
+    assert kafka["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false" and kafka["KAFKA_SUPER_USERS"] == "User:admin"
+    principals = {}
+    for name in ("init", "worker", "connector"):
+        env = services[name]["environment"]
+        assert env["PULSEWIRE_BROKER_URL"].startswith("kafka+ssl://"), name
+        assert env["PULSEWIRE_BROKER_SASL_MECHANISM"] == "SCRAM-SHA-512"
+        assert env["PULSEWIRE_BROKER_CA_FILE"] == env["PULSEWIRE_STORE_CA_FILE"] == "/tls/ca.pem"
+        assert env["PULSEWIRE_STORE_URL"].startswith("https://")
+        assert "tls:/tls:ro" in services[name]["volumes"]
+        principals[name] = env["PULSEWIRE_BROKER_SASL_USERNAME"]
+    assert principals == {"init": "pulsewire-worker", "worker": "pulsewire-worker",
+                          "connector": "pulsewire-connector"}
+    clickhouse = services["clickhouse"]
+    assert clickhouse["ports"] == ["127.0.0.1:8443:8443"]
+    config = (REPO / "infra/docker/clickhouse-tls.xml").read_text()
+    assert '<http_port remove="1"/>' in config and "<https_port>8443</https_port>" in config
+    assert any(v.endswith("/etc/clickhouse-server/config.d/tls.xml:ro") for v in clickhouse["volumes"])
+
+
+def _acl_lines(principal: str) -> list[str]:
+    script = (REPO / "infra/kafka/compose/users-and-acls.sh").read_text().replace("\\\n", " ")
+    return [line for line in script.splitlines() if line.strip().startswith(f"allow {principal} ")]
+
+
+def test_only_the_connector_principal_may_write_raw_events():
+    """events.<kind> (events.hr: personal data) is written by connectors only; the worker reads it."""
+    worker, connector = _acl_lines("pulsewire-worker"), _acl_lines("pulsewire-connector")
+    assert worker and connector
+    worker_writes = [line for line in worker if "--operation Write" in line]
+    assert all('"${P}events.valid"' in line or '"${P}events.dlq"' in line or '"$P$prefix"' in line
+               or '"$GROUP-"' in line for line in worker_writes), worker_writes
+    connector_topics = {re.search(r'--topic "([^"]+)"', line).group(1) for line in connector
+                        if "--operation Write" in line}
+    assert connector_topics == {"${P}events.$kind", "${P}events.dlq", "${P}connectors.cursors"}
+    assert not any("--resource-pattern-type prefixed" in line for line in connector)
+    kinds = re.search(r'KINDS="([^"]+)"', (REPO / "infra/kafka/compose/users-and-acls.sh").read_text()).group(1)
+    from pulsewire.schemas.events import KINDS
+
+    assert kinds.split() == list(KINDS)
