@@ -2,7 +2,7 @@
 
 Each command runs as a user would, with a canary in every place a secret can come from (the
 password inside the store URL, ``PULSEWIRE_STORE_PASSWORD``, the pseudonym key, Grafana's token, a
-webhook's secret), on success paths and on the error paths that name the store."""
+webhook's secret, the Kafka SASL password), on success paths and on the error paths that name the store."""
 
 from __future__ import annotations
 
@@ -22,13 +22,15 @@ CANARIES = {
     "key": "CanaryPseudonymKey7d2a0b",
     "grafana": "CanaryGrafanaTok44",
     "webhook": "CanaryWebhookSecret0e",
+    "kafka": "CanaryKafkaSaslPw3b",
 }
 
 
 def _env(store_url: str) -> dict:
     return {"PULSEWIRE_STORE_URL": store_url, "PULSEWIRE_STORE_PASSWORD": CANARIES["password"],
             "PULSEWIRE_PSEUDONYM_KEY": CANARIES["key"], "GRAFANA_TOKEN": CANARIES["grafana"],
-            "FD_TOKEN": CANARIES["webhook"]}
+            "FD_TOKEN": CANARIES["webhook"], "PULSEWIRE_BROKER_SASL_MECHANISM": "SCRAM-SHA-512",
+            "PULSEWIRE_BROKER_SASL_USERNAME": "pulse", "PULSEWIRE_BROKER_SASL_PASSWORD": CANARIES["kafka"]}
 
 
 def _leaks(res, root: Path) -> list[str]:
