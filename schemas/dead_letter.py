@@ -46,6 +46,7 @@ class Reason(str, Enum):
     TIMESTAMP_OUT_OF_RANGE = "timestamp_out_of_range"
     STORE_REJECTED = "store_rejected"
     CONFLICTING_DUPLICATE = "conflicting_duplicate"
+    CONSENT_SOURCE_NOT_ALLOWED = "consent_source_not_allowed"
 
 
 class DeadLetter(BaseModel):

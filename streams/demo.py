@@ -102,6 +102,8 @@ def start_worker(broker: "str | KafkaConnection", data_dir: Path, key: str, extr
         "PULSEWIRE_PSEUDONYM_KEY": key,
         "PYTHONUNBUFFERED": "1",
     })
+    # the simulated SMB's generator plays its HRIS too: its consent answers count, unless told otherwise
+    env.setdefault("PULSEWIRE_CONSENT_SOURCES", "hris,generator")
     env.update(extra_env or {})
     log = open(data_dir / "worker.log", "ab")
     return subprocess.Popen([sys.executable, "-m", "pulsewire.streams.cli", "worker"], env=env,

@@ -6,7 +6,9 @@
    ``signals.metrics`` → metrics, ``alerts.*`` → audit);
 3. stop the worker; read ``predictions``, ``learn_examples`` and ``alerts_audit`` from its ClickHouse store;
 4. compute the figures (``models.learners.evaluation``) for the model and the trivial baseline
-   (last text sentiment below a threshold) from the same predictions, and print them.
+   (last text sentiment below a threshold) from the same predictions, and print them. Burnout figures are
+   over the employees who consented: the only ones whose predictions the pipeline stores (the model
+   learns from everyone).
 
 ``--fast`` runs the same pure functions in-process instead (no Kafka, hidden text labels as sentiment):
 seconds instead of minutes, for experiments; the headline figures come from the real pipeline.
@@ -148,7 +150,7 @@ def read_results(store_url: str) -> dict:
 def figures_from(results: dict, truth: dict, pseudonymise, cfg, end_t: float) -> dict:
     from pulsewire.models.learners.evaluation import evaluate_model, positives_from_truth
 
-    pos = positives_from_truth(truth, pseudonymise)
+    pos = positives_from_truth(truth, pseudonymise, consenting_only=True)
     out = {m: evaluate_model(m, results["examples"], results["predictions"], pos[m], end_t, cfg.policy(m),
                              cfg.baseline_policy(m), cfg.min_positives_to_alert) for m in ("churn", "burnout")}
     alerts = results.get("alerts", [])
@@ -158,6 +160,9 @@ def figures_from(results: dict, truth: dict, pseudonymise, cfg, end_t: float) ->
     out["model_versions_seen"] = {m: len({p["model_version"] for p in results["predictions"] if p["model"] == m})
                                   for m in ("churn", "burnout")}
     out["metrics_rows"] = results.get("metrics", [])
+    employees = truth.get("employees", {})
+    out["burnout_population"] = {"employees": len(employees),
+                                 "consenting": sum(1 for e in employees.values() if e.get("consent"))}
     return out
 
 

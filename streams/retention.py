@@ -57,6 +57,8 @@ TABLES: tuple[TableRetention, ...] = (
                    "toDateTime(stored_at)", setting="predictions_ttl_days"),
     TableRetention("alerts_audit", "every alert raised, with its inputs, score, threshold and model version",
                    "toDateTime(created_at)", setting="audit_ttl_days"),
+    TableRetention("consent_audit", "every change of an employee's consent: pseudonym, old and new answer, source",
+                   "toDateTime(recorded_at)", setting="audit_ttl_days"),
     TableRetention("metrics_daily", "daily eNPS, CSAT, retention, turnover and sentiment per company, team, channel",
                    "toDateTime(computed_at)", setting="metrics_ttl_days"),
     TableRetention("pipeline_health", "events, batches and dead letters per pipeline stage (no personal data)",
@@ -70,6 +72,8 @@ TABLES: tuple[TableRetention, ...] = (
 #: Tables kept without a TTL, and why.
 KEPT: dict[str, str] = {
     "schema_migrations": "which migrations ran and when: no personal data, and needed as long as the store exists",
+    "erasures": "the record that an erasure was done (keyed hash of the subject, counts, a role, times): the proof "
+                "owed to the person and a regulator; it holds no id, pseudonym or value",
 }
 
 

@@ -23,6 +23,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .kafka_security import KafkaConnection, KafkaSecurityError, split_broker_url
 from .time_window import EARLIEST_EVENT_DATE, MAX_FUTURE_DAYS
+from .validation import DEFAULT_CONSENT_SOURCES
 
 #: The smallest team-level group ever shown; settings may only raise it.
 MIN_GROUP_FLOOR = 5
@@ -84,10 +85,12 @@ class Settings(BaseSettings):
     min_group_size: int = MIN_GROUP_FLOOR
     min_comment_group_size: int = MIN_COMMENT_GROUP_FLOOR
     raw_text_ttl_days: int = Field(default=90, ge=1)
+    consent_sources: str = Field(default=",".join(DEFAULT_CONSENT_SOURCES), description=(
+        "Comma-separated event sources whose consent field is honoured; consent from others is ignored."))
     # How long the store keeps rows (streams/retention.py; the worker applies them, 0044 sets these defaults)
     events_ttl_days: int = Field(default=365, ge=1, description="events_scored rows, sentiment_minute")
     predictions_ttl_days: int = Field(default=180, ge=1, description="predictions, risk_latest, learn_examples")
-    audit_ttl_days: int = Field(default=365, ge=1, description="alerts_audit")
+    audit_ttl_days: int = Field(default=365, ge=1, description="alerts_audit, consent_audit")
     metrics_ttl_days: int = Field(default=730, ge=1, description="metrics_daily")
     dead_letter_ttl_days: int = Field(default=30, ge=1, description="ClickHouse drops dead letters after this.")
     dlq_retention_days: float = Field(default=7, gt=0, description="events.dlq (raw rejected records) keeps them "
@@ -153,6 +156,13 @@ class Settings(BaseSettings):
         if self.store_url is None:
             self.store_url = f"chdb://{self.data_dir.resolve() / 'clickhouse'}"
         return self
+
+    @property
+    def consent_source_names(self) -> frozenset[str]:
+        """>>> sorted(Settings(consent_sources=" hris, bamboo ,").consent_source_names)
+        ['bamboo', 'hris']
+        """
+        return frozenset(s.strip() for s in self.consent_sources.split(",") if s.strip())
 
     @property
     def bootstrap_servers(self) -> str:

@@ -56,7 +56,23 @@ SINKS: dict[str, SinkSpec] = {s.table: s for s in (
     SinkSpec("metrics_daily", "metrics"),
     SinkSpec("alerts_audit", "alerts_audit"),
     SinkSpec("consumer_lag", "health"),
+    SinkSpec("consent_audit", "features"),
+    SinkSpec("erasures", "erase"),
 )}
+
+#: What a withdrawn consent removes: the person's stored burnout predictions, latest risk and examples.
+BURNOUT_ROWS_OF_A_PERSON = (
+    "DELETE FROM predictions WHERE model = 'burnout' AND entity_id = {e:String}",
+    "DELETE FROM risk_latest WHERE model = 'burnout' AND entity_id = {e:String}",
+    "DELETE FROM learn_examples WHERE model = 'burnout' AND entity_id = {e:String}",
+)
+
+
+def forget_burnout_rows(store, entity_ids: list[str]) -> None:
+    """Remove the per-person burnout rows of people who withdrew their consent (lightweight deletes)."""
+    for entity_id in entity_ids:
+        for sql in BURNOUT_ROWS_OF_A_PERSON:
+            store.command(sql, {"e": entity_id})
 
 
 class StoreUnavailable(RuntimeError):

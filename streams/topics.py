@@ -84,6 +84,12 @@ ALERT_TOPICS = tuple(
               retention_ms=30 * DAY_MS, doc=f"Explained {k} alerts for a CRM / HR system.")
     for k in ("churn", "burnout", "sentiment")
 )
+ERASURE = TopicSpec("privacy.erasure", "entity id (customer, else pseudonymised employee), as on scored.text",
+                    "erasure request (JSON, streams/erasure.py)",
+                    doc="`pulsewire forget` -> the worker that owns the person's state; partitioned like scored.text.")
+ERASURE_RECEIPTS = TopicSpec("privacy.erasure.receipts", "request id", "erasure receipt (JSON): what was removed, "
+                             "the subject as a keyed hash only", partitions=1,
+                             doc="The worker's answer to each erasure request; `pulsewire forget` waits for it.")
 CURSORS = TopicSpec("connectors.cursors", "connector instance", "cursor (string)", partitions=1, compacted=True,
                     retention_ms=None, doc="Last delivered position of each connector instance.")
 # compacted and deleted after a week: a replay older than a connector's age limit is refused by its age
@@ -92,7 +98,8 @@ DELIVERIES = TopicSpec("connectors.deliveries", "connector instance + delivery i
                        doc="Delivery ids a webhook accepted: a restarted webhook refuses a replayed delivery.")
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (*EVENT_TOPICS, VALID, DLQ, SCORED, LEARN_CHURN, LEARN_BURNOUT,
-                                     MODEL_SNAPSHOTS, SIGNALS, *ALERT_TOPICS, CURSORS, DELIVERIES)
+                                     MODEL_SNAPSHOTS, SIGNALS, *ALERT_TOPICS, CURSORS, DELIVERIES, ERASURE,
+                                     ERASURE_RECEIPTS)
 BY_NAME = {t.name: t for t in ALL_TOPICS}
 #: What a connector writes to (and creates when it starts before any worker).
 CONNECTOR_TOPICS: tuple[TopicSpec, ...] = (*EVENT_TOPICS, DLQ, CURSORS, DELIVERIES)

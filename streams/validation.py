@@ -2,6 +2,14 @@
 
 Pure function, no I/O, so that it is tested without a broker and the agent
 around it stays a three-line loop.
+
+The validator is the first agent, the last place a raw employee id exists. An event that names an
+employee leaves it with the employee id pseudonymised and its ``event_id`` keyed (``keyed_event_id``):
+connectors derive ids from the raw employee id (the HRIS connector hashes source, type, raw id and
+date without a key), and such an id, stored beside the pseudonym, would let anyone holding the HR
+export link every pseudonym back to its person. Consent is honoured only from the declared sources
+(``consent_sources``); from any other source the event is accepted without it, and a dead letter
+``consent_source_not_allowed`` records what was ignored.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ from pulsewire.schemas.dead_letter import DeadLetter, Reason
 from pulsewire.schemas.events import KINDS, parse_event_json
 
 from .json_input import JsonRejected, loads_json
-from .privacy import Pseudonymiser
+from .privacy import KeyRing
 from .time_window import EARLIEST_EVENT_DATE, MAX_FUTURE_DAYS, TimeWindow
 
 
@@ -51,11 +59,31 @@ def _describe(err: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def validate_record(raw: bytes | None, topic: str, *, pseudonymise: Pseudonymiser,
-                    max_text_chars: int, max_payload_bytes: int, now: datetime | None = None,
-                    partition: int | None = None, offset: int | None = None,
+#: Sources whose ``consent`` field is honoured unless settings say otherwise: the HRIS connector's.
+DEFAULT_CONSENT_SOURCES = ("hris",)
+KEYED_ID_PREFIX = "ek_"
+
+
+def keyed_event_id(keys: KeyRing, source: str, kind: str, raw_event_id: str) -> str:
+    """The id an employee's event carries after the validator: ``ek_`` + 32 hex characters of
+    HMAC-SHA256 (event-id subkey) over source, kind and the connector's id. Stable (a replay gets the
+    same id, so the sinks stay idempotent), distinct per source and kind, and nobody can recompute
+    it without the key.
+
+    >>> keys = KeyRing(b"0123456789abcdef-test-key")
+    >>> kid = keyed_event_id(keys, "hris", "hr", "hris:1b2c")
+    >>> kid.startswith("ek_"), len(kid), kid == keyed_event_id(keys, "hris", "hr", "hris:1b2c")
+    (True, 35, True)
+    """
+    return KEYED_ID_PREFIX + keys.keyed_id(source, kind, raw_event_id)
+
+
+def validate_record(raw: bytes | None, topic: str, *, keys: KeyRing, max_text_chars: int, max_payload_bytes: int,
+                    consent_sources: tuple[str, ...] | frozenset[str] = DEFAULT_CONSENT_SOURCES,
+                    now: datetime | None = None, partition: int | None = None, offset: int | None = None,
                     max_future_days: float = MAX_FUTURE_DAYS, earliest_event_date: date = EARLIEST_EVENT_DATE):
-    """Return ``(event, None)`` or ``(None, dead_letter)``."""
+    """Return ``(event, None)``, ``(None, dead_letter)`` or, when an accepted event carried consent from a
+    source not in ``consent_sources``, ``(event without consent, dead_letter)``."""
     where = {"partition": partition, "offset": offset, "where": "validate"}
     raw = raw if raw is not None else b""
     if isinstance(raw, str):
@@ -98,5 +126,13 @@ def validate_record(raw: bytes | None, topic: str, *, pseudonymise: Pseudonymise
             return dead(Reason.TIMESTAMP_OUT_OF_RANGE, f"{field}: {problem}")
     update = {"ingested_at": event.ingested_at or now}
     if event.employee_id is not None:
-        update["employee_id"] = pseudonymise(event.employee_id)
-    return event.model_copy(update=update), None
+        update["employee_id"] = keys.pseudonymise(event.employee_id)
+        update["event_id"] = keyed_event_id(keys, event.source, event.kind, event.event_id)
+    ignored = None
+    if getattr(event, "consent", None) is not None and event.source not in consent_sources:
+        update["consent"] = None
+        _, ignored = dead(Reason.CONSENT_SOURCE_NOT_ALLOWED,
+                          f"consent from source {event.source!r} ignored (honoured only from "
+                          f"{', '.join(sorted(consent_sources)) or 'no source'}: PULSEWIRE_CONSENT_SOURCES); "
+                          "the event was accepted without it")
+    return event.model_copy(update=update), ignored

@@ -9,4 +9,5 @@ ALTER TABLE predictions MODIFY TTL toDateTime(stored_at) + INTERVAL 180 DAY;
 ALTER TABLE risk_latest MODIFY TTL toDateTime(stored_at) + INTERVAL 180 DAY;
 ALTER TABLE learn_examples MODIFY TTL toDateTime(stored_at) + INTERVAL 180 DAY;
 ALTER TABLE alerts_audit MODIFY TTL toDateTime(created_at) + INTERVAL 365 DAY;
+ALTER TABLE consent_audit MODIFY TTL toDateTime(recorded_at) + INTERVAL 365 DAY;
 ALTER TABLE metrics_daily MODIFY TTL toDateTime(computed_at) + INTERVAL 730 DAY;

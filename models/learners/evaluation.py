@@ -15,8 +15,9 @@ Episode-level definitions (simulated time):
   Precision is over customers first alerted at least ``censor_days`` before the end of the stream (later
   alerts cannot be checked yet); recall is over customers that cancelled after the model could alert.
 * burnout: an employee is *positive* if they burned out (ground truth ``burned_out``); lead time is measured
-  to the voluntary exit of those who left. The policy decisions of all employees are scored; only consenting
-  employees' alerts are published.
+  to the voluntary exit of those who left. The pipeline stores burnout predictions and examples only for
+  employees who consented, so ``pulsewire evaluate`` scores burnout over the consenting employees
+  (``positives_from_truth(..., consenting_only=True)``); the in-process replay stores nothing and scores everyone.
 
 >>> roc_auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])
 0.75
@@ -140,8 +141,16 @@ def evaluate_model(model: str, examples: list[dict], predictions: list[dict], po
     }
 
 
-def positives_from_truth(truth: dict, pseudonymise=None) -> dict[str, dict[str, float | None]]:
-    """{"churn": {customer: churned_at}, "burnout": {employee (pseudonymised): left_at or None}}."""
+def positives_from_truth(truth: dict, pseudonymise=None,
+                         consenting_only: bool = False) -> dict[str, dict[str, float | None]]:
+    """{"churn": {customer: churned_at}, "burnout": {employee (pseudonymised): left_at or None}}; with
+    ``consenting_only``, burnout positives only among the employees who consented (the ones measured).
+
+    >>> truth = {"customers": {}, "employees": {"e1": {"burned_out": True, "consent": True},
+    ...                                         "e2": {"burned_out": True, "consent": False}}}
+    >>> sorted(positives_from_truth(truth)["burnout"]), sorted(positives_from_truth(truth, consenting_only=True)["burnout"])
+    (['e1', 'e2'], ['e1'])
+    """
     from datetime import datetime
 
     def ts(x):
@@ -151,7 +160,7 @@ def positives_from_truth(truth: dict, pseudonymise=None) -> dict[str, dict[str, 
     churn = {cid: ts(c["churned_at"]) for cid, c in truth["customers"].items() if c.get("churned")}
     burn = {}
     for eid, e in truth["employees"].items():
-        if e.get("burned_out"):
+        if e.get("burned_out") and (e.get("consent") or not consenting_only):
             burn[pz(eid)] = ts(e["left_at"]) if e.get("left") and e.get("exit_type") == "voluntary" else None
     return {"churn": churn, "burnout": burn}
 

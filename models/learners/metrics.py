@@ -14,11 +14,19 @@ Definitions (value for ``day`` over a trailing window of ``WINDOW[metric]`` days
 * ``retention_rate``: % of the customers active at the window start who did not cancel in it; n = those
   customers. 28 days.
 * ``voluntary_turnover_rate``: voluntary exits as % of the headcount at the window start; n = headcount. 28 days.
-* ``sentiment_customer`` / ``sentiment_employee``: mean sentiment score (-1..1) of texts; n = texts.
-  1 day for customers, 28 days for employees.
+* ``sentiment_customer``: mean sentiment score (-1..1) of texts; n = texts. 1 day.
+* ``sentiment_employee``: mean sentiment score of employees' texts; n = distinct authors. 28 days.
+* ``burnout_mean_risk`` (teams): mean of each person's latest burnout probability; n = distinct people
+  with a prediction in the window. 28 days.
+* ``burnout_at_risk`` (teams): people whose latest probability is at or above the alert threshold;
+  n = the same distinct people. 28 days.
 
-Privacy: rows about employees (``enps``, ``voluntary_turnover_rate``, ``sentiment_employee``) are not
-written when n is below ``min_group_size`` (``min_comment_group_size`` for comment sentiment).
+Privacy: every number about employees counts distinct people, never texts or events: rows (``enps``,
+``voluntary_turnover_rate``, ``sentiment_employee``, ``burnout_*``) are not written when n is below
+``min_group_size`` (``min_comment_group_size`` distinct authors for comment sentiment), and team alerts
+need as many: a team sentiment spike needs ``min_comment_group_size`` distinct authors that day, a team
+burnout alert ``min_group_size`` people with a burnout probability. The burnout numbers include people
+who did not consent to per-person alerts: they are the only place their risk shows, as part of a group.
 
 >>> st = new_dim_state()
 >>> items = [{"k": "enps", "d": 100, "t": 0.0, "v": v, "r": f"emp_{i}"} for i, v in enumerate([10, 9, 9, 3, 7])]
@@ -39,7 +47,7 @@ from .features import event_time, is_negative
 from .policy import DAY
 
 WINDOW = {"enps": 28, "csat": 1, "retention_rate": 28, "voluntary_turnover_rate": 28,
-          "sentiment_customer": 1, "sentiment_employee": 28}
+          "sentiment_customer": 1, "sentiment_employee": 28, "burnout_mean_risk": 28, "burnout_at_risk": 28}
 KEEP_DAYS = 35
 EPOCH = date(1970, 1, 1)
 
@@ -54,8 +62,19 @@ def day_date(d: int) -> date:
 
 # ---------------------------------------------------------------------------- contributions (features agent)
 def contributions(ev: dict, sentiment: dict | None, entity_type: str | None, team_id: str = "",
-                  team_flag: bool | None = None, entity_id: str | None = None) -> list[tuple[str, dict]]:
-    """Small items keyed by dimension that one event contributes (already pseudonymised ids only)."""
+                  entity_id: str | None = None, *, team_risk: dict | None = None,
+                  previous_team: str = "") -> list[tuple[str, dict]]:
+    """Small items keyed by dimension that one event contributes (already pseudonymised ids only).
+
+    Employee items carry the person's pseudonym (``e``/``r``) so that the aggregator counts distinct
+    people; ``team_risk`` is the burnout probability of this event's prediction, ``previous_team`` the
+    team the person just left (their probability is withdrawn from it).
+
+    >>> ev = {"kind": "chat", "type": "message", "employee_id": "emp_1", "occurred_at": "2026-05-01T10:00:00+00:00"}
+    >>> [(d, i["k"]) for d, i in contributions(ev, {"score": -0.8, "label": "negative"}, "employee", "t1", "emp_1",
+    ...                                         team_risk={"p": 0.7, "warm": True}, previous_team="t0")]
+    [('all', 'es'), ('team:t1', 'es'), ('team:t1', 'risk'), ('team:t0', 'risk')]
+    """
     t = event_time(ev)
     d = day_of(t)
     kind, typ = ev.get("kind"), ev.get("type")
@@ -79,21 +98,24 @@ def contributions(ev: dict, sentiment: dict | None, entity_type: str | None, tea
             add(["all"], {"k": "acct", "op": 1 if typ == "signup" else -1})
     elif entity_type == "employee":
         tm = f"team:{team_id}" if team_id else None
+        who = entity_id or ev.get("employee_id", "")
         if has_score:
-            add(["all", tm], {"k": "es", "s": float(sentiment["score"]), "neg": int(is_negative(sentiment))})
+            add(["all", tm], {"k": "es", "s": float(sentiment["score"]), "neg": int(is_negative(sentiment)), "e": who})
         if kind == "hr" and typ == "enps" and ev.get("score") is not None:
-            add(["all", tm], {"k": "enps", "v": int(ev["score"]), "r": entity_id or ev.get("employee_id", "")})
+            add(["all", tm], {"k": "enps", "v": int(ev["score"]), "r": who})
         if kind == "hr" and typ in ("hire", "exit"):
             add(["all", tm], {"k": "hc", "op": 1 if typ == "hire" else -1,
                               "vol": int(typ == "exit" and ev.get("exit_type") == "voluntary")})
-        if team_flag is not None and tm:
-            add([tm], {"k": "flag", "e": entity_id or "", "on": bool(team_flag)})
+        if team_risk is not None and tm and who:
+            add([tm], {"k": "risk", "e": who, "p": team_risk["p"], "w": bool(team_risk.get("warm"))})
+        if previous_team and who:
+            add([f"team:{previous_team}"], {"k": "risk", "e": who, "p": None, "w": False})
     return out
 
 
 # ---------------------------------------------------------------------------- aggregation (metrics agent)
 def new_dim_state() -> dict:
-    return {"days": {}, "active": 0, "hc": 0, "spike": {}, "flags": [], "team_alert": {}}
+    return {"days": {}, "active": 0, "hc": 0, "spike": {}, "risk": {}, "team_alert": {}}
 
 
 def _day(st: dict, d: int) -> dict:
@@ -109,16 +131,31 @@ def _window(st: dict, d: int, w: int):
 
 def apply(st: dict, dim_key: str, items: list[dict], *, min_group_size: int = 5, min_comment_group_size: int = 10,
           spike_min_texts: int = 8, spike_margin: float = 0.15, spike_cooldown_days: float = 7.0,
-          team_burnout_min_flagged: int = 2) -> tuple[dict, list[dict], list[dict]]:
-    """Fold contributions into the dimension's state; return (state, metrics rows, alerts)."""
+          team_burnout_min_flagged: int = 2, burnout_threshold: float = 0.5) -> tuple[dict, list[dict], list[dict]]:
+    """Fold contributions into the dimension's state; return (state, metrics rows, alerts).
+
+    Team numbers count people: twelve texts by one person make no ``sentiment_employee`` row.
+
+    >>> texts = [{"k": "es", "s": -0.9, "neg": 1, "e": "emp_a", "d": 20000, "t": 20000 * DAY + h} for h in range(12)]
+    >>> apply(new_dim_state(), "team:solo", texts)[1]
+    []
+    >>> many = [dict(it, e=f"emp_{i}") for i, it in enumerate(texts)]
+    >>> [(r["metric"], r["n"]) for r in apply(new_dim_state(), "team:ten", many)[1]]
+    [('sentiment_employee', 12)]
+    """
     dimension, _, value = dim_key.partition(":")
     touched: set[int] = set()
     alerts: list[dict] = []
+    st.setdefault("risk", {})
+    st.pop("flags", None)  # state written before team aggregates counted people's probabilities
     for it in sorted(items, key=lambda i: i["t"]):
+        if it["k"] == "erase":  # pulsewire forget: the person's answers and flag leave the state
+            touched.update(forget_entity(st, it["e"]))
+            continue
         d, k = int(it["d"]), it["k"]
         if dimension in ("channel", "product", "team") and k in ("cs", "es"):
-            a = _spike_step(st, dim_key, d, it["t"], spike_min_texts if dimension != "team" else
-                            max(spike_min_texts, min_comment_group_size), spike_margin, spike_cooldown_days)
+            a = _spike_step(st, dim_key, d, it["t"], spike_min_texts, spike_margin, spike_cooldown_days,
+                            min_comment_group_size if dimension == "team" else 0)
             if a:
                 alerts.append(a)
         b = _day(st, d)
@@ -128,6 +165,10 @@ def apply(st: dict, dim_key: str, items: list[dict], *, min_group_size: int = 5,
             s[0] += it["s"]
             s[1] += 1
             s[2] += it["neg"]
+            if k == "es" and it.get("e"):
+                authors = b.setdefault("esw", [])
+                if it["e"] not in authors:
+                    authors.append(it["e"])
         elif k == "csat":
             s = b.setdefault("csat", [0, 0])
             s[0] += int(it["v"] >= 4)
@@ -143,16 +184,20 @@ def apply(st: dict, dim_key: str, items: list[dict], *, min_group_size: int = 5,
             s[0 if it["op"] > 0 else 1] += 1
             s[2] += it["vol"]
             st["hc"] = max(0, st["hc"] + it["op"])
-        elif k == "flag":
-            flags = set(st["flags"])
-            (flags.add if it["on"] else flags.discard)(it["e"])
-            st["flags"] = sorted(flags)
-            a = _team_burnout_step(st, value, it["t"], min_group_size, team_burnout_min_flagged)
-            if a:
-                alerts.append(a)
+        elif k == "risk":
+            if it["p"] is None:
+                st["risk"].pop(it["e"], None)
+            else:
+                st["risk"][it["e"]] = [float(it["p"]), it["t"]]
+            b["risk"] = 1
+            if it.get("w"):
+                a = _team_burnout_step(st, value, it["t"], min_group_size, team_burnout_min_flagged,
+                                       burnout_threshold)
+                if a:
+                    alerts.append(a)
     rows = []
     for d in sorted(touched):
-        rows.extend(metric_rows(st, dimension, value, d, min_group_size, min_comment_group_size))
+        rows.extend(metric_rows(st, dimension, value, d, min_group_size, min_comment_group_size, burnout_threshold))
     if st["days"]:
         newest = max(int(x) for x in st["days"])
         for x in [x for x in st["days"] if int(x) < newest - KEEP_DAYS]:
@@ -160,8 +205,31 @@ def apply(st: dict, dim_key: str, items: list[dict], *, min_group_size: int = 5,
     return st, rows, alerts
 
 
+def latest_risks(st: dict, end_t: float) -> dict[str, float]:
+    """Each person's latest burnout probability, for those predicted in the ``WINDOW`` before ``end_t``."""
+    since = end_t - WINDOW["burnout_mean_risk"] * DAY
+    return {e: p for e, (p, t) in st.get("risk", {}).items() if since < t <= end_t}
+
+
+def forget_entity(st: dict, entity_id: str) -> set[int]:
+    """Drop one person's eNPS answers and latest burnout risk from a dimension's state; return the days changed.
+
+    >>> st = {"days": {"3": {"enps": {"emp_a": 9, "emp_b": 2}}, "4": {"es": [0.5, 1, 0]}}, "risk": {"emp_a": [0.9, 1.0]}}
+    >>> forget_entity(st, "emp_a"), st["days"]["3"]["enps"], st["risk"]
+    ({0, 3}, {'emp_b': 2}, {})
+    """
+    days = {int(d) for d, b in st["days"].items() if b.get("enps", {}).pop(entity_id, None) is not None}
+    for d, b in st["days"].items():
+        if entity_id in b.get("esw", ()):
+            b["esw"].remove(entity_id)
+            days.add(int(d))
+    if (risk := st.setdefault("risk", {}).pop(entity_id, None)) is not None:
+        days.add(day_of(risk[1]))  # the team's burnout rows of that day are recomputed without them
+    return days
+
+
 def metric_rows(st: dict, dimension: str, value: str, d: int, min_group_size: int,
-                min_comment_group_size: int) -> list[dict]:
+                min_comment_group_size: int, burnout_threshold: float = 0.5) -> list[dict]:
     rows = []
 
     def row(metric, v, n, floor=0):
@@ -177,10 +245,11 @@ def metric_rows(st: dict, dimension: str, value: str, d: int, min_group_size: in
         if "csat" in b:
             row("csat", 100.0 * b["csat"][0] / b["csat"][1], b["csat"][1])
     if dimension in ("all", "team"):
-        es = [x["es"] for x in _window(st, d, WINDOW["sentiment_employee"]) if "es" in x]
-        if es and any(d_ == d for d_ in [d]) and "es" in b:
-            n = sum(x[1] for x in es)
-            row("sentiment_employee", sum(x[0] for x in es) / n, n, min_comment_group_size)
+        win = [x for x in _window(st, d, WINDOW["sentiment_employee"]) if "es" in x]
+        if win and "es" in b:
+            texts = sum(x["es"][1] for x in win)
+            authors = len({e for x in win for e in x.get("esw", [])})
+            row("sentiment_employee", sum(x["es"][0] for x in win) / texts, authors, min_comment_group_size)
         answers: dict[str, int] = {}
         for x in _window(st, d, WINDOW["enps"]):
             answers.update(x.get("enps", {}))
@@ -195,6 +264,12 @@ def metric_rows(st: dict, dimension: str, value: str, d: int, min_group_size: in
             start = st["hc"] + exits - hires
             if start > 0:
                 row("voluntary_turnover_rate", 100.0 * vol / start, start, min_group_size)
+    if dimension == "team" and "risk" in b:
+        people = latest_risks(st, (d + 1) * DAY)
+        if people:
+            n = len(people)
+            row("burnout_mean_risk", sum(people.values()) / n, n, min_group_size)
+            row("burnout_at_risk", sum(p >= burnout_threshold for p in people.values()), n, min_group_size)
     if dimension == "all" and "acct" in b:
         win = list(_window(st, d, WINDOW["retention_rate"]))
         signups = sum(x.get("acct", [0, 0])[0] for x in win)
@@ -207,8 +282,9 @@ def metric_rows(st: dict, dimension: str, value: str, d: int, min_group_size: in
 
 # ---------------------------------------------------------------------------- sentiment spikes
 def _spike_step(st: dict, dim_key: str, d: int, t: float, min_texts: int, margin: float,
-                cooldown_days: float) -> dict | None:
-    """Called before folding an item of day ``d``: when a new day starts, judge the day that just closed."""
+                cooldown_days: float, min_authors: int = 0) -> dict | None:
+    """Called before folding an item of day ``d``: when a new day starts, judge the day that just closed
+    (a day with fewer than ``min_authors`` distinct authors is neither judged nor learned from)."""
     sp = st["spike"]
     cur = sp.get("day")
     if cur is None:
@@ -220,6 +296,8 @@ def _spike_step(st: dict, dim_key: str, d: int, t: float, min_texts: int, margin
     b = st["days"].get(str(cur), {})
     k = "es" if dim_key.startswith("team:") else "cs"
     if k not in b or b[k][1] <= 0:
+        return None
+    if min_authors and len(b.get("esw", [])) < min_authors:
         return None
     n, neg = b[k][1], b[k][2]
     share = neg / n
@@ -253,14 +331,17 @@ def _spike_step(st: dict, dim_key: str, d: int, t: float, min_texts: int, margin
     return alert
 
 
-def _team_burnout_step(st: dict, team: str, t: float, min_group_size: int, min_flagged: int) -> dict | None:
-    """A team-level burnout alert (no person named) when enough people in a big-enough team are at risk."""
-    k, hc = len(st["flags"]), st["hc"]
+def _team_burnout_step(st: dict, team: str, t: float, min_group_size: int, min_flagged: int,
+                       threshold: float) -> dict | None:
+    """A team-level burnout alert (no person named) when enough of the team's people are at risk, counted
+    over at least ``min_group_size`` distinct people with a burnout probability."""
+    people = latest_risks(st, t)
+    n, k = len(people), sum(p >= threshold for p in people.values())
     a = st["team_alert"]
     need = max(min_flagged, 1)
     if not a.get("armed", True) and k < need:
         a["armed"] = True
-    if hc < min_group_size or k < need or not a.get("armed", True):
+    if n < min_group_size or k < need or not a.get("armed", True):
         return None
     last = a.get("last_t")
     if last is not None and t - last < 21 * DAY:
@@ -268,8 +349,8 @@ def _team_burnout_step(st: dict, team: str, t: float, min_group_size: int, min_f
     a.update(armed=False, last_t=t, n=a.get("n", 0) + 1)
     when = datetime.fromtimestamp(t, timezone.utc).date().isoformat()
     return {"alert_type": "burnout", "subject": team, "subject_type": "team", "team_id": team,
-            "score": round(k / hc, 4), "threshold": round(need / hc, 4), "model_version": "team-aggregate-v1",
-            "reasons": [{"feature": "at_risk_share", "value": round(k / hc, 4), "contribution": round(k / hc, 4),
-                         "text": f"{k} of {hc} people in {team} show a high burnout risk (as of {when})"}],
-            "inputs": {"at_risk": k, "headcount": hc}, "t": t, "trigger_event_id": f"team:{team}|{when}|{k}",
+            "score": round(k / n, 4), "threshold": round(need / n, 4), "model_version": "team-aggregate-v1",
+            "reasons": [{"feature": "at_risk_share", "value": round(k / n, 4), "contribution": round(k / n, 4),
+                         "text": f"{k} of {n} people in {team} show a high burnout risk (as of {when})"}],
+            "inputs": {"at_risk": k, "people": n}, "t": t, "trigger_event_id": f"team:{team}|{when}|{k}",
             "n_alerts": a["n"]}

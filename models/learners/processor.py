@@ -142,8 +142,12 @@ class Output:
     examples: list = field(default_factory=list)
     prediction: dict | None = None
     alert: dict | None = None          # per-entity alert decision (before consent gating)
-    consent: bool = True
-    team_flag: bool | None = None      # employee's at-risk flag changed to this value (team-level aggregate)
+    consent: bool = True               # employees: True only after an explicit yes (unknown means no)
+    # employees: this event's burnout probability for the team aggregates and whether the model is past
+    # its warm-up (team alerts wait for it): {"p": 0.42, "warm": True}
+    team_risk: dict | None = None
+    previous_team: str = ""            # the team the employee left with this event (moved or exited)
+    consent_change: dict | None = None  # {"old": True/False/None, "new": bool}: audited
     notes: list = field(default_factory=list)  # 'label_unknown_entity', 'label_duplicate', 'ended', ...
     # (an event the entity must not process again (``skip_reason``) gives an Output with no entity and that
     # reason as its note: it changes no state, so it contributes to no metric either)
@@ -194,17 +198,24 @@ def process_event(state: dict | None, ev: dict, sentiment: dict | None, models: 
         out.examples = join_label(state, model_name, eid, ev.get("event_id", ""), y, t)
         if dup or len(state.get("labels_seen", [])) == n_before:
             out.notes.append("label_duplicate")
+    consent_before, team_before = state["f"].get("consent"), state["f"].get("team_id", "")
     UPDATE[etype](state, ev, sentiment, t)
     note_sentiment(state, sentiment)
     f = state["f"]
     out.team_id = f.get("team_id", "") if etype == "employee" else ""
     out.consent = bool(f.get("consent", False)) if etype == "employee" else True
+    if etype == "employee":
+        if ev.get("consent") is not None and consent_before != f.get("consent"):
+            out.consent_change = {"old": consent_before, "new": f["consent"]}
+        if team_before and team_before != out.team_id:
+            out.previous_team = team_before
+        for ex in out.examples:  # stored (learn_examples) only for people who consented
+            ex["consent"] = out.consent
     if ends_entity(etype, ev):
         state["ended_at"] = t
         state["pending"] = []
-        if state.get("flag"):
-            state["flag"] = False
-            out.team_flag = False
+        if etype == "employee":
+            out.previous_team, out.team_risk = out.team_id, None
         out.notes.append("ended")
         return state, out
     if state.get("ended_at") is not None and t >= state["ended_at"]:
@@ -220,7 +231,7 @@ def process_event(state: dict | None, ev: dict, sentiment: dict | None, models: 
              "np": n_pos}
     late = late_label(state, t)
     if late is not None:  # this event arrived after a later label was processed: label it at once
-        out.examples.extend(join_late(state, model_name, eid, entry, late))
+        out.examples.extend(dict(ex, consent=out.consent) for ex in join_late(state, model_name, eid, entry, late))
     else:
         add_pending(state, entry)
     pol = cfg.policy(model_name)
@@ -231,11 +242,8 @@ def process_event(state: dict | None, ev: dict, sentiment: dict | None, models: 
                       "probability": p, "baseline": baseline, "model_version": version, "n_labels": n_labels, "n_pos": n_pos,
                       "event_id": ev.get("event_id", ""), "t": t, "reasons": reasons, "alerted": fire,
                       "consent": out.consent}
-    if etype == "employee" and warm:
-        flag = p >= pol.threshold
-        if flag != bool(state.get("flag")):
-            state["flag"] = flag
-            out.team_flag = flag
+    if etype == "employee":
+        out.team_risk = {"p": round(float(p), 4), "warm": warm}
     if fire:
         out.alert = {"alert_type": model_name, "subject": eid, "subject_type": etype, "team_id": out.team_id,
                      "score": p, "threshold": pol.threshold, "model_version": version, "reasons": reasons,

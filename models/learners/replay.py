@@ -90,13 +90,15 @@ class Replay:
                 self.handles[ex["model"]] = self.learners[ex["model"]].publish_handle()
                 buf.clear()
         by_dim = defaultdict(list)
-        for dim, item in contributions(ev, sentiment, out.entity_type, out.team_id, out.team_flag, out.entity_id):
+        for dim, item in contributions(ev, sentiment, out.entity_type, out.team_id, out.entity_id,
+                                       team_risk=out.team_risk, previous_team=out.previous_team):
             by_dim[dim].append(item)
         for dim, items in by_dim.items():
             _, rows, alerts = apply(self.dims[dim], dim, items, spike_min_texts=self.cfg.spike_min_texts,
                                     spike_margin=self.cfg.spike_margin,
                                     spike_cooldown_days=self.cfg.spike_cooldown_days,
-                                    team_burnout_min_flagged=self.cfg.team_burnout_min_flagged, **self.groups)
+                                    team_burnout_min_flagged=self.cfg.team_burnout_min_flagged,
+                                    burnout_threshold=self.cfg.burnout_threshold, **self.groups)
             self.metric_rows.extend(rows)
             self.alerts.extend(alerts)
 

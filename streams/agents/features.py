@@ -13,6 +13,11 @@ partitions' states, pending predictions included). Per event (``models.learners.
 3. the alert policy (hysteresis + cooldown, event time) may fire → CloudEvent on ``alerts.churn``
    or, for an employee who consented, ``alerts.burnout`` (others only count in team-level alerts);
 4. metric contributions go, keyed by dimension, to the internal topic ``signals.metrics``.
+
+Consent: an employee's burnout prediction, reasons and latest risk are stored only after an explicit
+yes from a consent source (unknown means no); everyone's probability still feeds the team aggregates
+(metrics agent). Every accepted change of consent is recorded in ``consent_audit``; a withdrawal removes
+the person's stored burnout rows.
 """
 
 from __future__ import annotations
@@ -22,12 +27,14 @@ import json
 
 import faust
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from pulsewire.models.learners.metrics import contributions
-from pulsewire.models.learners.processor import process_event, route
+from pulsewire.models.learners.processor import Output, process_event, route
 from pulsewire.schemas.alerts import kafka_record, make_cloudevent
 
+from ..sinks import forget_burnout_rows
 from ._common import Batch, log, run_batches
 
 SIGNALS_TOPIC = "signals.metrics"  # declared in streams/topics.py
@@ -50,8 +57,51 @@ def prediction_rows(p: dict) -> tuple[dict, dict]:
 
 
 def publishable(out) -> bool:
-    """Per-person burnout alerts only for employees who consented; customers always."""
+    """Per-person burnout predictions, risk rows and alerts only for employees who consented; customers always."""
     return out.entity_type != "employee" or bool(out.consent)
+
+
+def consent_row(e: dict, change: dict, entity_id: str) -> dict:
+    """One ``consent_audit`` row: an accepted change of an employee's consent."""
+    old = change["old"]
+    return {"entity_id": entity_id, "old_consent": None if old is None else int(old),
+            "new_consent": int(change["new"]), "source": e.get("source", ""), "event_id": e.get("event_id", ""),
+            "occurred_at": datetime.fromisoformat(e["occurred_at"]), "recorded_at": datetime.now(timezone.utc)}
+
+
+@dataclass
+class SignalRows:
+    """What one batch stores: predictions and latest risk (customers, and employees who consented),
+    consent changes, and the people who withdrew consent (their stored burnout rows are removed).
+
+    >>> rows = SignalRows()
+    >>> hire = {"source": "hris", "event_id": "ek_1", "occurred_at": "2026-05-01T09:00:00+00:00"}
+    >>> rows.add(hire, Output(entity_type="employee", entity_id="emp_a", consent=False,
+    ...                       consent_change={"old": None, "new": False}, prediction=None))
+    >>> [(c["entity_id"], c["old_consent"], c["new_consent"]) for c in rows.consents], rows.predictions
+    ([('emp_a', None, 0)], [])
+    """
+
+    predictions: list = field(default_factory=list)
+    risks: list = field(default_factory=list)
+    consents: list = field(default_factory=list)
+    withdrawn: set = field(default_factory=set)
+
+    def add(self, e: dict, out) -> None:
+        if out.consent_change:
+            self.consents.append(consent_row(e, out.consent_change, out.entity_id))
+            if out.consent_change["old"] and not out.consent_change["new"]:
+                self.withdrawn.add(out.entity_id)
+                self.predictions = [p for p in self.predictions if not _burnout_of(p, out.entity_id)]
+                self.risks = [r for r in self.risks if not _burnout_of(r, out.entity_id)]
+        if out.prediction and publishable(out):
+            pred, risk = prediction_rows(out.prediction)
+            self.predictions.append(pred)
+            self.risks.append(risk)
+
+
+def _burnout_of(row: dict, entity_id: str) -> bool:
+    return row["model"] == "burnout" and row["entity_id"] == entity_id
 
 
 def install(app, ctx) -> None:
@@ -64,7 +114,7 @@ def install(app, ctx) -> None:
     async def handle(batch: Batch) -> None:
         models = registry.handles
         dirty: dict[str, int] = {}
-        preds, risks, dims = [], [], defaultdict(list)
+        rows, dims = SignalRows(), defaultdict(list)
         for rec in batch.records:
             try:
                 e, sentiment = rec.value["event"], rec.value.get("sentiment")
@@ -77,26 +127,28 @@ def install(app, ctx) -> None:
                 for ex in out.examples:
                     await ctx.topics[f"learn.{ex['model']}"].send(key=ex["entity_id"].encode(),
                                                                    value=json.dumps(ex).encode())
-                if out.prediction:
-                    pred, risk = prediction_rows(out.prediction)
-                    preds.append(pred)
-                    risks.append(risk)
+                rows.add(e, out)
                 if out.alert and publishable(out):
                     key_b, value_b, headers = kafka_record(make_cloudevent(out.alert))
                     await ctx.topics[f"alerts.{out.alert['alert_type']}"].send(
                         key=key_b, value=value_b, headers=headers)
-                for dim, item in contributions(e, sentiment, out.entity_type, out.team_id, out.team_flag,
-                                               out.entity_id):
+                for dim, item in contributions(e, sentiment, out.entity_type, out.team_id, out.entity_id,
+                                               team_risk=out.team_risk, previous_team=out.previous_team):
                     dims[dim].append(item)
             except Exception as exc:
                 log.exception("features failed on %s[%s]@%s", rec.topic, rec.partition, rec.offset)
                 await batch.dead(rec, exc)
         for key, partition in dirty.items():
-            table.send_changelog(partition, key, table.data[key])
+            if key in table.data:  # the erase agent may have dropped it meanwhile (pulsewire forget)
+                table.send_changelog(partition, key, table.data[key])
         for dim, items in dims.items():
             await signals.send(key=dim.encode(), value=json.dumps(items).encode())
-        await ctx.sinks["predictions"].write(preds)
-        await ctx.sinks["risk_latest"].write(risks)
+        await ctx.sinks["consent_audit"].write(rows.consents)
+        if rows.withdrawn:
+            await ctx.sinks["risk_latest"].call(f"removal of the burnout rows of {len(rows.withdrawn)} people",
+                                                forget_burnout_rows, sorted(rows.withdrawn))
+        await ctx.sinks["predictions"].write(rows.predictions)
+        await ctx.sinks["risk_latest"].write(rows.risks)
 
     @app.agent(ctx.topics["scored.text"], name="pulsewire.features")
     async def features(stream):

@@ -84,6 +84,12 @@ def _ts(t: float) -> datetime:
     return datetime.fromtimestamp(float(t), timezone.utc)
 
 
+def storable(ex: dict) -> bool:
+    """A burnout example names a person and their predicted risk: stored only for people who consented
+    (the learner learns from everyone's; the examples of others stay on the internal topic)."""
+    return ex["model"] != "burnout" or bool(ex.get("consent"))
+
+
 def example_row(ex: dict, learned: bool) -> dict:
     return {"model": ex["model"], "example_id": ex["id"], "entity_id": ex["entity_id"],
             "pred_event_id": ex["pred_event_id"], "label_event_id": ex["label_event_id"],
@@ -156,7 +162,8 @@ def install(app, ctx) -> None:
         for name, recs in by_model.items():
             try:
                 ln = learners[name] = registry.learner(name, learners[name])
-                rows = [example_row(r.value, ln.learn(r.value, r.partition, r.offset)) for r in recs]
+                learned = [(r.value, ln.learn(r.value, r.partition, r.offset)) for r in recs]
+                rows = [example_row(ex, ok) for ex, ok in learned if storable(ex)]
                 raw = ln.snapshot(key)
                 await ctx.topics[SNAPSHOT_TOPIC].send(key=name.encode(), value=raw)
                 if registry.offer(raw):

@@ -2,7 +2,9 @@
 
 One aggregator state per dimension (``all``, ``team:…``, ``channel:…``, ``product:…``) in
 the Faust table ``dimension-metrics``; the math is ``models.learners.metrics.apply``.
-Team rows below the minimum group size (settings, raise-only) are never written.
+Team numbers and team alerts count distinct people, and those below the minimum group size
+(settings, raise-only) are never written or sent; team burnout numbers (``burnout_mean_risk``,
+``burnout_at_risk``) come from here, so they include people whose own predictions are not stored.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def install(app, ctx) -> None:
                     st, dim, items, min_group_size=s.min_group_size,
                     min_comment_group_size=s.min_comment_group_size, spike_min_texts=cfg.spike_min_texts,
                     spike_margin=cfg.spike_margin, spike_cooldown_days=cfg.spike_cooldown_days,
-                    team_burnout_min_flagged=cfg.team_burnout_min_flagged)
+                    team_burnout_min_flagged=cfg.team_burnout_min_flagged, burnout_threshold=cfg.burnout_threshold)
                 table.data[dim] = st
                 table.send_changelog(recs[-1].partition, dim, st)
                 for r in new_rows:

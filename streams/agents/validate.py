@@ -18,17 +18,18 @@ def install(app, ctx) -> None:
     sources = app.topic(*ctx.topic_map.names(EVENT_TOPICS), value_type=bytes, key_type=bytes,
                         value_serializer="raw", key_serializer="raw")
     valid = ctx.topics["events.valid"]
+    consent_sources = s.consent_source_names
 
     async def handle(batch: Batch) -> None:
         for rec in batch.records:
             try:
-                ev, dl = validate_record(rec.value, rec.topic, pseudonymise=ctx.pseudonymise,
+                ev, dl = validate_record(rec.value, rec.topic, keys=ctx.keys, consent_sources=consent_sources,
                                          max_text_chars=s.max_text_chars, max_payload_bytes=s.max_payload_bytes,
                                          partition=rec.partition, offset=rec.offset,
                                          max_future_days=s.max_future_days, earliest_event_date=s.earliest_event_date)
                 if ev is not None:
                     await valid.send(key=ev.entity_id.encode(), value=event_to_json(ev))
-                else:
+                if dl is not None:  # refused, or accepted with an ignored consent value
                     batch.dead_letters += 1
                     await send_dead_letter(ctx, dl)
             except Exception as exc:  # never let one record stop the worker

@@ -42,3 +42,6 @@ def register(app: typer.Typer) -> None:
                    f"{run['wall_s']}s")
         typer.echo(format_table(fig))
         typer.echo(f"alerts published: {fig.get('alerts_published')}")
+        if pop := fig.get("burnout_population"):
+            typer.echo(f"burnout measured on the {pop['consenting']} of {pop['employees']} employees who consented "
+                       "(only their predictions are stored)")

@@ -102,9 +102,9 @@ def test_sigkill_mid_stream_then_restart_keeps_every_event_exactly_once(crash_pi
 
 
 def _is_bad(topic: str, value: bytes) -> bool:
-    from pulsewire.streams.privacy import Pseudonymiser
+    from pulsewire.streams.privacy import KeyRing
     from pulsewire.streams.validation import validate_record
 
-    ev, _ = validate_record(value, topic, pseudonymise=Pseudonymiser(b"x" * 16), max_text_chars=20_000,
+    ev, _ = validate_record(value, topic, keys=KeyRing(b"x" * 16), max_text_chars=20_000,
                             max_payload_bytes=256 * 1024)
     return ev is None

@@ -43,7 +43,50 @@ def test_small_groups_are_suppressed():
     _, rows, _ = _apply("team:t", _items("team:t", comments), min_comment_group_size=10)
     assert [r for r in rows if r["metric"] == "sentiment_employee"] == []
     _, rows, _ = _apply("team:t", _items("team:t", comments * 2), min_comment_group_size=10)
-    assert [r["n"] for r in rows if r["metric"] == "sentiment_employee"] == [18]
+    assert [r for r in rows if r["metric"] == "sentiment_employee"] == []  # 18 texts, but 9 people
+    ten = comments + [(ev("chat", "message", 0, employee_id="emp_9", team_id="t", author_role="employee",
+                          conversation_id="c", text="x"), NEG, "employee", "t")]
+    _, rows, _ = _apply("team:t", _items("team:t", ten * 2), min_comment_group_size=10)
+    assert [r["n"] for r in rows if r["metric"] == "sentiment_employee"] == [10]  # n counts people
+
+
+def _day_of_texts(team, day, authors, per_author, negative):
+    return [(ev("chat", "message", day, employee_id=a, team_id=team, author_role="employee", conversation_id="c",
+                text="x"), NEG if i < negative else POS, "employee", team)
+            for i, (a, _) in enumerate((a, j) for j in range(per_author) for a in authors)]
+
+
+@pytest.mark.parametrize("authors, alerted", [(["emp_solo"], False), ([f"emp_{i}" for i in range(12)], True)])
+def test_team_sentiment_numbers_and_alerts_count_people_not_texts(authors, alerted):
+    """The issue's finding: a one-person team writing 12 messages got "12 of 12 messages negative (100%)"."""
+    per_author = 12 // len(authors)
+    evs = []
+    for day in range(7):  # a usual week (1 of 12 negative), then a day of 12 negative messages, then one more day
+        evs += _day_of_texts("t", day, authors, per_author, 1)
+    evs += _day_of_texts("t", 7, authors, per_author, 12) + _day_of_texts("t", 8, authors, 1, 0)
+    st, rows, alerts = new_dim_state(), [], []
+    for e in evs:  # one event at a time, as the aggregator sees them
+        st, r, a = apply(st, "team:t", _items("team:t", [e]), min_comment_group_size=10)
+        rows, alerts = rows + r, alerts + a
+    assert bool([a for a in alerts if a["alert_type"] == "sentiment"]) is alerted
+    assert bool([r for r in rows if r["metric"] == "sentiment_employee"]) is alerted
+
+
+def _risks(team, probs, t=1.0e9, warm=True):
+    return [{"k": "risk", "e": f"emp_{i}", "p": p, "w": warm, "d": int(t // 86400), "t": t + i}
+            for i, p in enumerate(probs)]
+
+
+def test_team_burnout_numbers_need_enough_people():
+    st, rows, _ = apply(new_dim_state(), "team:t", _risks("t", [0.9, 0.1, 0.6, 0.2, 0.3]), min_group_size=5)
+    got = {r["metric"]: (r["value"], r["n"], r["dimension"]) for r in rows}
+    assert got == {"burnout_mean_risk": (pytest.approx(0.42), 5, "team"), "burnout_at_risk": (2.0, 5, "team")}
+    _, rows, _ = apply(new_dim_state(), "team:s", _risks("s", [0.9, 0.1, 0.6, 0.2]), min_group_size=5)
+    assert rows == []
+    # a person who leaves no longer counts; the same person predicted twice counts once
+    leave = [{"k": "risk", "e": "emp_4", "p": None, "w": False, "d": int(1.0e9 // 86400), "t": 1.0e9 + 10}]
+    _, rows, _ = apply(st, "team:t", leave + _risks("t", [0.95], t=1.0e9 + 20))
+    assert rows == []
 
 
 def test_group_floors_can_only_be_raised(monkeypatch):
@@ -86,14 +129,10 @@ def test_sentiment_spike_against_own_baseline_fires_once():
 
 
 def test_team_burnout_alert_needs_a_big_enough_team():
-    st = new_dim_state()
-    hires = [it for i in range(6) for d, it in contributions(ev("hr", "hire", 0, employee_id=f"emp_{i}", team_id="t"),
-                                                              None, "employee", "t") if d == "team:t"]
-    st, _, _ = apply(st, "team:t", hires)
-    flags = [{"k": "flag", "e": f"emp_{i}", "on": True, "d": 20000, "t": 1.0e9 + i} for i in range(3)]
-    st, _, alerts = apply(st, "team:t", flags)
+    st, _, alerts = apply(new_dim_state(), "team:t", _risks("t", [0.9, 0.8, 0.7, 0.1, 0.2, 0.3]))
     assert len(alerts) == 1 and alerts[0]["subject_type"] == "team" and "emp_" not in alerts[0]["reasons"][0]["text"]
-    small = new_dim_state()
-    small["hc"] = 3
-    _, _, alerts = apply(small, "team:s", flags)
+    assert alerts[0]["inputs"] == {"at_risk": 3, "people": 5}  # as soon as 5 people have a probability
+    _, _, alerts = apply(new_dim_state(), "team:s", _risks("s", [0.9, 0.8, 0.7, 0.6]))  # 4 people: none
     assert alerts == []
+    _, _, alerts = apply(new_dim_state(), "team:w", _risks("w", [0.9, 0.8, 0.7, 0.1, 0.2, 0.3], warm=False))
+    assert alerts == []  # the model is still warming up

@@ -88,7 +88,7 @@ def test_connector_dead_letters_keep_no_email_hr_id_slack_id_or_comment(store, t
 
 def test_validator_dead_letters_keep_no_pseudonym_shaped_raw_id_and_no_undecodable_payload(store):
     def dead(raw: bytes, topic: str, offset: int) -> DeadLetter:
-        ev, dl = validate_record(raw, topic, pseudonymise=KEYS.pseudonymise, max_text_chars=20_000,
+        ev, dl = validate_record(raw, topic, keys=KEYS, max_text_chars=20_000,
                                  max_payload_bytes=256 * 1024, partition=0, offset=offset)
         assert ev is None
         return dl
@@ -124,7 +124,7 @@ def test_dl_id_is_keyed_and_the_same_bad_record_is_one_dead_letter_across_offset
                       "occurred_at": "2026-01-01T00:00:00Z", "text": "x" * 30}).encode()
 
     def validated(offset: int) -> dict:
-        _, dl = validate_record(raw, "events.review", pseudonymise=KEYS.pseudonymise, max_text_chars=10,
+        _, dl = validate_record(raw, "events.review", keys=KEYS, max_text_chars=10,
                                 max_payload_bytes=256 * 1024, partition=0, offset=offset)
         return dead_letter_row(dl, KEYS)
 

@@ -14,7 +14,7 @@ from pulsewire.schemas.dead_letter import Reason
 from pulsewire.schemas.events import parse_event
 from pulsewire.streams.connectors.generator import GeneratorConfig, SmbSimulation
 from pulsewire.streams.connectors.generator_faults import FAULTS
-from pulsewire.streams.privacy import Pseudonymiser
+from pulsewire.streams.privacy import KeyRing
 from pulsewire.streams.validation import validate_record
 
 START = "2026-05-01T00:00:00+00:00"
@@ -170,14 +170,14 @@ def test_bad_records_cover_every_fault_and_fail_validation():
     records = list(sim.records(limit=3000))
     assert len(records) == 3000
     assert _digest(records) == _digest(SmbSimulation(cfg).records(limit=3000))
-    pseudo = Pseudonymiser(b"k" * 32)
+    keys = KeyRing(b"k" * 32)
     reasons = collections.Counter()
     good = []
     for rec in records:
         raw = rec if isinstance(rec, bytes) else json.dumps(rec).encode()
         topic = sim.topic_for(rec)
         assert topic.startswith("events.") and sim.key_for(rec) == sim.key_for(rec) and sim.key_for(rec)
-        event, dead = validate_record(raw, topic, pseudonymise=pseudo, max_text_chars=20_000,
+        event, dead = validate_record(raw, topic, keys=keys, consent_sources=("generator",), max_text_chars=20_000,
                                       max_payload_bytes=256 * 1024)
         if dead is None:
             good.append(rec)

@@ -92,6 +92,16 @@ def rows_for(table: str, tag: str) -> tuple[list[dict], str, str]:
     if table == "consumer_lag":
         return [{"ts": t, "consumer_group": tag, "topic": f"events.{i}", "partition": -1, "committed": 1,
                  "end_offset": 2, "lag": 1} for i in range(3)], "consumer_group", tag
+    if table == "consent_audit":
+        return [{"entity_id": tag, "old_consent": None if i == 0 else i % 2, "new_consent": (i + 1) % 2,
+                 "source": "hris", "event_id": f"ek_{i}", "occurred_at": t, "recorded_at": t} for i in range(3)], \
+            "entity_id", tag
+    if table == "erasures":
+        from pulsewire.streams.erasure import Subject, audit_row as erasure_row
+
+        return [erasure_row({"request_id": f"{tag}-{i}", "requested_by": "dpo", "requested_at": t.isoformat()},
+                            Subject("customer", "c", tag), {"events_scored": i}, [], earlier=i)
+                for i in range(3)], "subject_hash", tag
     raise AssertionError(f"no rows for {table}")
 
 

@@ -3,16 +3,17 @@ import json
 import pytest
 
 from pulsewire.schemas.dead_letter import Reason
-from pulsewire.streams.privacy import Pseudonymiser
+from pulsewire.streams.privacy import KeyRing
 from pulsewire.streams.validation import validate_record
 
-P = Pseudonymiser(b"unit-test-key-0123456789")
+KEYS = KeyRing(b"unit-test-key-0123456789")
+P = KEYS.pseudonymise
 GOOD = {"event_id": "r1", "source": "s", "kind": "review", "occurred_at": "2026-11-01T10:00:00Z",
         "customer_id": "c1", "text": "fine"}
 
 
 def run(raw, topic="events.review", **kw):
-    opts = {"pseudonymise": P, "max_text_chars": 1000, "max_payload_bytes": 50_000, **kw}
+    opts = {"keys": KEYS, "max_text_chars": 1000, "max_payload_bytes": 50_000, **kw}
     return validate_record(raw if isinstance(raw, bytes) else json.dumps(raw).encode(), topic, **opts)
 
 
@@ -149,3 +150,19 @@ def test_every_dead_letter_reason_is_documented():
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "connectors.md").read_text()
     assert [r.value for r in Reason if f"| `{r.value}` |" not in doc] == []
+
+
+HIRE = {"event_id": "h2", "source": "hris", "kind": "hr", "type": "hire", "occurred_at": "2026-11-01T10:00:00Z",
+        "employee_id": "e-9", "team_id": "ops", "consent": True}
+
+
+def test_consent_is_honoured_only_from_declared_sources():
+    ev, dl = run(HIRE, topic="events.hr")
+    assert dl is None and ev.consent is True
+    ev, dl = run({**HIRE, "source": "webhook-x"}, topic="events.hr")  # anyone who can write events.hr
+    assert ev is not None and ev.consent is None  # the event is kept, its consent is not
+    assert dl.reason == Reason.CONSENT_SOURCE_NOT_ALLOWED and "webhook-x" in dl.detail
+    ev, dl = run({**HIRE, "source": "bamboo"}, topic="events.hr", consent_sources=frozenset({"bamboo"}))
+    assert dl is None and ev.consent is True
+    ev, dl = run({**HIRE, "source": "webhook-x", "consent": None}, topic="events.hr")  # nothing to ignore
+    assert dl is None
