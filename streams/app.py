@@ -46,7 +46,7 @@ class Resources:
         if self._store is None:
             from .store import open_from_settings
 
-            self._store = open_from_settings(self.settings)
+            self._store = open_from_settings(self.settings, apply_retention=True)  # the worker sets TTLs and thresholds
         return self._store
 
     @property

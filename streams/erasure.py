@@ -135,7 +135,8 @@ _BUCKETS_OF_EVENTS = ("toDateTime(toStartOfMinute(occurred_at), 'UTC') IN {minut
 _BUCKETS = ("minute IN {minutes:Array(DateTime('UTC'))} AND team_id IN {teams:Array(String)} "
             "AND kind IN {kinds:Array(String)} AND source IN {sources:Array(String)}")
 _REBUILD = """
-INSERT INTO sentiment_minute
+INSERT INTO sentiment_minute (minute, author, kind, source, channel, product, team_id, events, scored, score_sum,
+                              negative, neutral, positive, people, commenters)
 SELECT
     toDateTime(toStartOfMinute(occurred_at), 'UTC') AS minute,
     if(employee_id != '', 'employee', 'customer') AS author,

@@ -14,7 +14,9 @@ the path and the owning PID instead of chDB's internal error.
 
 ``read_only=True`` is for commands that only look (``summary``, ``board``): the
 store must already exist, nothing is migrated, no TTL is changed, and the chDB
-engine itself refuses writes.
+engine itself refuses writes. TTLs change only when ``retention`` (days per
+setting, ``streams/retention.py``) is given: the worker passes its settings';
+any other open leaves them as the worker (or migration 0044) set them.
 """
 
 from __future__ import annotations
@@ -108,6 +110,20 @@ def _require_chdb_store(path: Path) -> None:
         raise StoreError(f"no pulsewire store at {path}: the directory holds no migrated ClickHouse store")
 
 
+_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)[^@\s/]*@")
+
+
+def redact_url(text: str) -> str:
+    """A URL (or a message holding URLs) as it may be shown: any password in a URL is replaced.
+
+    >>> redact_url("https://pulse:s3cret@ch.example:8443/analytics")
+    'https://pulse:***@ch.example:8443/analytics'
+    >>> redact_url("cannot read http://u:p@h:8123 nor chdb:///srv/pulsewire/clickhouse")
+    'cannot read http://u:***@h:8123 nor chdb:///srv/pulsewire/clickhouse'
+    """
+    return _URL_PASSWORD.sub(r"\1***@", text)
+
+
 def _cmdline(pid: str) -> str:
     try:
         return Path(f"/proc/{int(pid)}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()[:200]
@@ -160,11 +176,10 @@ _open_lock = threading.Lock()
 class Store:
     """A clickhouse-connect client plus our migrations and batch inserts."""
 
-    def __init__(self, url: str, *, user: str = "default", password: str = "", text_ttl_days: int = 90,
-                 read_only: bool = False, dead_letter_ttl_days: int = 30, ca_file: Path | str | None = None):
+    def __init__(self, url: str, *, user: str = "default", password: str = "",
+                 retention: dict[str, int] | None = None, read_only: bool = False, ca_file: Path | str | None = None):
         self.url = url
-        self.text_ttl_days = text_ttl_days
-        self.dead_letter_ttl_days = dead_letter_ttl_days
+        self.retention = retention
         self.read_only = read_only
         self._lock: _ChdbLock | None = None
         self._refs = 1
@@ -174,7 +189,7 @@ class Store:
         if parsed.scheme == "chdb":
             path = Path(parsed.path)
             if not path.is_absolute():
-                raise StoreError(f"chdb URL needs an absolute path: {url}")
+                raise StoreError(f"chdb URL needs an absolute path: {redact_url(url)}")
             if read_only:
                 _require_chdb_store(path)
             self._lock = _ChdbLock(path)
@@ -191,13 +206,13 @@ class Store:
                                                                            ca_file=ca_file))
             self.backend = "server"
         else:
-            raise StoreError(f"unsupported store URL {url!r}: use chdb:///abs/path or http(s)://host:8123")
+            raise StoreError(f"unsupported store URL {redact_url(url)!r}: use chdb:///abs/path or http(s)://host:8123")
 
     # -- schema -----------------------------------------------------------------------------
     def migrate(self) -> list[int]:
         """Apply pending migrations; return the versions applied now."""
         if self.read_only:
-            raise StoreError(f"the store {self.url} was opened read-only: it cannot be migrated")
+            raise StoreError(f"the store {redact_url(self.url)} was opened read-only: it cannot be migrated")
         self.client.command(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, "
             "checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) "
@@ -213,22 +228,11 @@ class Store:
                                column_names=["version", "name", "checksum"])
             applied.append(m.version)
             log.info("applied migration %04d_%s", m.version, m.name)
-        self._apply_text_ttl()
-        self._apply_dead_letter_ttl()
+        if self.retention:
+            from .retention import apply
+
+            apply(self.client, self.retention)
         return applied
-
-    def _apply_text_ttl(self) -> None:
-        create = self.client.command("SHOW CREATE TABLE events_scored")
-        want = f"toIntervalDay({int(self.text_ttl_days)})"
-        if want not in str(create):
-            self.client.command(
-                "ALTER TABLE events_scored MODIFY COLUMN text String DEFAULT '' "
-                f"TTL toDateTime(occurred_at) + toIntervalDay({int(self.text_ttl_days)})")
-
-    def _apply_dead_letter_ttl(self) -> None:
-        ttl = f"TTL toDateTime(least(failed_at, stored_at)) + toIntervalDay({int(self.dead_letter_ttl_days)})"
-        if ttl not in str(self.client.command("SHOW CREATE TABLE dead_letters")):
-            self.client.command(f"ALTER TABLE dead_letters MODIFY {ttl}")
 
     def pending_migrations(self) -> list[Migration]:
         """Migrations this version of pulsewire has that the store has not applied (read-only safe)."""
@@ -279,14 +283,15 @@ class Store:
 
 
 def open_store(url: str, *, migrate: bool = True, user: str = "default", password: str = "",
-               text_ttl_days: int = 90, read_only: bool = False, dead_letter_ttl_days: int = 30,
+               retention: dict[str, int] | None = None, read_only: bool = False,
                ca_file: Path | str | None = None, access=None) -> Store:
     """Open (and migrate) a store. Within one process, the same chdb URL shares one engine.
 
-    ``access`` (a :class:`~pulsewire.streams.store_access.StoreAccess`) is applied after migrating:
-    the small-group thresholds the privacy views read, and Grafana's read-only user on a server.
-
-    ``read_only``: open an existing store without migrating it or changing its TTLs; a store
+    ``retention``: days per retention setting, applied after migrating (the worker's); None leaves
+    the TTLs as they are. ``access`` (a :class:`~pulsewire.streams.store_access.StoreAccess`) is applied
+    after migrating too: the small-group thresholds the privacy views read, and Grafana's read-only user
+    on a server; None leaves them as they are. ``read_only``: open an existing store without migrating it
+    or changing its TTLs; a store
     that lacks migrations this version needs is refused (its tables would not match our SQL)."""
     if read_only:
         migrate = False
@@ -294,21 +299,19 @@ def open_store(url: str, *, migrate: bool = True, user: str = "default", passwor
         with _open_lock:
             existing = _open_chdb.get(url)
             if existing is not None and existing.read_only != read_only:
-                raise StoreError(f"this process already has {url} open "
+                raise StoreError(f"this process already has {redact_url(url)} open "
                                  f"{'read-only' if existing.read_only else 'for writing'}")
             if existing is not None:
                 existing._refs += 1
                 return existing
             other = next(iter(_open_chdb), None)
             if other is not None:
-                raise StoreError(f"this process already has the chDB store {other} open; chDB runs one "
-                                 f"store per process, so {url} cannot be opened here at the same time")
-            store = Store(url, user=user, password=password, text_ttl_days=text_ttl_days, read_only=read_only,
-                          dead_letter_ttl_days=dead_letter_ttl_days)
+                raise StoreError(f"this process already has the chDB store {redact_url(other)} open; chDB runs "
+                                 f"one store per process, so {redact_url(url)} cannot be opened here at the same time")
+            store = Store(url, user=user, password=password, retention=retention, read_only=read_only)
             _open_chdb[url] = store
     else:
-        store = Store(url, user=user, password=password, text_ttl_days=text_ttl_days, read_only=read_only,
-                      dead_letter_ttl_days=dead_letter_ttl_days, ca_file=ca_file)
+        store = Store(url, user=user, password=password, retention=retention, read_only=read_only, ca_file=ca_file)
     if migrate:
         store.migrate()
         if access is not None:
@@ -323,11 +326,11 @@ def _refuse_outdated(store: Store) -> None:
         pending = store.pending_migrations()
     except Exception as exc:
         store.close()
-        raise StoreError(f"{store.url} is not a pulsewire store: {_first_line(exc)}") from None
+        raise StoreError(f"{redact_url(store.url)} is not a pulsewire store: {_first_line(exc)}") from None
     if pending:
         store.close()
         names = ", ".join(f"{m.version:04d}_{m.name}" for m in pending)
-        raise StoreError(f"the store {store.url} lacks migrations {names}: start 'pulsewire worker' "
+        raise StoreError(f"the store {redact_url(store.url)} lacks migrations {names}: start 'pulsewire worker' "
                          f"on it once to migrate it, then read it")
 
 
@@ -335,10 +338,17 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-def open_from_settings(settings, migrate: bool = True, read_only: bool = False) -> Store:
+def open_from_settings(settings, migrate: bool = True, read_only: bool = False,
+                       apply_retention: bool = False) -> Store:
+    """The store as the settings name it. ``apply_retention``: give the tables the settings' TTLs and the
+    views the settings' group thresholds, and create Grafana's user (the worker, and only the worker:
+    another process's environment may lack the operator's days and thresholds, and must not lower them)."""
+    from .retention import days_from_settings
     from .store_access import StoreAccess
 
+    worker = apply_retention and not read_only
     return open_store(settings.store_url, migrate=migrate, user=settings.store_user,
-                      password=settings.store_password.get_secret_value(), text_ttl_days=settings.raw_text_ttl_days,
-                      read_only=read_only, dead_letter_ttl_days=settings.dead_letter_ttl_days,
-                      ca_file=settings.store_ca_file, access=StoreAccess.from_settings(settings))
+                      password=settings.store_password.get_secret_value(),
+                      retention=days_from_settings(settings) if worker else None,
+                      read_only=read_only, ca_file=settings.store_ca_file,
+                      access=StoreAccess.from_settings(settings) if worker else None)

@@ -26,7 +26,7 @@ from .privacy import KeyRing
 from .redaction import VOCABULARY
 from .rows import dead_letter_row
 from .sdk.connector import Connector, Raw
-from .sdk.runtime import Message, Runner, dead_letter, to_messages
+from .sdk.runtime import Message, Runner, dead_letter, remembered_of, to_messages
 
 __all__ = ["TestingSink", "run_connector", "running", "check_conformance", "ConformanceError", "forbid_io"]
 
@@ -59,10 +59,16 @@ class TestingSink:
     def load_cursor(self, key: str) -> str | None:
         return self.cursors.get(key)
 
+    def load_remembered(self, instance: str) -> dict[str, str]:
+        with self._lock:
+            return remembered_of(instance, [(m.key, m.value) for m in self.messages
+                                            if m.topic == "connectors.deliveries"])
+
     @property
     def events(self) -> list:
         with self._lock:
-            return [parse_event_json(m.value) for m in self.messages if m.topic != "events.dlq"]
+            return [parse_event_json(m.value) for m in self.messages
+                    if m.topic.startswith("events.") and m.topic != "events.dlq"]
 
     @property
     def dead_letters(self) -> list[DeadLetter]:

@@ -92,13 +92,17 @@ ERASURE_RECEIPTS = TopicSpec("privacy.erasure.receipts", "request id", "erasure 
                              doc="The worker's answer to each erasure request; `pulsewire forget` waits for it.")
 CURSORS = TopicSpec("connectors.cursors", "connector instance", "cursor (string)", partitions=1, compacted=True,
                     retention_ms=None, doc="Last delivered position of each connector instance.")
+# compacted and deleted after a week: a replay older than a connector's age limit is refused by its age
+DELIVERIES = TopicSpec("connectors.deliveries", "connector instance + delivery id", "when it was accepted (ISO time)",
+                       partitions=1, retention_ms=7 * DAY_MS, configs={"cleanup.policy": "compact,delete"},
+                       doc="Delivery ids a webhook accepted: a restarted webhook refuses a replayed delivery.")
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (*EVENT_TOPICS, VALID, DLQ, SCORED, LEARN_CHURN, LEARN_BURNOUT,
-                                     MODEL_SNAPSHOTS, SIGNALS, *ALERT_TOPICS, CURSORS, ERASURE,
+                                     MODEL_SNAPSHOTS, SIGNALS, *ALERT_TOPICS, CURSORS, DELIVERIES, ERASURE,
                                      ERASURE_RECEIPTS)
 BY_NAME = {t.name: t for t in ALL_TOPICS}
 #: What a connector writes to (and creates when it starts before any worker).
-CONNECTOR_TOPICS: tuple[TopicSpec, ...] = (*EVENT_TOPICS, DLQ, CURSORS)
+CONNECTOR_TOPICS: tuple[TopicSpec, ...] = (*EVENT_TOPICS, DLQ, CURSORS, DELIVERIES)
 #: The pipeline's topics: their lag under the worker's group is what the health board shows.
 #: (alerts.* are audited by the worker too, but their consumer of record is a CRM or HR system;
 #: models.snapshots is read by every worker without a group, connectors.cursors by connectors.)

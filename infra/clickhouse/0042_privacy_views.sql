@@ -17,7 +17,7 @@
 --   (in teams below the threshold) number 1 to threshold - 1, the smallest shown
 --   team is hidden too, so the company total minus the shown teams is never a group below the
 --   threshold. Company totals are shown only with at least the threshold behind them.
--- Thresholds come from privacy_settings (written by the store on every start from
+-- Thresholds come from privacy_settings (written by the worker at start from
 -- PULSEWIRE_MIN_GROUP_SIZE / _MIN_COMMENT_GROUP_SIZE); the floors 5 and 10 are written into the
 -- views, so no row in that table can lower them.
 

@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
         (charts drawn as SVG, no network needed to view it)."""
         from pulsewire.dashboards.board import write_board
 
-        from ..store import open_store
+        from ..store import open_store, redact_url
         from .errors import fail, load_settings, store_errors, store_failure
 
         since, until = _when(start, "--from"), _when(end, "--to")
@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> None:
         try:
             with open_store(url, user=settings.store_user, password=settings.store_password.get_secret_value(),
                             read_only=True, ca_file=settings.store_ca_file) as store:
-                result = write_board(store, output, source=url, start=since, end=until,
+                result = write_board(store, output, source=redact_url(url), start=since, end=until,
                                      min_group=settings.min_group_size,
                                      min_comment_group=settings.min_comment_group_size)
         except store_errors() as exc:

@@ -41,11 +41,11 @@ def load_settings(**overrides):
 
 def store_failure(url: str, exc: BaseException) -> str:
     """One line for a store that could not be opened or read (our own errors already name the store)."""
-    from ..store import StoreError, StoreInUse
+    from ..store import StoreError, StoreInUse, redact_url
 
     if isinstance(exc, (StoreError, StoreInUse)):
-        return first_line(exc)
-    return f"cannot read the store at {url}: {first_line(exc)}"
+        return redact_url(first_line(exc))
+    return redact_url(f"cannot read the store at {url}: {first_line(exc)}")
 
 
 def store_errors() -> tuple[type[BaseException], ...]:

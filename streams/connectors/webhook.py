@@ -1,12 +1,18 @@
 """``webhook``: an HTTP receiver for help-desk tickets (Zendesk, Freshdesk) and chat (Slack, Intercom).
 
-* Signatures are verified where the source signs (Zendesk, Slack, Intercom; Freshdesk: a shared
-  token header); a bad or stale signature gets 401 and nothing is produced. Secrets come from
-  environment variables named in the config, never from the config file.
+* Every route needs a secret (fail closed): a route without ``secret_env``, or whose variable is
+  unset or empty, stops the connector at start. Signatures are verified where the source signs
+  (Zendesk, Slack, Intercom; Freshdesk: a shared token header); a missing, duplicated, unreadable,
+  bad or stale signature gets 401 and nothing is produced. Secrets come from environment
+  variables named in the config, never from the config file.
 * A request is answered 200 only after its event is produced (``Raw.ack``); a malformed or
-  unmappable body is dead-lettered, then answered 400; over ``max_body_bytes``: 413; queue full
-  or broker slow past ``ack_timeout_s``: 503 (the sender retries: same event_id, de-duplicated).
-* Replays: a delivery id seen recently is answered 200 without producing again.
+  unmappable body (not JSON, too deeply nested, not an object) is dead-lettered, then answered
+  400; over ``max_body_bytes``: 413; queue full or broker slow past ``ack_timeout_s``: 503 (the
+  sender retries: same event_id, de-duplicated). Malformed input never gets a 500.
+* Replays: a delivery id already accepted is answered 200 ``duplicate`` without producing again.
+  The ids are recorded on ``connectors.deliveries`` with the event they delivered, so a restarted
+  webhook still refuses them; a signed delivery older than ``max_delivery_age_s`` (Intercom's
+  ``created_at``) or outside ``max_clock_skew_s`` (Zendesk, Slack) is refused by its age.
 """
 
 from __future__ import annotations
@@ -16,8 +22,8 @@ import base64
 import hashlib
 import hmac
 import html
-import json
 import logging
+import math
 import os
 import queue
 import re
@@ -29,11 +35,11 @@ from typing import Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..json_input import JsonRejected, loads_json
 from ..sdk import Connector, ConnectorConfig, ConnectorError, Raw, Reason, Reject, compact, parse_time
 
 log = logging.getLogger(__name__)
 Provider = Literal["zendesk", "freshdesk", "slack", "intercom"]
-SIGNED = {"zendesk", "slack", "intercom"}
 
 
 class Route(BaseModel):
@@ -54,6 +60,8 @@ class WebhookConfig(ConnectorConfig):
     ack_timeout_s: float = 20.0
     queue_size: int = Field(1000, ge=1)
     replay_window: int = Field(100_000, ge=0, description="How many recent delivery ids are remembered")
+    max_delivery_age_s: int = Field(86_400, ge=60, le=7 * 86_400,
+                                    description="Intercom: a delivery created longer ago is refused (replay)")
 
 
 # ---- signatures (pure; `sign` is what tests and local tools use) ----
@@ -74,19 +82,41 @@ def sign(provider: str, secret: str, body: bytes, ts: str | None = None) -> dict
     return {"X-Pulsewire-Token": secret}
 
 
+SIGNATURE_HEADERS = {
+    "zendesk": ("x-zendesk-webhook-signature", "x-zendesk-webhook-signature-timestamp"),
+    "slack": ("x-slack-signature", "x-slack-request-timestamp"),
+    "intercom": ("x-hub-signature",),
+    "freshdesk": ("x-pulsewire-token",),
+}
+
+
 def verify(provider: str, secret: str, headers, body: bytes, now: float, skew_s: int) -> str | None:
-    """None when the request is authentic, else why not."""
-    h = {k.lower(): v for k, v in headers.items()}
+    """None when the request is authentic, else why not (never raises on what a sender controls).
+
+    >>> verify("slack", "s", {"X-Slack-Signature": "v0=ab", "X-Slack-Request-Timestamp": "\u00b2"}, b"{}", 0, 300)
+    'missing or unreadable signature timestamp'
+    >>> verify("intercom", "s", [("X-Hub-Signature", "sha1=a"), ("x-hub-signature", "sha1=b")], b"{}", 0, 300)
+    'duplicate x-hub-signature header'
+    >>> verify("freshdesk", "t0k", {"X-Pulsewire-Token": "t\u00f6k"}, b"{}", 0, 300)
+    'bad signature'
+    """
+    h: dict[str, str] = {}
+    for k, v in (headers.items() if hasattr(headers, "items") else headers):
+        k = k.lower()
+        if k in SIGNATURE_HEADERS[provider]:
+            if k in h:  # which one would we check? a sender that sends two is not the provider
+                return f"duplicate {k} header"
+            h[k] = v if v.isascii() else ""  # signatures and timestamps are ASCII; anything else is no signature
     if provider == "zendesk":
         ts, got = h.get("x-zendesk-webhook-signature-timestamp", ""), h.get("x-zendesk-webhook-signature", "")
         try:
             age = now - datetime.fromisoformat(ts).timestamp()
-        except ValueError:
+        except (ValueError, OverflowError, OSError):
             return "missing or unreadable signature timestamp"
         want = sign("zendesk", secret, body, ts)["X-Zendesk-Webhook-Signature"]
     elif provider == "slack":
         ts, got = h.get("x-slack-request-timestamp", ""), h.get("x-slack-signature", "")
-        if not ts.isdigit():
+        if not re.fullmatch(r"[0-9]{1,12}", ts):
             return "missing or unreadable signature timestamp"
         age, want = now - int(ts), sign("slack", secret, body, ts)["X-Slack-Signature"]
     elif provider == "intercom":
@@ -98,6 +128,18 @@ def verify(provider: str, secret: str, headers, body: bytes, now: float, skew_s:
     if abs(age) > skew_s:
         return f"timestamp is {int(age)}s old (limit {skew_s}s): a replayed or delayed request"
     return None
+
+
+def delivery_age_s(provider: str, obj: dict, now: float) -> float | None:
+    """How old a signed delivery says it is (Intercom's ``created_at``, epoch seconds), if it says.
+
+    >>> delivery_age_s("intercom", {"created_at": 1000}, 1600.0), delivery_age_s("intercom", {"created_at": "x"}, 0)
+    (600.0, None)
+    """
+    created = obj.get("created_at") if provider == "intercom" else None
+    if isinstance(created, bool) or not isinstance(created, (int, float)) or not math.isfinite(created):
+        return None
+    return now - created
 
 
 def delivery_id(provider: str, obj: dict, body: bytes) -> str:
@@ -192,16 +234,35 @@ class Webhook(Connector):
 
     name = "webhook"
     Config = WebhookConfig
+    remembers = True  # delivery ids, so a restarted webhook refuses replays
     personal_fields = ("body",)  # the provider's request: requester, author ids, e-mail addresses, text
 
     def __init__(self, config=None, **kw):
         super().__init__(config, **kw)
         self.routes = {r.path or f"/{r.provider}": r for r in self.config.routes}
         for path, r in self.routes.items():
-            if r.provider in SIGNED and not r.secret_env:
-                raise ConnectorError(f"route {path}: {r.provider} signs its requests; set secret_env "
-                                     "(the name of the environment variable holding the secret)")
+            if not r.secret_env:  # fail closed: a route nobody has to authenticate to is an open door
+                what = "shared token" if r.provider == "freshdesk" else "signing secret"
+                raise ConnectorError(f"route {path}: every route needs a secret; set secret_env to the name of "
+                                     f"the environment variable holding the {r.provider} {what}")
         self.port: int | None = None
+        self._seen: OrderedDict[str, None] = OrderedDict()
+
+    def restore(self, remembered: dict[str, str]) -> None:
+        """Delivery ids earlier runs accepted, oldest first, but those too old to be accepted again anyway."""
+        horizon = time.time() - max(self.config.max_delivery_age_s, self.config.max_clock_skew_s)
+        for did, at in sorted(remembered.items(), key=lambda kv: kv[1]):
+            try:
+                if datetime.fromisoformat(at).timestamp() >= horizon:
+                    self._remember(did)
+            except ValueError:
+                self._remember(did)
+
+    def _remember(self, did: str) -> None:
+        self._seen[did] = None
+        self._seen.move_to_end(did)
+        while len(self._seen) > self.config.replay_window:
+            self._seen.popitem(last=False)
 
     # -- pure mapping: payload = {"route", "received_at", "body_sha256", "body"} --
     def map(self, p: dict) -> dict | None:
@@ -224,7 +285,6 @@ class Webhook(Connector):
                     raise ConnectorError(f"route {path}: environment variable {r.secret_env} is not set")
                 self._secrets[path] = os.environ[r.secret_env]
         self._q: queue.Queue = queue.Queue(maxsize=self.config.queue_size)
-        self._seen: OrderedDict[str, None] = OrderedDict()
         self._inflight: dict[str, asyncio.Future] = {}
         self._ready, self._error = threading.Event(), None
         self._thread = threading.Thread(target=self._serve, name=f"webhook-{self.instance}", daemon=True)
@@ -286,21 +346,29 @@ class Webhook(Connector):
                 log.warning("webhook %s: rejected a request (%s)", path, why)
                 return web.json_response({"error": why}, status=401)
         try:
-            obj = json.loads(body)
+            obj = loads_json(body)
             if not isinstance(obj, dict):
-                raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
-        except (ValueError, UnicodeDecodeError) as exc:
-            reason = Reason.NOT_AN_OBJECT if "expected a JSON object" in str(exc) else Reason.MALFORMED_JSON
-            outcome = await self._submit(None, Raw(None, raw=body, reject=(reason, f"{path}: {exc}")))
+                raise JsonRejected(Reason.NOT_AN_OBJECT, f"expected a JSON object, got {type(obj).__name__}")
+        except JsonRejected as exc:
+            outcome = await self._submit(None, Raw(None, raw=body, reject=(exc.reason, f"{path}: {exc.detail}")))
             return self._answer(outcome, error=str(exc))
+        except ValueError as exc:  # UnicodeDecodeError included
+            outcome = await self._submit(None, Raw(None, raw=body, reject=(Reason.MALFORMED_JSON, f"{path}: {exc}")))
+            return self._answer(outcome, error=f"malformed JSON: {exc}")
         if route.provider == "slack" and obj.get("type") == "url_verification":
-            return web.json_response({"challenge": obj.get("challenge", "")})
+            challenge = obj.get("challenge")
+            return web.json_response({"challenge": challenge if isinstance(challenge, str) else ""})
+        age = delivery_age_s(route.provider, obj, time.time())
+        if age is not None and age > c.max_delivery_age_s:
+            why = f"delivery is {int(age)}s old (limit {c.max_delivery_age_s}s): a replayed or delayed request"
+            log.warning("webhook %s: rejected a request (%s)", path, why)
+            return web.json_response({"error": why}, status=401)
         did = delivery_id(route.provider, obj, body)
         if did in self._seen:
             return web.json_response({"status": "duplicate"})
         payload = {"route": path, "received_at": datetime.now(timezone.utc).isoformat(),
                    "body_sha256": hashlib.sha256(body).hexdigest(), "body": obj}
-        return self._answer(await self._submit(did, Raw(payload, raw=body)))
+        return self._answer(await self._submit(did, Raw(payload, raw=body, remember=did)))
 
     async def _submit(self, did: str | None, raw: Raw) -> str:
         if did in self._inflight:  # the same delivery, twice at once: answer both from one production
@@ -325,9 +393,7 @@ class Webhook(Connector):
         finally:
             self._inflight.pop(did, None)
         if did and self.config.replay_window:
-            self._seen[did] = None
-            while len(self._seen) > self.config.replay_window:
-                self._seen.popitem(last=False)
+            self._remember(did)
         return outcome
 
     @staticmethod

@@ -83,6 +83,8 @@ class Raw:
     raw:     the original bytes/text for a dead letter (default: the payload as JSON).
     reject:  ``(Reason, detail)``: dead-letter without mapping (e.g. invalid UTF-8 found while reading).
     ack:     called with "produced", "dead_lettered" or "skipped" once the outcome is durable.
+    remember: a delivery id the runtime records (topic ``connectors.deliveries``) in the same batch as
+             the record's outcome, so a restarted connector gets it back in ``restore()``.
     """
 
     payload: Any
@@ -90,6 +92,7 @@ class Raw:
     raw: bytes | str | None = None
     reject: tuple[Reason, str] | None = None
     ack: Callable[[str], None] | None = None
+    remember: str | None = None
 
 
 class Connector:
@@ -98,6 +101,7 @@ class Connector:
     #: The source fields (as ``map()`` receives them; dotted paths into nested records) that hold
     #: personal data; ``()`` declares that none do. ``None`` (not declared) is treated as personal.
     personal_fields: ClassVar[tuple[str, ...] | None] = None
+    remembers: ClassVar[bool] = False  # True: it sets Raw.remember, and restore() gets the ids back
 
     def __init__(self, config: ConnectorConfig | dict | None = None, **overrides):
         if isinstance(config, self.Config) and not overrides:
@@ -131,6 +135,10 @@ class Connector:
 
     def teardown(self) -> None:
         """Close what setup() opened. Called even when poll() failed."""
+
+    def restore(self, remembered: dict[str, str]) -> None:
+        """With ``remembers``: called before setup() with the ids earlier runs recorded (``Raw.remember``)
+        and when each was accepted (ISO time)."""
 
 
 # ---- helpers for map(): small, pure, and the usual source of bugs when hand-written ----

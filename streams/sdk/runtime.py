@@ -32,7 +32,7 @@ from pulsewire.schemas.events import event_to_json, parse_event
 from ..kafka_security import KafkaConnection
 from ..settings import Settings
 from ..time_window import TimeWindow
-from ..topics import CONNECTOR_TOPICS, CURSORS, DLQ, BrokerRefused, TopicMap
+from ..topics import CONNECTOR_TOPICS, CURSORS, DELIVERIES, DLQ, BrokerRefused, TopicMap
 from .connector import Connector, ConnectorError, Raw, Reject, event_time_window
 
 log = logging.getLogger(__name__)
@@ -128,6 +128,8 @@ class Runner:
     def run(self) -> RunStats:
         c = self.c
         try:
+            if c.remembers:
+                c.restore(self.sink.load_remembered(c.instance))
             c.setup()
         except ConnectorError:
             raise
@@ -184,6 +186,8 @@ class Runner:
         else:
             self.stats.skipped += 1
         self._msgs.extend(msgs)
+        if raw.remember:  # delivered with the outcome it records: never remembered without it
+            self._msgs.append(remembered_message(self.c.instance, raw.remember))
         if raw.ack:
             self._acks.append((raw.ack, outcome))
         if raw.cursor is not None:
@@ -201,6 +205,20 @@ class Runner:
         for ack, outcome in self._acks:
             ack(outcome)
         self._msgs, self._acks, self._cursor, self._first_at = [], [], None, None
+
+
+def remembered_message(instance: str, delivery_id: str) -> Message:
+    from datetime import datetime, timezone
+
+    return Message(DELIVERIES.name, f"{instance}\x1f{delivery_id}".encode(),
+                   datetime.now(timezone.utc).isoformat().encode())
+
+
+def remembered_of(instance: str, records) -> dict[str, str]:
+    """``(key, value)`` records of ``connectors.deliveries`` -> ``{delivery id: when}`` of ``instance``."""
+    prefix = f"{instance}\x1f".encode()
+    return {k[len(prefix):].decode(): v.decode() for k, v in records
+            if k and k.startswith(prefix) and v is not None}
 
 
 class KafkaSink:
@@ -302,9 +320,20 @@ class KafkaSink:
         return self._retry("read cursor", lambda: self._read_cursor(key))
 
     def _read_cursor(self, key: str) -> str | None:
+        k, last = key.encode(), None
+        for rk, value in self._read_all(CURSORS.name):
+            if rk == k:
+                last = value.decode() if value is not None else None
+        return last
+
+    def load_remembered(self, instance: str) -> dict[str, str]:
+        return self._retry("read delivery ids", lambda: remembered_of(instance, self._read_all(DELIVERIES.name)))
+
+    def _read_all(self, logical: str) -> list[tuple[bytes, bytes | None]]:
+        """Every (key, value) on the one-partition topic ``logical``, oldest first."""
         from kafka import KafkaConsumer, TopicPartition
 
-        tp, k, last = TopicPartition(self.topics.name(CURSORS.name), 0), key.encode(), None
+        tp, out = TopicPartition(self.topics.name(logical), 0), []
         consumer = KafkaConsumer(**self.connection.kafka_python_kwargs(
             enable_auto_commit=False, group_id=None, client_id=f"{self.client_id}-cursor", request_timeout_ms=5000))
         try:
@@ -314,14 +343,12 @@ class KafkaSink:
             deadline = time.monotonic() + 30
             while consumer.position(tp) < end:
                 if time.monotonic() > deadline:
-                    raise TimeoutError("reading the cursor topic took over 30s")
+                    raise TimeoutError(f"reading {logical} took over 30s")
                 for recs in consumer.poll(timeout_ms=500).values():
-                    for r in recs:
-                        if r.key == k:
-                            last = r.value.decode() if r.value is not None else None
+                    out += [(r.key, r.value) for r in recs]
         finally:
             consumer.close()
-        return last
+        return out
 
     def close(self) -> None:
         if self._producer is not None:

@@ -30,7 +30,8 @@ SLACK_MESSAGE = {
 }
 INTERCOM_REPLY = {
     "type": "notification_event", "app_id": "ecahpwf5", "id": "notif_ccd8a4d0-f965-11e3-a367-c779cae3e1b3",
-    "topic": "conversation.user.replied", "delivery_attempts": 1, "created_at": 1793610500,
+    "topic": "conversation.user.replied", "delivery_attempts": 1,
+    "created_at": int(time.time()) - 60,  # signed: a delivery older than max_delivery_age_s is refused
     "data": {"type": "notification_event_data", "item": {
         "type": "conversation", "id": "147", "created_at": 1793600000,
         "contacts": {"type": "contact.list", "contacts": [{"type": "contact", "id": "5310d8e7598c9a0b24000002"}]},
@@ -128,12 +129,28 @@ def test_slack_url_verification_and_ignored_events(hook):
     assert [e.status for e in hook.wait_for(1)] == ["solved"]
 
 
-def test_config_errors_are_clear(monkeypatch):
-    with pytest.raises(ConnectorError, match="set secret_env"):
-        Webhook({"routes": [{"provider": "slack"}]})
+@pytest.mark.parametrize("provider", ["zendesk", "freshdesk", "slack", "intercom"])
+def test_every_route_needs_a_secret_fail_closed(monkeypatch, provider):
+    with pytest.raises(ConnectorError, match=f"route /{provider}: every route needs a secret; set secret_env"):
+        Webhook({"routes": [{"provider": provider}]})
     monkeypatch.delenv("NOPE", raising=False)
     with pytest.raises(ConnectorError, match="NOPE is not set"):
-        Webhook({"routes": [{"provider": "slack", "secret_env": "NOPE"}], "port": 0}).setup()
+        Webhook({"routes": [{"provider": provider, "secret_env": "NOPE"}], "port": 0}).setup()
+    monkeypatch.setenv("NOPE", "")
+    with pytest.raises(ConnectorError, match="NOPE is not set"):
+        Webhook({"routes": [{"provider": provider, "secret_env": "NOPE"}], "port": 0}).setup()
+
+
+def test_a_route_without_a_secret_is_one_line_from_the_cli(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "hook.toml").write_text('[[routes]]\nprovider = "freshdesk"\n')
+    res = subprocess.run([sys.executable, "-m", "pulsewire.streams.cli", "connect", "webhook", "--config", "hook.toml"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=60, env=os.environ)
+    assert res.returncode != 0 and res.stderr.strip().count("\n") == 0, res.stderr
+    assert res.stderr.startswith("error: route /freshdesk: every route needs a secret")
 
 
 def test_conformance():
@@ -145,3 +162,137 @@ def test_conformance():
                                bad=[payload("/slack", {"type": "event_callback", "event": {"type": "message", "user": "U1"}}),
                                     payload("/zendesk", {"type": "zen:event-type:ticket.created"})])
     assert report["events"] == 4 and report["cursor"] == "not used"
+
+
+def raw_post(r, path: str, headers: list[tuple[bytes, bytes]], body: bytes) -> int:
+    """Send exactly these header bytes (urllib refuses non-Latin-1 and duplicate headers); the status code."""
+    import socket
+
+    for _ in range(100):
+        if r.connector.port:
+            break
+        time.sleep(0.02)
+    head = b"".join(k + b": " + v + b"\r\n" for k, v in headers)
+    if not any(k.lower() == b"content-length" for k, _ in headers):
+        head += b"Content-Length: " + str(len(body)).encode() + b"\r\n"
+    with socket.create_connection(("127.0.0.1", r.connector.port), timeout=10) as s:
+        s.sendall(b"POST " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + head + b"\r\n" + body)
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+    return int(reply.split(b" ", 2)[1])
+
+
+def signed(provider: str, body: bytes, **kw) -> list[tuple[bytes, bytes]]:
+    return [(k.encode(), v.encode()) for k, v in sign(provider, SECRETS[provider], body, **kw).items()]
+
+
+def test_malformed_headers_and_bodies_get_400_or_401_never_500(hook):
+    ok = json.dumps(SLACK_MESSAGE).encode()
+    deep = b"[" * 1900 + b"]" * 1900  # under max_body_bytes, over what json.loads can follow
+    ct = [(b"Content-Type", b"application/json")]
+    ts = str(int(time.time())).encode()
+    cases = {
+        # Slack: timestamps that are digits to str.isdigit() but not to int(), or not at all
+        "superscript timestamp": (401, "/slack", ct + [(b"X-Slack-Request-Timestamp", "²".encode()),
+                                                       (b"X-Slack-Signature", b"v0=00")], ok),
+        "arabic-indic timestamp": (401, "/slack", ct + [(b"X-Slack-Request-Timestamp", "١٧٩".encode()),
+                                                        (b"X-Slack-Signature", b"v0=00")], ok),
+        "huge timestamp": (401, "/slack", ct + [(b"X-Slack-Request-Timestamp", b"9" * 400),
+                                                (b"X-Slack-Signature", b"v0=00")], ok),
+        "zendesk year 9999": (401, "/zendesk", ct + [(b"X-Zendesk-Webhook-Signature-Timestamp", b"9999-12-31T23:59:59"),
+                                                     (b"X-Zendesk-Webhook-Signature", b"AA==")], ok),
+        "non-ASCII signature": (401, "/slack", ct + [(b"X-Slack-Request-Timestamp", ts),
+                                                     (b"X-Slack-Signature", "v0=é€😀".encode())], ok),
+        "non-UTF-8 signature": (401, "/intercom", ct + [(b"X-Hub-Signature", b"sha1=\xff\xfe\x80")], ok),
+        "non-ASCII token": (401, "/freshdesk", ct + [(b"X-Pulsewire-Token", "t0k€".encode())], ok),
+        "missing headers": (401, "/zendesk", ct, ok),
+        "unicode in every header": (401, "/zendesk", [(b"Content-Type", "application/jsön".encode()),
+                                                      (b"X-Zendesk-Webhook-Signature-Timestamp", "２０２６".encode()),
+                                                      (b"X-Zendesk-Webhook-Signature", "ß".encode()),
+                                                      (b"User-Agent", "😀".encode())], ok),
+        "duplicate signature headers": (401, "/intercom", ct + signed("intercom", ok) + [(b"X-Hub-Signature", b"sha1=00")], ok),
+        "duplicate token headers": (401, "/freshdesk", ct + signed("freshdesk", ok) + signed("freshdesk", ok), ok),
+        "deep JSON": (400, "/intercom", ct + signed("intercom", deep), deep),
+        "empty body": (400, "/intercom", ct + signed("intercom", b""), b""),
+        "not UTF-8": (400, "/intercom", ct + signed("intercom", b"\xff\xfe{}"), b"\xff\xfe{}"),
+        "NaN": (400, "/intercom", ct + signed("intercom", b'{"id": NaN}'), b'{"id": NaN}'),
+        "a list": (400, "/intercom", ct + signed("intercom", b"[1]"), b"[1]"),
+        "wrong content type": (400, "/intercom", [(b"Content-Type", b"text/plain")] + signed("intercom", b"x"), b"x"),
+        "url_verification with an object challenge": (200, "/slack", ct + signed("slack", b'{"type": "url_verification", '
+                                                      b'"challenge": {"a": 1}}'), b'{"type": "url_verification", "challenge": {"a": 1}}'),
+        "huge body": (413, "/intercom", ct + signed("intercom", b"{" + b" " * 10_000 + b"}"), b"{" + b" " * 10_000 + b"}"),
+    }
+    got = {name: raw_post(hook, path, headers, body) for name, (_, path, headers, body) in cases.items()}
+    assert got == {name: case[0] for name, case in cases.items()}
+    assert not hook.sink.events
+    reasons = sorted(d.reason.value for d in hook.wait_for(6, dead=True))
+    assert reasons == sorted(["nesting_too_deep", "malformed_json", "malformed_json", "non_finite_number",
+                              "not_an_object", "malformed_json"])
+    assert post(hook, "slack", SLACK_MESSAGE)[0] == 200  # and the server still answers
+
+
+def test_a_restarted_webhook_refuses_a_replayed_delivery(monkeypatch):
+    """Delivery ids are recorded with the event they delivered (topic connectors.deliveries): a new
+    process on the same topics gets them back and answers a replay ``duplicate`` without producing."""
+    from pulsewire.streams.testing import TestingSink
+
+    for env, p in (("ZD_SECRET", "zendesk"), ("SLACK_SECRET", "slack"), ("IC_SECRET", "intercom"), ("FD_TOKEN", "freshdesk")):
+        monkeypatch.setenv(env, SECRETS[p])
+    topics = TestingSink()
+    with running(Webhook({"port": 0, "routes": ROUTES}), sink=topics) as first:
+        assert post(first, "intercom", INTERCOM_REPLY) == (200, {"status": "produced"})
+        assert post(first, "freshdesk", FRESHDESK) == (200, {"status": "produced"})
+        first.wait_for(2)
+    assert sorted(topics.load_remembered("webhook")) == sorted(
+        [f"intercom:{INTERCOM_REPLY['id']}", f"freshdesk:sha256:{__import__('hashlib').sha256(json.dumps(FRESHDESK).encode()).hexdigest()}"])
+    with running(Webhook({"port": 0, "routes": ROUTES}), sink=topics) as second:
+        assert post(second, "intercom", INTERCOM_REPLY) == (200, {"status": "duplicate"})
+        assert post(second, "freshdesk", FRESHDESK) == (200, {"status": "duplicate"})
+        assert post(second, "slack", SLACK_MESSAGE) == (200, {"status": "produced"})  # a new delivery still goes in
+        second.wait_for(3)
+    assert len(topics.events) == 3
+    # another instance keeps its own ids
+    with running(Webhook({"port": 0, "routes": ROUTES, "instance": "other"}), sink=topics) as third:
+        assert post(third, "intercom", INTERCOM_REPLY) == (200, {"status": "produced"})
+
+
+def test_an_intercom_delivery_older_than_the_age_limit_is_refused(hook):
+    old = {**INTERCOM_REPLY, "id": "notif_old", "created_at": int(time.time()) - 2 * 86_400}
+    code, resp = post(hook, "intercom", old)
+    assert code == 401 and "old" in resp["error"]
+    time.sleep(0.1)
+    assert hook.sink.messages == []
+
+
+@pytest.mark.integration
+def test_a_restarted_webhook_refuses_a_replay_on_a_real_broker(broker, namespace, monkeypatch):
+    import threading
+    from types import SimpleNamespace
+
+    from pulsewire.streams.sdk import runtime
+    from pulsewire.streams.topics import TopicMap
+
+    from .conftest import read_topics
+
+    monkeypatch.setenv("IC_SECRET", SECRETS["intercom"])
+    topics = TopicMap(prefix=namespace, group=f"{namespace}group")
+
+    def answer_once(reply: dict) -> tuple:
+        c, stop = Webhook({"port": 0, "routes": [ROUTES[2]]}), threading.Event()
+        t = threading.Thread(target=runtime.run, args=(c, broker), kwargs={"topics": topics, "stop": stop})
+        t.start()
+        try:
+            for _ in range(1500):  # setup() reads connectors.deliveries first, then listens
+                if c.port:
+                    break
+                time.sleep(0.02)
+            return post(SimpleNamespace(connector=c), "intercom", reply)
+        finally:
+            stop.set()
+            t.join(30)
+
+    assert answer_once(INTERCOM_REPLY) == (200, {"status": "produced"})
+    assert answer_once(INTERCOM_REPLY) == (200, {"status": "duplicate"})
+    chats = [json.loads(r.value) for r in read_topics(broker, [topics.name("events.chat")])]
+    assert [c["event_id"] for c in chats] == ["intercom:4412"]

@@ -129,7 +129,7 @@ def test_worker_help_names_the_required_key():
 MAKE_STORE = """
 import sys
 from pulsewire.streams.store import open_store
-with open_store(sys.argv[1], text_ttl_days=30) as s:
+with open_store(sys.argv[1], retention={"raw_text_ttl_days": 30}) as s:
     s.client.command("DELETE FROM schema_migrations WHERE version = 20")
     s.client.command("SYSTEM STOP MERGES")
     for _ in range(10):  # parts that ClickHouse would merge as soon as the store is opened again

@@ -171,7 +171,7 @@ s.insert_rows("dead_letters", [
          payload=base64.b64encode(b"\\xff {HR_ID}").decode()),
 ])
 s.close()
-with open_store(url, dead_letter_ttl_days=12) as s:
+with open_store(url, retention={{"dead_letter_ttl_days": 12}}) as s:
     print(json.dumps({{"create": s.client.command("SHOW CREATE TABLE dead_letters"),
                       "rows": s.query_dicts("SELECT dl_id, detail, payload, payload_fields, payload_bytes, redacted "
                                             "FROM dead_letters FINAL ORDER BY dl_id")}}))
