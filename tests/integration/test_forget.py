@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 
 def _hr(raw_id: str, team: str, at: datetime, typ: str, **fields) -> tuple[str, str, bytes]:
-    ev = {"schema_version": 1, "event_id": uuid.uuid4().hex, "source": "hris-test", "occurred_at": at.isoformat(),
+    ev = {"schema_version": 1, "event_id": uuid.uuid4().hex, "source": "hris", "occurred_at": at.isoformat(),
           "kind": "hr", "type": typ, "employee_id": raw_id, "team_id": team, **fields}
     return "events.hr", raw_id, json.dumps(ev).encode()
 
