@@ -74,6 +74,7 @@ KEPT: dict[str, str] = {
     "schema_migrations": "which migrations ran and when: no personal data, and needed as long as the store exists",
     "erasures": "the record that an erasure was done (keyed hash of the subject, counts, a role, times): the proof "
                 "owed to the person and a regulator; it holds no id, pseudonym or value",
+    "privacy_settings": "the group-size thresholds the privacy views apply (a few rows per worker start; no personal data)",
 }
 
 
