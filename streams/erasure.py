@@ -40,6 +40,8 @@ RECEIPT_TOPIC = "privacy.erasure.receipts"   # declared in streams/topics.py
 AUDIT_TABLE = "erasures"
 
 ROLE = re.compile(r"^[a-z][a-z0-9_-]{1,39}$")
+PSEUDONYM = re.compile(r"^emp_[0-9a-f]{24}$")  # streams/privacy.py PREFIX + 24 hex characters
+KEY_CHECK_LABEL = b"pulsewire/erasure/key-check"
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,29 @@ def subject_of(keys, *, employee: str | None = None, customer: str | None = None
     return Subject(etype, eid, subject_hash(keys, etype, eid))
 
 
+def check_id(option: str, raw: str) -> str:
+    """A raw id as the HR or CRM system knows it: matched exactly, so stray spaces or a pseudonym
+    (what burnout alerts show; pseudonymising it again would find nobody) are refused.
+
+    >>> check_id("--employee", "EMP-1042")
+    'EMP-1042'
+    >>> check_id("--employee", "emp_1794361e1427d8428bb4e67e")
+    Traceback (most recent call last):
+    ...
+    ValueError: --employee takes the id the HR system uses, not a pseudonym (emp_ and 24 hex characters, as alerts show it): look the person up in the HR system
+    >>> check_id("--customer", " cus_9")
+    Traceback (most recent call last):
+    ...
+    ValueError: --customer has spaces before or after the id: ids are matched exactly, pass it without them
+    """
+    if raw != raw.strip():
+        raise ValueError(f"{option} has spaces before or after the id: ids are matched exactly, pass it without them")
+    if option == "--employee" and PSEUDONYM.match(raw):
+        raise ValueError(f"{option} takes the id the HR system uses, not a pseudonym (emp_ and 24 hex characters, "
+                         "as alerts show it): look the person up in the HR system")
+    return raw
+
+
 def check_role(role: str) -> str:
     """``--by`` names a role (who, in the organisation's terms), never a person.
 
@@ -83,10 +108,41 @@ def check_role(role: str) -> str:
 
 
 # ------------------------------------------------------------------------------------- requests on the topic
-def request_message(request_id: str, subject: Subject, by: str, at: datetime) -> bytes:
-    return json.dumps({"schema_version": 1, "request_id": request_id, "entity_type": subject.entity_type,
+def key_check(keys) -> str:
+    """A fingerprint of the key (HMAC of a fixed label under the ``erasure`` subkey, never the key):
+    a worker with another key would look for a pseudonym nobody has, so it refuses the request.
+
+    >>> from pulsewire.streams.privacy import KeyRing
+    >>> a = key_check(KeyRing(b"0123456789abcdef-test-key"))
+    >>> a == key_check(KeyRing(b"0123456789abcdef-test-key")), a == key_check(KeyRing(b"wrongkeywrongkey1234")), len(a)
+    (True, False, 16)
+    """
+    return hmac.new(keys.subkey("erasure"), KEY_CHECK_LABEL, hashlib.sha256).hexdigest()[:16]
+
+
+def request_message(request_id: str, subject: Subject, by: str, at: datetime, check: str) -> bytes:
+    return json.dumps({"schema_version": 2, "request_id": request_id, "entity_type": subject.entity_type,
                        "entity_id": subject.entity_id, "requested_by": by,
-                       "requested_at": at.isoformat()}).encode()
+                       "requested_at": at.isoformat(), "key_check": check}).encode()
+
+
+def refusal(request: dict, keys) -> dict | None:
+    """The receipt refusing a request made with another key (or none), else None.
+
+    >>> from pulsewire.streams.privacy import KeyRing
+    >>> k = KeyRing(b"0123456789abcdef-test-key")
+    >>> refusal({"request_id": "r1", "key_check": key_check(k)}, k) is None
+    True
+    >>> refusal({"request_id": "r1", "key_check": key_check(KeyRing(b"wrongkeywrongkey1234"))}, k)["refused"]
+    'key_mismatch'
+    >>> refusal({"request_id": "r1"}, k)["refused"]
+    'key_mismatch'
+    """
+    if hmac.compare_digest(str(request.get("key_check", "")), key_check(keys)):
+        return None
+    return {"request_id": request["request_id"], "refused": "key_mismatch",
+            "detail": "the worker runs with another PULSEWIRE_PSEUDONYM_KEY than the request was made with; "
+                      "nothing was erased or recorded"}
 
 
 def parse_request(raw: bytes, keys) -> tuple[dict, Subject]:
@@ -226,6 +282,18 @@ def receipt_message(row: dict) -> bytes:
     return json.dumps(row, default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v)).encode()
 
 
+def not_found(receipt: dict) -> bool:
+    """Nothing to erase and never erased before: most likely a wrong id (such a request is not recorded).
+
+    >>> not_found({"rows_total": 0, "state_removed": [], "earlier_erasures": 0})
+    True
+    >>> not_found({"rows_total": 0, "state_removed": [], "earlier_erasures": 1})
+    False
+    """
+    return not receipt.get("refused") and not receipt["rows_total"] and not receipt["state_removed"] \
+        and not receipt["earlier_erasures"]
+
+
 def describe(receipt: dict) -> str:
     """What ``pulsewire forget`` prints.
 
@@ -233,7 +301,16 @@ def describe(receipt: dict) -> str:
     ...                 "rows_removed": {"events_scored": 0}, "state_removed": [], "earlier_erasures": 1,
     ...                 "request_id": "r2", "requested_by": "dpo"}))
     nothing left to erase for this customer: no rows, no state (erased before: 1 time). Recorded as request r2 by dpo (subject abababababab...).
+    >>> print(describe({"subject_type": "customer", "subject_hash": "ab" * 16, "rows_total": 0,
+    ...                 "rows_removed": {"events_scored": 0}, "state_removed": [], "earlier_erasures": 0,
+    ...                 "request_id": "r3", "requested_by": "dpo"}))
+    no data found for this id under this key: check the id (nothing erased, nothing recorded; request r3)
     """
+    if receipt.get("refused"):
+        return f"refused: {receipt['detail']}"
+    if not_found(receipt):
+        return ("no data found for this id under this key: check the id (nothing erased, nothing recorded; "
+                f"request {receipt['request_id']})")
     where = f"request {receipt['request_id']} by {receipt['requested_by']} (subject {receipt['subject_hash'][:12]}...)"
     if not receipt["rows_total"] and not receipt["state_removed"]:
         before = receipt["earlier_erasures"]

@@ -15,17 +15,22 @@ predictions waiting for a label, alert state). Per request (``streams/erasure.py
    receipt on ``privacy.erasure.receipts`` that ``pulsewire forget`` waits for.
 
 A request seen again (a replay after a crash) is not carried out twice: its stored record is sent
-again as the receipt.
+again as the receipt. A request made with another pseudonym key is refused (its receipt says so;
+nothing is erased or recorded), and one that finds nothing of a person never erased before is
+answered but not recorded: both are a wrong key or id, not an erasure.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 from ..erasure import (RECEIPT_TOPIC, REQUEST_TOPIC, Subject, audit_row, earlier_erasures, erase_rows,
-                       parse_request, receipt_message)
+                       not_found, parse_request, receipt_message, refusal)
 from ._common import Batch, run_batches
+
+log = logging.getLogger(__name__)
 
 FEATURES_TABLE = "entity-features"  # streams/agents/features.py
 METRICS_TABLE = "dimension-metrics"  # streams/agents/metrics.py
@@ -63,16 +68,24 @@ def install(app, ctx) -> None:
         rows, teams = await sink.call("erasure of one subject's rows", erase_rows, subject)
         had_state, team = forget_features(subject)
         state = [FEATURES_TABLE] if had_state else []
-        if had_state or sum(rows.values()) or not earlier:
+        if had_state or sum(rows.values()):
             state += await forget_metrics(subject, {*teams, team})
+        elif not earlier:
+            # eNPS answers can outlive the person's rows; nothing says they had any, so not reported
+            await forget_metrics(subject, {"all"})
         row = audit_row(request, subject, rows, state, earlier=len(earlier))
-        await sink.write([row])
+        if not not_found(row):  # a wrong id is not an erasure: answered, not recorded
+            await sink.write([row])
         return row
 
     async def handle(batch: Batch) -> None:
         for rec in batch.records:
             request, subject = rec.value
-            row = await erase(request, subject)
+            row = refusal(request, ctx.keys)
+            if row is not None:
+                log.warning("erase: refused request %s: made with another pseudonym key", request["request_id"])
+            else:
+                row = await erase(request, subject)
             await receipts.send(key=request["request_id"].encode(), value=receipt_message(row))
 
     def parse(raw: bytes):

@@ -10,6 +10,8 @@ from typing import Optional
 
 import typer
 
+EXIT_NOT_FOUND = 3  # the worker found no data for the id under this key, and no earlier erasure of it
+
 
 def register(app: typer.Typer) -> None:
     @app.command()
@@ -27,10 +29,10 @@ def register(app: typer.Typer) -> None:
         in the worker, their answers in the metric state. A running worker carries it out and records it
         (table erasures: who, when, what; the person only as a keyed hash). Running it again removes
         nothing more and says so."""
-        from ..erasure import REQUEST_TOPIC, check_role, request_message, subject_of
+        from ..erasure import REQUEST_TOPIC, check_id, check_role, key_check, request_message, subject_of
         from ..privacy import KeyRing
         from ..topics import BY_NAME, BrokerUnreachable, TopicMap, ensure_topics
-        from .errors import EXIT_FAILED, fail, load_settings
+        from .errors import EXIT_FAILED, EXIT_USAGE, fail, load_settings
 
         if bool(employee) == bool(customer):
             fail("name exactly one person: --employee ID or --customer ID")
@@ -38,6 +40,7 @@ def register(app: typer.Typer) -> None:
             fail("--by ROLE is required: the role asking for the erasure (e.g. hr-admin, dpo), kept in the audit")
         try:
             check_role(by)
+            check_id("--employee", employee) if employee else check_id("--customer", customer)
         except ValueError as exc:
             fail(str(exc))
         s = load_settings()
@@ -56,7 +59,8 @@ def register(app: typer.Typer) -> None:
         request_id = uuid.uuid4().hex
         try:
             receipt = _request_and_wait(s.kafka, topic_map, request_id,
-                                        request_message(request_id, subject, by, datetime.now(timezone.utc)),
+                                        request_message(request_id, subject, by, datetime.now(timezone.utc),
+                                                        key_check(keys)),
                                         subject.entity_id.encode(), timeout)
         except Exception as exc:  # the broker went away between the topic check and now
             fail(f"cannot reach Kafka at {s.bootstrap_servers}: {type(exc).__name__}: {exc}")
@@ -65,9 +69,18 @@ def register(app: typer.Typer) -> None:
                  f"{s.bootstrap_servers}, group {topic_map.group}?). The request {request_id} stays on "
                  f"{topic_map.name(REQUEST_TOPIC)} and a worker carries it out when it starts; run forget "
                  f"again then to see the result", code=EXIT_FAILED)
-        from ..erasure import describe
+        from ..erasure import describe, not_found
 
-        typer.echo(json.dumps(receipt) if as_json else describe(receipt))
+        if as_json:
+            typer.echo(json.dumps(receipt))
+        if receipt.get("refused"):
+            fail(f"the worker refused the request: it runs with another PULSEWIRE_PSEUDONYM_KEY than this "
+                 f"command (request {request_id}); nothing was erased or recorded: run forget with the "
+                 f"worker's key", code=EXIT_USAGE)
+        if not_found(receipt):
+            fail(describe(receipt), code=EXIT_NOT_FOUND)
+        if not as_json:
+            typer.echo(describe(receipt))
 
 
 def _request_and_wait(kafka, topic_map, request_id: str, message: bytes, key: bytes,

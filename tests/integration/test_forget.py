@@ -46,8 +46,8 @@ def _history(raw_id: str, team: str, start: datetime) -> list[tuple[str, str, by
     return out
 
 
-def forget(p: Pipeline, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PULSEWIRE_BROKER_URL": f"kafka://{p.bootstrap}", "PULSEWIRE_PSEUDONYM_KEY": p.key,
+def forget(p: Pipeline, *args: str, key: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PULSEWIRE_BROKER_URL": f"kafka://{p.bootstrap}", "PULSEWIRE_PSEUDONYM_KEY": key or p.key,
            "PULSEWIRE_DATA_DIR": str(p.data_dir), **p.env()}
     return subprocess.run([sys.executable, "-m", "pulsewire.streams.cli", "forget", *args, "--by", "hr-admin",
                            "--timeout", "180"], capture_output=True, text=True, timeout=240, env=env)
@@ -167,3 +167,30 @@ def test_forget_without_a_running_worker_says_so_in_one_line(broker, namespace, 
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: no worker answered within 3 s"), lines
     assert f"stays on {namespace}privacy.erasure" in lines[0] and "CUS-7" not in lines[0]
+
+
+def test_forget_with_another_key_or_an_unknown_id_erases_and_records_nothing_and_says_so(pipeline):
+    tag = uuid.uuid4().hex[:8]
+    person, team = f"EMP-{tag}", f"team-{tag}"
+    pseudonym = KeyRing(pipeline.key.encode()).pseudonymise(person)
+    start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=10)
+    items = [_hr(person, team, start, "hire", consent=True),
+             _hr(person, team, start + timedelta(days=1), "pulse", question="workload", score=2, text="Tired")]
+    pipeline.start()
+    pipeline.produce(items)
+    pipeline.wait_processed(len(items))
+
+    wrong = forget(pipeline, "--employee", person, key="wrongkeywrongkey1234")
+    assert wrong.returncode == 2 and wrong.stdout == "", (wrong.stdout, wrong.stderr)
+    lines = wrong.stderr.strip().splitlines()
+    assert len(lines) == 1 and "another PULSEWIRE_PSEUDONYM_KEY" in lines[0] and "nothing was erased" in lines[0]
+    unknown = forget(pipeline, "--employee", f"EMP-{tag}-nobody", "--json")
+    assert unknown.returncode == 3, (unknown.stdout, unknown.stderr)
+    assert json.loads(unknown.stdout)["state_removed"] == []
+    assert unknown.stderr.strip() == "error: " + (
+        "no data found for this id under this key: check the id (nothing erased, nothing recorded; "
+        f"request {json.loads(unknown.stdout)['request_id']})")
+    assert pipeline.stop() == 0
+    got = pipeline.query(a="SELECT count() AS n FROM erasures",
+                         ev=f"SELECT count() AS n FROM events_scored FINAL WHERE employee_id = '{pseudonym}'")
+    assert int(got["a"][0]["n"]) == 0 and int(got["ev"][0]["n"]) == 2, got

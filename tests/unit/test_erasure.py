@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -112,9 +113,29 @@ def test_the_customer_erasure_keys_on_the_customer_id_only(store):
     (("--customer", "C1"), {}, "--by ROLE is required"),
     (("--customer", "C1", "--by", "Jane Doe"), {}, "not a person's name"),
     (("--customer", "C1", "--by", "dpo"), {"PULSEWIRE_PSEUDONYM_KEY": ""}, "PULSEWIRE_PSEUDONYM_KEY is not set"),
+    # what alerts show: pseudonymising it again would find nobody
+    (("--employee", "emp_1794361e1427d8428bb4e67e", "--by", "hr-admin"), {}, "not a pseudonym"),
+    (("--employee", "EMP-1 ", "--by", "hr-admin"), {}, "spaces before or after the id"),
+    (("--customer", " C1", "--by", "dpo"), {}, "spaces before or after the id"),
 ])
 def test_forget_user_errors_are_one_line(tmp_path, args, env, needle):
-    assert_user_error(pulsewire("forget", *args, cwd=tmp_path, env=env), needle)
+    res = pulsewire("forget", *args, cwd=tmp_path, env=env)
+    assert_user_error(res, needle)
+    assert "emp_1794361e1427d8428bb4e67e" not in res.stderr and "EMP-1" not in res.stderr
+
+
+def test_a_request_made_with_another_key_is_refused_and_a_wrong_id_is_not_an_erasure():
+    from pulsewire.streams.erasure import audit_row, describe, key_check, not_found, refusal, request_message
+
+    wrong = KeyRing(b"wrongkeywrongkey1234")
+    s = subject_of(wrong, employee="emp-0003")
+    request = json.loads(request_message("r1", s, "hr-admin", datetime.now(timezone.utc), key_check(wrong)))
+    assert wrong.subkey("erasure").hex() not in json.dumps(request) and "wrongkey" not in json.dumps(request)
+    refused = refusal(request, KEYS)
+    assert refused["refused"] == "key_mismatch" and describe(refused).startswith("refused:")
+    assert refusal(request, wrong) is None
+    nothing = audit_row(request, s, {t.table: 0 for t in ERASABLE}, [], earlier=0)
+    assert not_found(nothing) and describe(nothing).startswith("no data found for this id under this key")
 
 
 def test_forget_without_a_broker_is_one_line(tmp_path):
