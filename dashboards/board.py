@@ -146,11 +146,20 @@ def summary(rendered: list[RenderedBoard]) -> dict:
     return out
 
 
+def thresholds_in_force(store, min_group: int, min_comment_group: int) -> tuple[int, int]:
+    """The group thresholds the store's views apply (``privacy_thresholds``), or the given ones where these
+    are higher: the board's texts must name what the numbers were suppressed with, and the worker that wrote
+    the thresholds may run with other settings than this process."""
+    row = store.query_dicts("SELECT min_group, min_comment_group FROM privacy_thresholds")[0]
+    return max(int(min_group), int(row["min_group"])), max(int(min_comment_group), int(row["min_comment_group"]))
+
+
 def write_board(store, output, source: str = "", start: datetime | None = None, end: datetime | None = None,
                 min_group: int = 5, min_comment_group: int = 10, learner: LearnerConfig | None = None) -> dict:
     """Render the boards from ``store`` into ``output``; risk colours follow ``learner`` (default: the
     running learners' configuration, ``PULSEWIRE_LEARN_*``)."""
     learner = learner or LearnerConfig.from_env()
+    min_group, min_comment_group = thresholds_in_force(store, min_group, min_comment_group)
     rendered = run_boards(store, boards(min_group, min_comment_group, learner), start, end)
     html = render_html(rendered, source)
     from pathlib import Path

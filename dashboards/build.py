@@ -367,12 +367,13 @@ def workforce_pulse(min_group: int = 5, min_comment_group: int = 10, learner: Le
           options=_STAT_OPTS, defaults={"noValue": "suppressed",
                                         "thresholds": _thresholds((None, "green"), (1, "orange"), (10, "red"))})
     p.add("stat", "Teams shown / suppressed", f"""
-        SELECT uniqExactIf(team, team != '') AS "teams shown", max(if(team = '', teams, 0)) AS "teams suppressed"
+        SELECT countIf(team != '') AS "teams shown", sumIf(teams, team = '') AS "teams suppressed"
         FROM workforce_team_week
-        WHERE {WEEKS}
+        WHERE week = (SELECT max(week) FROM workforce_team_week WHERE {WEEKS})
         HAVING count() > 0
-        """, (18, 0, 6, 4), description=f"Teams shown in some week of the range, and the most teams merged into "
-        f"'{sup}' in one week (fewer than {g} employees active that week).", decimals=0,
+        """, (18, 0, 6, 4), description=f"In the latest week of the range that is over: the teams shown by name, "
+        f"and the teams merged into '{sup}' (fewer than {g} employees active that week). Both add up to the "
+        f"teams active that week.", decimals=0,
           options={**_STAT_OPTS, "reduceOptions": {"calcs": ["lastNotNull"], "fields": "/.*/", "values": False}},
           defaults={"thresholds": _thresholds((None, "blue"))})
     team_panels.add(p.add("table", "Team heat map", f"""

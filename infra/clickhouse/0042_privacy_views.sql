@@ -93,18 +93,25 @@ LEFT JOIN
 
 -- internal: which cells may be shown. A team is named when it has min_group people in the week;
 -- each measure is shown when its own distinct people reach its threshold and the complementary
--- rule does not pick the team (the smallest shown team, when the hidden people are 1 to t - 1).
+-- rule does not pick the team (the smallest shown team, when the hidden people of the measure are
+-- 1 to t - 1, or when the merged small teams have 1 to t - 1 people whatever they answered).
 CREATE VIEW IF NOT EXISTS employee_team_week_cells SQL SECURITY DEFINER AS
 SELECT *,
        named AND NOT (alerts_hidden > 0 AND alerts_hidden < g AND team_id = alerts_spare) AS alerts_show,
-       pulse_ok AND NOT (pulse_hidden > 0 AND pulse_hidden < g AND team_id = pulse_spare) AS pulse_show,
-       enps_ok AND NOT (enps_hidden > 0 AND enps_hidden < g AND team_id = enps_spare) AS enps_show,
-       comment_ok AND NOT (comment_hidden > 0 AND comment_hidden < cg AND team_id = comment_spare) AS comment_show,
-       overtime_ok AND NOT (overtime_hidden > 0 AND overtime_hidden < g AND team_id = overtime_spare) AS overtime_show
+       pulse_ok AND NOT ((pulse_hidden > 0 AND pulse_hidden < g OR small_few) AND team_id = pulse_spare) AS pulse_show,
+       enps_ok AND NOT ((enps_hidden > 0 AND enps_hidden < g OR small_few) AND team_id = enps_spare) AS enps_show,
+       comment_ok AND NOT ((comment_hidden > 0 AND comment_hidden < cg OR small_few_comment)
+                           AND team_id = comment_spare) AS comment_show,
+       overtime_ok AND NOT ((overtime_hidden > 0 AND overtime_hidden < g OR small_few)
+                            AND team_id = overtime_spare) AS overtime_show
 FROM
 (
     SELECT *,
            sumIf(n_people, NOT named) OVER w AS alerts_hidden,
+           -- the merged small teams are fewer than the threshold: whether any of them answered must not
+           -- decide what else is hidden, so the spare team is hidden for every measure
+           alerts_hidden > 0 AND alerts_hidden < g AS small_few,
+           alerts_hidden > 0 AND alerts_hidden < cg AS small_few_comment,
            argMinIf(team_id, (n_people, team_id), named) OVER w AS alerts_spare,
            sumIf(n_pulse, NOT pulse_ok) OVER w AS pulse_hidden,
            argMinIf(team_id, (n_pulse, team_id), pulse_ok) OVER w AS pulse_spare,
@@ -130,8 +137,8 @@ FROM
 
 -- granted: team numbers per ISO week. Teams below min_group people that week are merged into one
 -- row with team = '' and no numbers. A measure's state is 'shown' (its n and sums are filled),
--- 'suppressed' (there were people, too few to show, or hidden by the complementary rule) or
--- 'none' (nobody). Panels over a range sum the shown weeks: sum(pulse_sum) / sum(pulse_k).
+-- 'suppressed' (too few people, hidden by the complementary rule, or the merged row: always) or
+-- 'none' (nobody, in a named team). Panels over a range sum the shown weeks: sum(pulse_sum) / sum(pulse_k).
 CREATE VIEW IF NOT EXISTS workforce_team_week SQL SECURITY DEFINER AS
 SELECT
     week,
@@ -139,23 +146,24 @@ SELECT
     toUInt32(count()) AS teams,
     if(team != '', toNullable(toUInt32(any(n_people))), NULL) AS people,
     -- a named team hidden by the complementary rule is 'suppressed' even with no alert: 'none' would say 0
-    multiIf(team != '' AND NOT min(alerts_show), 'suppressed', sum(n_alerted) = 0, 'none',
-            team != '', 'shown', 'suppressed') AS alerts_state,
+    -- the merged row is 'suppressed' for every measure, whatever its people did: 'none' there would say
+    -- that nobody in a group below the threshold answered (or was alerted), 'suppressed' that someone did
+    multiIf(team = '' OR NOT min(alerts_show), 'suppressed', sum(n_alerted) = 0, 'none', 'shown') AS alerts_state,
     if(alerts_state = 'shown', toNullable(toUInt32(sum(n_alerted))), NULL) AS alerts,
-    multiIf(sum(n_pulse) = 0, 'none', team != '' AND min(pulse_show), 'shown', 'suppressed') AS pulse_state,
+    multiIf(team = '', 'suppressed', sum(n_pulse) = 0, 'none', min(pulse_show), 'shown', 'suppressed') AS pulse_state,
     if(pulse_state = 'shown', toNullable(toUInt32(sum(n_pulse))), NULL) AS pulse_n,
     if(pulse_state = 'shown', toNullable(sum(sum_pulse)), NULL) AS pulse_sum,
     if(pulse_state = 'shown', toNullable(toUInt32(sum(k_pulse))), NULL) AS pulse_k,
-    multiIf(sum(n_enps) = 0, 'none', team != '' AND min(enps_show), 'shown', 'suppressed') AS enps_state,
+    multiIf(team = '', 'suppressed', sum(n_enps) = 0, 'none', min(enps_show), 'shown', 'suppressed') AS enps_state,
     if(enps_state = 'shown', toNullable(toUInt32(sum(n_enps))), NULL) AS enps_n,
     if(enps_state = 'shown', toNullable(toUInt32(sum(sum_promoters))), NULL) AS promoters,
     if(enps_state = 'shown', toNullable(toUInt32(sum(sum_detractors))), NULL) AS detractors,
     if(enps_state = 'shown', toNullable(toUInt32(sum(k_enps))), NULL) AS enps_k,
-    multiIf(sum(n_comment) = 0, 'none', team != '' AND min(comment_show), 'shown', 'suppressed') AS comment_state,
+    multiIf(team = '', 'suppressed', sum(n_comment) = 0, 'none', min(comment_show), 'shown', 'suppressed') AS comment_state,
     if(comment_state = 'shown', toNullable(toUInt32(sum(n_comment))), NULL) AS comment_n,
     if(comment_state = 'shown', toNullable(sum(sum_comment)), NULL) AS comment_sum,
     if(comment_state = 'shown', toNullable(toUInt32(sum(k_comment))), NULL) AS comment_k,
-    multiIf(sum(n_overtime) = 0, 'none', team != '' AND min(overtime_show), 'shown', 'suppressed') AS overtime_state,
+    multiIf(team = '', 'suppressed', sum(n_overtime) = 0, 'none', min(overtime_show), 'shown', 'suppressed') AS overtime_state,
     if(overtime_state = 'shown', toNullable(toUInt32(sum(n_overtime))), NULL) AS overtime_n,
     if(overtime_state = 'shown', toNullable(sum(sum_overtime)), NULL) AS overtime_sum
 FROM
@@ -165,18 +173,23 @@ FROM
 )
 GROUP BY week, team;
 
--- granted: whole-company numbers per ISO week, each shown only with its threshold of distinct
--- people behind it (the teams' complementary rule keeps company minus shown teams a large group)
+-- granted: whole-company numbers per ISO week. A measure is shown only with its threshold of distinct
+-- people behind it and when company minus the shown teams cannot be pinned on one hidden group: the
+-- hidden groups (the merged small teams, each named team not shown) are none, two or more, or hold at
+-- least the threshold of people (the teams' complementary rule makes this the usual case; this is the
+-- backstop). 'none' only when nobody answered and no group is hidden: otherwise it would tell
+-- 'nobody in the hidden group answered' from 'suppressed'.
 CREATE VIEW IF NOT EXISTS workforce_company_week SQL SECURITY DEFINER AS
 SELECT
     week,
     if(n_people >= g, toNullable(n_people), NULL) AS people,
-    multiIf(n_alerted = 0, 'none', n_people >= g, 'shown', 'suppressed') AS alerts_state,
+    multiIf(n_people >= g AND alerts_clear, if(n_alerted = 0, 'none', 'shown'),
+            n_alerted = 0 AND small_people = 0, 'none', 'suppressed') AS alerts_state,
     if(alerts_state = 'shown', toNullable(n_alerted), NULL) AS alerts,
-    multiIf(n_pulse = 0, 'none', n_pulse >= g, 'shown', 'suppressed') AS pulse_state,
+    multiIf(n_pulse >= g AND pulse_clear, 'shown', n_pulse = 0 AND small_people = 0, 'none', 'suppressed') AS pulse_state,
     if(pulse_state = 'shown', toNullable(sum_pulse), NULL) AS pulse_sum,
     if(pulse_state = 'shown', toNullable(k_pulse), NULL) AS pulse_k,
-    multiIf(n_enps = 0, 'none', n_enps >= g, 'shown', 'suppressed') AS enps_state,
+    multiIf(n_enps >= g AND enps_clear, 'shown', n_enps = 0 AND small_people = 0, 'none', 'suppressed') AS enps_state,
     if(enps_state = 'shown', toNullable(n_enps), NULL) AS enps_n,
     if(enps_state = 'shown', toNullable(sum_promoters), NULL) AS promoters,
     if(enps_state = 'shown', toNullable(sum_detractors), NULL) AS detractors,
@@ -185,7 +198,9 @@ FROM
 (
     SELECT p.week AS week, p.n_people AS n_people, p.n_pulse AS n_pulse, p.sum_pulse AS sum_pulse,
            p.k_pulse AS k_pulse, p.n_enps AS n_enps, p.sum_promoters AS sum_promoters,
-           p.sum_detractors AS sum_detractors, p.k_enps AS k_enps, ifNull(t.alerted, 0) AS n_alerted
+           p.sum_detractors AS sum_detractors, p.k_enps AS k_enps, t.alerted AS n_alerted,
+           t.small_people AS small_people, t.alerts_clear AS alerts_clear, t.pulse_clear AS pulse_clear,
+           t.enps_clear AS enps_clear
     FROM
     (
         SELECT week,
@@ -198,8 +213,19 @@ FROM
         FROM employee_person_week
         GROUP BY week
     ) AS p
-    LEFT JOIN (SELECT week, toUInt32(sum(n_alerted)) AS alerted FROM employee_team_week GROUP BY week) AS t
-        ON t.week = p.week
+    INNER JOIN
+    (
+        -- hidden groups per measure: the merged small teams (one group) and each named team not shown
+        SELECT week, toUInt32(sum(n_alerted)) AS alerted, toUInt32(sumIf(n_people, NOT named)) AS small_people,
+               countIf(named AND NOT alerts_show) + (small_people > 0) AS alerts_groups,
+               countIf(named AND NOT pulse_show) + (small_people > 0) AS pulse_groups,
+               countIf(named AND NOT enps_show) + (small_people > 0) AS enps_groups,
+               alerts_groups != 1 OR sumIf(n_people, NOT alerts_show) >= any(g) AS alerts_clear,
+               pulse_groups != 1 OR sumIf(n_people, NOT pulse_show) >= any(g) AS pulse_clear,
+               enps_groups != 1 OR sumIf(n_people, NOT enps_show) >= any(g) AS enps_clear
+        FROM employee_team_week_cells
+        GROUP BY week
+    ) AS t ON t.week = p.week
 ) AS company
 CROSS JOIN (SELECT min_group AS g FROM privacy_thresholds) AS thresholds;
 

@@ -9,7 +9,9 @@ Run in its own process (chDB allows one store path per process):
 * ``alerts``: burnout alerts ``[team, employee, occurred_at]``;
 * ``access``: StoreAccess arguments applied after migrating (thresholds), or absent;
 * ``settings_rows``: raw ``[name, value]`` rows written into privacy_settings afterwards;
-* ``ranges``: ``[[from, to], ...]``: every board's panels run once per range.
+* ``ranges``: ``[[from, to], ...]``: every board's panels run once per range;
+* ``board``: ``[from, to]``: also render ``pulsewire board``'s HTML (default thresholds 5/10 passed in),
+  returned as ``board_html``.
 """
 
 from __future__ import annotations
@@ -69,6 +71,12 @@ def main() -> None:
                     panels[f"{b.uid}/{p['title']}"] = {"columns": f.columns, "error": f.error,
                                                        "rows": [_safe(list(r)) for r in f.rows]}
             result["ranges"].append(panels)
+        if spec.get("board"):
+            from pulsewire.dashboards.board import write_board
+
+            start, end = (datetime.fromisoformat(t) for t in spec["board"])
+            write_board(store, out.parent / "board.html", start=start, end=end, min_group=5, min_comment_group=10)
+            result["board_html"] = (out.parent / "board.html").read_text()
         for name in GRANTED:
             res = store.client.query(f"SELECT * FROM {name}")
             result["granted"][name] = {"columns": list(res.column_names),

@@ -238,3 +238,70 @@ def test_the_grafana_user_name_is_checked_where_it_is_set():
         Settings(grafana_store_user="grafana`; DROP TABLE events_scored")
     with pytest.raises(ValueError, match="needs a password"):
         grafana_user_statements("pulsewire_grafana", "")
+
+
+def _viewer_sees(res: dict) -> dict:
+    """Everything about employees a dashboard viewer can read: the workforce panels and granted views."""
+    return {"panels": [{k: v for k, v in r.items() if k.startswith(WORKFORCE)} for r in res["ranges"]],
+            "views": {k: v for k, v in res["granted"].items() if k.startswith("workforce_")}}
+
+
+def _presence(team: str, people: int, week: datetime) -> list[dict]:
+    """Each person active in ``week`` (a chat message without sentiment: no answer, no comment)."""
+    return [_ev(f"seen-{team}-{week:%Y%m%d}-{i}", team, i, week + timedelta(days=2, hours=i), kind="chat",
+                type="message", source="slack", text="sample text (test data)") for i in range(people)]
+
+
+def test_whose_alert_it_is_does_not_show(tmp_path):
+    """A team of 6 (hidden by the complementary rule) and a team of 3 (merged): one burnout alert, in the
+    one team or in the other. The company shows 1 alert; what the teams show must not say whose it is."""
+    events = _presence("team-support", 6, WEEK_A) + _presence("team-small", 3, WEEK_A)
+    at = (WEEK_A + timedelta(days=4)).isoformat()
+    span = [[WEEK_A.isoformat(), THIS_MONDAY.isoformat()]]
+    support = _run(tmp_path / "support", {"events": events, "ranges": span,
+                                          "alerts": [["team-support", "emp-team-support-0", at]]})
+    small = _run(tmp_path / "small", {"events": events, "ranges": span,
+                                      "alerts": [["team-small", "emp-team-small-0", at]]})
+    assert support["ranges"][0][WORKFORCE + "Burnout alerts"]["rows"] == [[1]]
+    by_team = {r["team"]: r["alerts"] for r in _rows(support["ranges"][0][WORKFORCE + "Burnout alerts by team"])}
+    assert by_team == {"team-support": None, "suppressed (<5)": None}
+    assert _viewer_sees(support) == _viewer_sees(small)
+    _assert_no_small_remainder(support)
+    _assert_no_small_remainder(small)
+
+
+def test_whether_a_small_group_answered_does_not_show(tmp_path):
+    """Teams of 6 and 8 run no survey in a week; a team of 3 answers pulse and eNPS, logs overtime and
+    writes comments, or does none of it. The viewer must read the same either way ('suppressed' both times,
+    never 'no survey' for the merged row or the company)."""
+    quiet = _presence("team-a", 6, WEEK_B) + _presence("team-b", 8, WEEK_B) + _presence("team-c", 3, WEEK_B)
+    answered = quiet + _answers("team-c", 3, WEEK_B, "pulse", 2) + _answers("team-c", 3, WEEK_B, "enps", 0,
+                                                                             offset=5)
+    answered += [_ev(f"ot-c-{i}", "team-c", i, WEEK_B + timedelta(days=3, hours=i), type="overtime", hours=12.0)
+                 for i in range(3)]
+    answered += [_ev(f"msg-c-{i}", "team-c", i, WEEK_B + timedelta(days=4, hours=i), kind="chat", type="message",
+                     source="slack", text="sample text (test data)", sentiment_label="negative",
+                     sentiment_score=-0.7) for i in range(3)]
+    span = [[WEEK_A.isoformat(), THIS_MONDAY.isoformat()]]
+    res_quiet = _run(tmp_path / "quiet", {"events": quiet, "ranges": span})
+    res_answered = _run(tmp_path / "answered", {"events": answered, "ranges": span})
+    merged = next(r for r in _rows(res_quiet["granted"]["workforce_team_week"]) if r["team"] == "")
+    assert {merged[f"{m}_state"] for m in ("alerts", "pulse", "enps", "comment", "overtime")} == {"suppressed"}
+    assert _viewer_sees(res_quiet) == _viewer_sees(res_answered)
+
+
+def test_the_board_names_the_thresholds_in_force(tmp_path):
+    """The worker raised the thresholds to 7 and 12; the board, rendered with the defaults, must say 7 and 12.
+    Two teams of 8 and 3: the board must count 1 shown and 1 suppressed team."""
+    events = (_answers("team-eight", 8, WEEK_A, "pulse", 3) + _answers("team-three", 3, WEEK_A, "pulse", 2)
+              + _answers("team-eight", 8, WEEK_B, "pulse", 3) + _presence("team-three", 3, WEEK_B)
+              + _presence("team-new", 2, WEEK_A))
+    span = [WEEK_A.isoformat(), THIS_MONDAY.isoformat()]
+    res = _run(tmp_path, {"events": events, "ranges": [span], "board": span,
+                          "access": {"min_group_size": 7, "min_comment_group_size": 12}})
+    html = res["board_html"]
+    assert "at least 7 distinct people (12 for comment sentiment)" in html
+    assert "suppressed (&lt;7 respondents)" in html
+    assert "&lt;5" not in html and "at least 5 " not in html and "(10 for" not in html
+    teams = _rows(res["ranges"][0][WORKFORCE + "Teams shown / suppressed"])
+    assert teams == [{"teams shown": 1, "teams suppressed": 1}]  # the latest week: team-eight, team-three
