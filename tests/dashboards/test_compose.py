@@ -232,7 +232,8 @@ def test_only_the_connector_principal_may_write_raw_events():
                or '"$GROUP-"' in line for line in worker_writes), worker_writes
     connector_topics = {re.search(r'--topic "([^"]+)"', line).group(1) for line in connector
                         if "--operation Write" in line}
-    assert connector_topics == {"${P}events.$kind", "${P}events.dlq", "${P}connectors.cursors"}
+    assert connector_topics == {"${P}events.$kind", "${P}events.dlq", "${P}connectors.cursors",
+                                "${P}connectors.deliveries"}
     assert not any("--resource-pattern-type prefixed" in line for line in connector)
     kinds = re.search(r'KINDS="([^"]+)"', (REPO / "infra/kafka/compose/users-and-acls.sh").read_text()).group(1)
     from pulsewire.schemas.events import KINDS

@@ -3,9 +3,13 @@
 # StandardAuthorizer enforces. Idempotent: re-running sets the same passwords and adds no duplicates.
 #
 #   pulsewire-connector  writes events.<kind> (only connectors may write raw events: events.hr is
-#                        personal data), writes events.dlq, reads and writes connectors.cursors
+#                        personal data), writes events.dlq, reads and writes connectors.cursors and
+#                        connectors.deliveries (webhook delivery ids)
 #   pulsewire-worker     reads events.*, writes everything after validation, its consumer group
-#                        and Faust's changelog topics; it never writes events.<kind>
+#                        and Faust's changelog topics; reads erasure requests (privacy.erasure) and
+#                        answers on privacy.erasure.receipts; it never writes events.<kind>
+#   pulsewire forget     runs as the admin (or a user you add with Write on privacy.erasure and Read on
+#                        privacy.erasure.receipts: docs/privacy.md)
 #   CRM / HR systems     nothing here: add a user per consumer (docs/privacy.md shows the commands)
 set -eu
 . "$(dirname "$0")/admin-client.sh"
@@ -36,6 +40,8 @@ done
 allow pulsewire-connector --operation Write --operation Describe --operation Create --topic "${P}events.dlq"
 allow pulsewire-connector --operation Read --operation Write --operation Describe --operation Create \
   --topic "${P}connectors.cursors"
+allow pulsewire-connector --operation Read --operation Write --operation Describe --operation Create \
+  --topic "${P}connectors.deliveries"
 allow pulsewire-connector --operation IdempotentWrite --cluster
 
 # the worker: reads raw events, never writes them
@@ -43,11 +49,12 @@ allow pulsewire-worker --operation Read --operation Describe --operation Create 
   --topic "${P}events." --resource-pattern-type prefixed
 allow pulsewire-worker --operation Write --topic "${P}events.valid"
 allow pulsewire-worker --operation Write --topic "${P}events.dlq"
-for prefix in scored. learn. models. signals. alerts.; do
+for prefix in scored. learn. models. signals. alerts. privacy.; do
   allow pulsewire-worker --operation Read --operation Write --operation Describe --operation Create \
     --operation DescribeConfigs --topic "$P$prefix" --resource-pattern-type prefixed
 done
 allow pulsewire-worker --operation Describe --operation Create --topic "${P}connectors.cursors"
+allow pulsewire-worker --operation Describe --operation Create --topic "${P}connectors.deliveries"
 # Faust: the consumer group, its changelog topics (<app id>-<table>-changelog) and its leader topic
 # (<app id>-__assignor-__leader). The "-" matters: an app id may be the start of the topic prefix.
 allow pulsewire-worker --operation Read --operation Describe --group "$GROUP"
