@@ -87,6 +87,17 @@ def test_invalid_setting_is_one_line(tmp_path):
     assert_user_error(res, "PULSEWIRE_MIN_GROUP_SIZE")
 
 
+@pytest.mark.parametrize(("command", "variable", "value"), [
+    (["demo", "-n", "10"], "PULSEWIRE_MIN_GROUP_SIZE", "3"),
+    (["demo", "-n", "10"], "PULSEWIRE_RAW_TEXT_TTL_DAYS", "abc"),
+    (["evaluate", "-n", "100"], "PULSEWIRE_MIN_GROUP_SIZE", "many"),
+])
+def test_invalid_setting_for_demo_and_evaluate_is_one_line_and_touches_nothing(tmp_path, command, variable, value):
+    res = pulsewire(*command, "--data-dir", str(tmp_path / "run"), cwd=tmp_path, env={variable: value})
+    assert_user_error(res, "invalid configuration", variable)
+    assert res.returncode == 2 and not (tmp_path / "run").exists()
+
+
 def _help_pages() -> list[list[str]]:
     from typer.main import get_command
 
