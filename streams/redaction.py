@@ -56,6 +56,7 @@ import re
 from typing import Any, Iterable, Iterator, get_args
 
 from pulsewire.schemas.events import EVENT_MODELS
+from pulsewire.schemas.scored import ScoredEvent, Sentiment
 
 from .json_input import loads_json
 
@@ -84,7 +85,9 @@ def _vocabulary() -> frozenset[str]:
 
 
 VOCABULARY = _vocabulary()
-CANONICAL_FIELDS = frozenset(name for model in EVENT_MODELS.values() for name in model.model_fields)
+#: Field names of our own schemas: the canonical events and the scored event around one.
+CANONICAL_FIELDS = frozenset(name for model in (*EVENT_MODELS.values(), ScoredEvent, Sentiment)
+                             for name in model.model_fields)
 # Shorter values are left in place: they cannot name anyone, and scrubbing every "1" or "a" would
 # leave a detail nobody can read.
 _MIN_VALUE_CHARS = 3
