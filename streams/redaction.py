@@ -181,13 +181,27 @@ def scrub(detail: str, payload: str) -> str:
 
     def quoted(m: re.Match) -> str:
         inner = m.group(1) if m.group(1) is not None else m.group(2)
-        return PLACEHOLDER if inner and inner not in VOCABULARY and any(inner in v for v in vals) else m.group(0)
+        return PLACEHOLDER if inner and inner not in VOCABULARY and any(_part_of(inner, v) for v in vals) else m.group(0)
 
     out = _QUOTED.sub(quoted, detail)
     for value in vals:
         if value in out:
             out = re.sub(_bounded(value), PLACEHOLDER, out)
     return out
+
+
+def _part_of(quoted: str, value: str) -> bool:
+    """Whether a quoted part is (a part of) ``value``, also as pydantic shortens a long input:
+    its start, ``...``, its end.
+
+    >>> _part_of("My manager Bob humiliates me in...be fired tomorrow", "My manager Bob humiliates me in "
+    ...          "meetings and should be fired tomorrow")
+    True
+    """
+    if quoted in value:
+        return True
+    head, sep, tail = quoted.partition("...")
+    return bool(sep) and len(head) + len(tail) >= _MIN_VALUE_CHARS and value.startswith(head) and value.endswith(tail)
 
 
 def _bounded(value: str) -> str:

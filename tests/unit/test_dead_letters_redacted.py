@@ -101,6 +101,9 @@ def test_field_names_that_are_people_are_counted_not_stored_and_details_keep_the
     assert row["payload_fields"] == ["at", "customer", "id", "text", "+4 other fields"]
     assert not [n for n in ("Bob", "bob", "Carla", "mgr_") if n in " ".join(row["payload_fields"])]
     assert "not a timestamp" in row["detail"] and "[value]stamp" not in row["detail"]
+    shortened = DeadLetter.make("files", json.dumps({"text": COMMENT + " and nobody listens"}), Reason.MAPPING_FAILED,
+                                f"ValidationError: input_value='{COMMENT[:20]}...nobody listens', input_type=str")
+    assert leaked(stored(store, [dead_letter_row(shortened, KEYS)])[0]) == []
     scored = DeadLetter.make("scored.text", json.dumps({"schema_version": 1, "event": record, "sentiment": None}),
                              Reason.CONFLICTING_DUPLICATE, "x", where="sink")
     assert dead_letter_row(scored, KEYS)["payload_fields"] == ["event", "schema_version", "sentiment"]
