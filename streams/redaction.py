@@ -181,7 +181,8 @@ def scrub(detail: str, payload: str) -> str:
 
     def quoted(m: re.Match) -> str:
         inner = m.group(1) if m.group(1) is not None else m.group(2)
-        return PLACEHOLDER if inner and inner not in VOCABULARY and any(_part_of(inner, v) for v in vals) else m.group(0)
+        is_value = inner and inner not in VOCABULARY and any(_part_of(inner, v) for v in vals)
+        return PLACEHOLDER if is_value else m.group(0)
 
     out = _QUOTED.sub(quoted, detail)
     for value in vals:
