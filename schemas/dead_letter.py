@@ -62,6 +62,10 @@ class DeadLetter(BaseModel):
     failed_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
     personal_fields: list[str] | None = Field(
         default=None, description="The source's declared personal fields; null (undeclared) is treated as personal.")
+    known_fields: list[str] = Field(
+        default_factory=list, description="Other source field names the connector declares (its configured "
+                                          "columns): the only names besides the canonical and personal ones that "
+                                          "the dead_letters table lists.")
 
     def payload_bytes(self) -> bytes:
         """The payload as the source sent it."""

@@ -208,6 +208,33 @@ class KafkaConnection:
                 # unreachable, still starting, or not speaking TLS: the clients retry and report it
                 continue
 
+    def unreachable_reason(self, timeout_s: float = 3.0) -> str | None:
+        """Why no bootstrap server answered, when a plain connect says so: refused, or not TLS.
+
+        >>> from pulsewire.infra.broker.embedded import free_port
+        >>> KafkaConnection(f"127.0.0.1:{free_port()}").unreachable_reason().startswith("connection refused at ")
+        True
+        """
+        reasons = []
+        for server in self.bootstrap.split(","):
+            host, _, port = server.strip().rpartition(":")
+            try:
+                with socket.create_connection((host, int(port)), timeout=timeout_s) as sock:
+                    if not self.tls:
+                        return None
+                    ctx = ssl.create_default_context()
+                    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE  # only: does it speak TLS?
+                    with ctx.wrap_socket(sock, server_hostname=host):
+                        return None
+            except ConnectionRefusedError:
+                reasons.append(f"connection refused at {server.strip()}")
+            except (ssl.SSLError, ConnectionResetError, EOFError):
+                reasons.append(f"the broker does not speak TLS at {server.strip()}: use its TLS listener, "
+                               "or kafka:// for a plaintext one")
+            except (OSError, ValueError):
+                return None  # a timeout or a name that does not resolve: the client's own error says it
+        return "; ".join(reasons) or None
+
 
 class ClientFailureReasons(logging.Handler):
     """What the Kafka client libraries log while they fail to connect: kafka-python raises only
@@ -254,7 +281,10 @@ class ClientFailureReasons(logging.Handler):
         return None
 
     def hint(self, conn: KafkaConnection) -> str:
-        """A likely cause to add to a timeout, when the logs point at one."""
+        """A likely cause to add to a timeout: a refused connect or a port without TLS, checked
+        directly; else what the logs point at."""
+        if reason := conn.unreachable_reason():
+            return f" ({reason})"
         if not conn.sasl_mechanism and self._seen("socket disconnected", "Connection lost"):
             return (" (the broker closes our connections: if its listener requires SASL, set "
                     "PULSEWIRE_BROKER_SASL_MECHANISM, _USERNAME and _PASSWORD)")

@@ -4,21 +4,33 @@ Pure functions over the raw payload of a dead letter. ``field_names`` lists the 
 names (never values); ``scrub`` removes the record's values from a human-readable detail, because
 details written by our code and by pydantic can quote what they refused.
 
+Only names known beforehand are listed: the canonical event's field names, the fields the source
+declared (its ``personal_fields`` and ``known_field_names``, e.g. a file connector's configured
+columns) and the webhook envelope. Any other key may be a value used as a key (a person's name, a user id), so it
+is only counted:
+
 >>> payload = '{"email": "ann@example.com", "comment": "My manager Bob humiliates me", "n": 4}'
 >>> field_names(payload, personal=["email", "comment"])
-['comment', 'email', 'n']
+['comment', 'email', '+1 other field']
+>>> field_names('{"Bob Miller": 1, "bob.miller": 2, "text": "x"}', personal=None)
+['text', '+2 other fields']
 
 Names inside a personal field are not listed (a record may key its answers by person), nor
 below the top level of a record whose source declared nothing:
 
->>> field_names('{"answers": {"ann.smith": 5}, "meta": {"lang": "en"}}', personal=["answers"])
-['answers', 'meta', 'meta.lang']
->>> field_names('{"answers": {"ann.smith": 5}, "meta": {"lang": "en"}}', personal=None)
-['answers', 'meta']
+>>> field_names('{"answers": {"ann.smith": 5}, "attributes": {"lang": "en"}}', personal=["answers", "lang"])
+['answers', 'attributes', 'attributes.lang']
+>>> field_names('{"answers": {"ann.smith": 5}, "attributes": {"lang": "en"}}', personal=None)
+['attributes', '+1 other field']
 >>> scrub("unknown termination type 'ann@example.com'", payload)
 'unknown termination type [value]'
 >>> scrub("not a timestamp: 'My manager Bob humil' (Invalid isoformat string)", payload)
 'not a timestamp: [value] (Invalid isoformat string)'
+
+Only whole values go, never part of a word of the detail:
+
+>>> scrub("not a timestamp: not a time (Invalid isoformat string: 'not a time')", '{"at": "not a time"}')
+'not a timestamp: [value] (Invalid isoformat string: [value])'
 
 The canonical schema's own words (kinds, types, field names) name no one and stay, so that a
 detail still says where the problem is:
@@ -44,12 +56,15 @@ import re
 from typing import Any, Iterable, Iterator, get_args
 
 from pulsewire.schemas.events import EVENT_MODELS
+from pulsewire.schemas.scored import ScoredEvent, Sentiment
 
 from .json_input import loads_json
 
 PLACEHOLDER = "[value]"
-#: Field names kept: identifier-shaped, so that a record keyed by e-mail addresses or user ids
-#: (``U2147483697``: three digits or more) shows none of them.
+#: The webhook connector's own envelope around a provider's request body.
+ENVELOPE_FIELDS = frozenset({"route", "received_at", "body_sha256", "body"})
+#: Keys that look like identifiers; any other key (an e-mail address, a user id ``U2147483697``)
+#: is treated as a value when scrubbing a detail.
 _FIELD_NAME = re.compile(r"^(?!.*[0-9].*[0-9].*[0-9])[A-Za-z_][A-Za-z0-9_ .#:-]{0,63}$")
 _MAX_FIELDS = 64
 _MAX_DEPTH = 3
@@ -70,6 +85,9 @@ def _vocabulary() -> frozenset[str]:
 
 
 VOCABULARY = _vocabulary()
+#: Field names of our own schemas: the canonical events and the scored event around one.
+CANONICAL_FIELDS = frozenset(name for model in (*EVENT_MODELS.values(), ScoredEvent, Sentiment)
+                             for name in model.model_fields)
 # Shorter values are left in place: they cannot name anyone, and scrubbing every "1" or "a" would
 # leave a detail nobody can read.
 _MIN_VALUE_CHARS = 3
@@ -82,28 +100,35 @@ def _parse(payload: str) -> Any:
         return None
 
 
-def field_names(payload: str, personal: Iterable[str] | None) -> list[str]:
-    """The record's field names as dotted paths (sorted, at most 64, three levels deep); none of a
-    payload that is not a JSON object. Names that do not look like identifiers are left out, and
-    so are names inside a ``personal`` field, or below the top level when ``personal`` is None
+def field_names(payload: str, personal: Iterable[str] | None, known: Iterable[str] = ()) -> list[str]:
+    """The record's known field names as dotted paths (sorted, at most 64, three levels deep), then
+    ``+N other field(s)`` counting the rest; nothing of a payload that is not a JSON object. Known:
+    a canonical event field, a ``personal`` or ``known`` (declared) field or a webhook envelope field. Names
+    inside a ``personal`` field are not walked, nor below the top level when ``personal`` is None
     (nothing declared)."""
     obj = _parse(payload)
     if not isinstance(obj, dict):
         return []
     closed = set(personal) if personal is not None else None
+    known = CANONICAL_FIELDS | ENVELOPE_FIELDS | (closed or set()) | set(known)
     names: set[str] = set()
+    others = 0
 
     def walk(node: dict, prefix: str, depth: int) -> None:
+        nonlocal others
         for key, value in node.items():
-            if not isinstance(key, str) or not _FIELD_NAME.match(key) or "@" in key:
+            if not isinstance(key, str) or key not in known:
+                others += 1
                 continue
             name = f"{prefix}{key}"
             names.add(name)
-            if isinstance(value, dict) and depth < _MAX_DEPTH and closed is not None and name not in closed:
+            if isinstance(value, dict) and depth < _MAX_DEPTH and closed is not None and key not in closed:
                 walk(value, f"{name}.", depth + 1)
 
     walk(obj, "", 1)
-    return sorted(names)[:_MAX_FIELDS]
+    listed = sorted(names)[:_MAX_FIELDS]
+    others += len(names) - len(listed)
+    return listed + ([f"+{others} other field{'s' if others > 1 else ''}"] if others else [])
 
 
 def values(payload: str) -> list[str]:
@@ -156,7 +181,8 @@ def scrub(detail: str, payload: str) -> str:
 
     def quoted(m: re.Match) -> str:
         inner = m.group(1) if m.group(1) is not None else m.group(2)
-        return PLACEHOLDER if inner and inner not in VOCABULARY and any(inner in v for v in vals) else m.group(0)
+        is_value = inner and inner not in VOCABULARY and any(_part_of(inner, v) for v in vals)
+        return PLACEHOLDER if is_value else m.group(0)
 
     out = _QUOTED.sub(quoted, detail)
     for value in vals:
@@ -165,10 +191,23 @@ def scrub(detail: str, payload: str) -> str:
     return out
 
 
+def _part_of(quoted: str, value: str) -> bool:
+    """Whether a quoted part is (a part of) ``value``, also as pydantic shortens a long input:
+    its start, ``...``, its end.
+
+    >>> _part_of("My manager Bob humiliates me in...be fired tomorrow", "My manager Bob humiliates me in "
+    ...          "meetings and should be fired tomorrow")
+    True
+    """
+    if quoted in value:
+        return True
+    head, sep, tail = quoted.partition("...")
+    return bool(sep) and len(head) + len(tail) >= _MIN_VALUE_CHARS and value.startswith(head) and value.endswith(tail)
+
+
 def _bounded(value: str) -> str:
-    """A pattern for ``value``; a short one does not match inside a longer word (``Bob`` in ``Bobby``)."""
-    if len(value) >= 8:
-        return re.escape(value)
+    """A pattern for ``value`` that does not match inside a longer word (``Bob`` in ``Bobby``,
+    ``not a time`` in ``not a timestamp``)."""
     head = r"(?<!\w)" if re.match(r"\w", value) else ""
     tail = r"(?!\w)" if re.search(r"\w$", value) else ""
     return head + re.escape(value) + tail

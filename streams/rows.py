@@ -60,6 +60,6 @@ def dead_letter_row(dl: DeadLetter, keys: KeyRing) -> dict:
         "detail": scrub(dl.detail, text) if personal else dl.detail,
         "payload": "" if personal else dl.payload[:65536], "payload_encoding": dl.payload_encoding,
         "payload_hash": payload_hash, "payload_bytes": len(raw),
-        "payload_fields": field_names(text, dl.personal_fields), "redacted": int(personal),
+        "payload_fields": field_names(text, dl.personal_fields, dl.known_fields), "redacted": int(personal),
         "stage": dl.where, "partition": dl.partition, "offset": dl.offset, "failed_at": dl.failed_at,
     }

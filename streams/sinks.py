@@ -172,7 +172,8 @@ class TableSink:
                           self.table, exc2, bad)
             return
         await self._dead_letter(DeadLetter.make(f"clickhouse.{self.table}", json.dumps(row, default=str),
-                                                Reason.STORE_REJECTED, detail, where=f"sink:{self.table}"))
+                                                Reason.STORE_REJECTED, detail, where=f"sink:{self.table}",
+                                                known_fields=list(row)))  # our table's columns
 
 
 class EventSink:

@@ -25,7 +25,9 @@ def register(app: typer.Typer) -> None:
         from pulsewire.models.learners.evaluation import format_table
 
         from ..evaluate import EvalOptions, EvaluateError, run_fast, run_pipeline
+        from .errors import load_settings
 
+        load_settings(data_dir=data_dir)  # a bad setting is one line, before the data dir is touched
         logging.getLogger().setLevel(logging.WARNING)
         console = Console(stderr=True)
         opts = EvalOptions(events=events, seed=seed, data_dir=data_dir, show_progress=not as_json)

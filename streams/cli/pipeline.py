@@ -25,8 +25,9 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from ..demo import DemoError, DemoOptions, run_demo
-        from .errors import fail
+        from .errors import fail, load_settings
 
+        load_settings(data_dir=data_dir)  # a bad setting is one line, before the data dir is touched
         logging.getLogger().setLevel(logging.WARNING)
         console = Console(stderr=True)
         try:

@@ -281,6 +281,9 @@ class Files(FileConnector):
         mapped = [c.columns.get(f, f) for f in PERSONAL_FIELDS if f != "attributes"]
         return tuple(dict.fromkeys((*mapped, *c.attributes, *c.personal_fields)))
 
+    def known_field_names(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*self.config.columns.values(), *self.config.attributes)))
+
     def _fields(self) -> list[str]:
         skip = {"schema_version", "kind", "source", "ingested_at", "attributes"}
         return [f for f in EVENT_MODELS[self.config.kind].model_fields if f not in skip]

@@ -192,8 +192,11 @@ def map_freshdesk(body: dict, source: str, received_at: str, body_hash: str) -> 
     except Reject:
         at = received_at  # Freshdesk formats placeholders for humans; the arrival time is close enough
     text = t.get("ticket_latest_public_comment") if kind == "comment" else t.get("ticket_description")
+    requester = str(t.get("ticket_requester_id") or "").strip()
+    if not requester or "@" in requester:  # an address would be stored as the customer's id everywhere
+        raise Reject(Reason.MISSING_FIELD, "requester id missing; e-mail addresses are not used as ids")
     return compact({"kind": "ticket", "type": kind, "source": source, "event_id": f"freshdesk:{body_hash[:40]}",
-                    "occurred_at": at, "customer_id": str(t.get("ticket_requester_id") or t["ticket_requester_email"]),
+                    "occurred_at": at, "customer_id": requester,
                     "ticket_id": str(t["ticket_id"]), "status": FD_STATUS.get(_lower(t.get("ticket_status")) or ""),
                     "priority": FD_PRIORITY.get(_lower(t.get("ticket_priority")) or ""),
                     "channel": _lower(t.get("ticket_source")), "text": text})
@@ -281,7 +284,7 @@ class Webhook(Connector):
         self._secrets = {}
         for path, r in self.routes.items():
             if r.secret_env:
-                if not os.environ.get(r.secret_env):
+                if not os.environ.get(r.secret_env, "").strip():  # a blank secret is as good as none
                     raise ConnectorError(f"route {path}: environment variable {r.secret_env} is not set")
                 self._secrets[path] = os.environ[r.secret_env]
         self._q: queue.Queue = queue.Queue(maxsize=self.config.queue_size)
@@ -334,12 +337,18 @@ class Webhook(Connector):
 
     async def _handle(self, request):
         from aiohttp import web
+        from aiohttp.http_exceptions import HttpProcessingError
+        from aiohttp.web_protocol import RequestPayloadError
 
         c, path = self.config, request.path
         route = self.routes[path]
         if (request.content_length or 0) > c.max_body_bytes:
             return web.json_response({"error": f"body over {c.max_body_bytes} bytes"}, status=413)
-        body = await request.read()  # aiohttp answers 413 itself past client_max_size
+        try:
+            body = await request.read()  # aiohttp answers 413 itself past client_max_size
+        except (RequestPayloadError, HttpProcessingError):  # not in its Content-Encoding: the client's error
+            return web.json_response({"error": "the body could not be decoded as its Content-Encoding says"},
+                                     status=400)
         if path in self._secrets:
             why = verify(route.provider, self._secrets[path], request.headers, body, time.time(), c.max_clock_skew_s)
             if why:

@@ -122,6 +122,11 @@ class Connector:
             return None
         return tuple(dict.fromkeys((*declared, *self.config.personal_fields)))
 
+    def known_field_names(self) -> tuple[str, ...]:
+        """Source field names this connector knows beforehand (configured columns), which a dead
+        letter may list; any other name of a rejected record is only counted (it may be a value)."""
+        return ()
+
     def setup(self) -> None:
         """Open connections, files, servers. Raise ConnectorError for what the user must fix."""
 

@@ -86,7 +86,8 @@ def dead_letter(connector: Connector, raw: Raw, reason: Reason, detail: str) -> 
     original = raw.raw if raw.raw is not None else _as_json(raw.payload)
     declared = connector.declared_personal_fields()
     return DeadLetter.make(connector.instance, original, reason, detail, where=f"connector:{connector.name}",
-                           personal_fields=None if declared is None else list(declared))
+                           personal_fields=None if declared is None else list(declared),
+                           known_fields=list(connector.known_field_names()))
 
 
 def _as_json(payload) -> str:

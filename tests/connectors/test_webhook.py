@@ -5,6 +5,8 @@ import urllib.request
 
 import pytest
 
+from pulsewire.schemas.dead_letter import DeadLetter
+
 from pulsewire.streams.connectors.webhook import Webhook, sign
 from pulsewire.streams.sdk import ConnectorError
 from pulsewire.streams.testing import check_conformance, running
@@ -43,7 +45,7 @@ INTERCOM_REPLY = {
 FRESHDESK = {"freshdesk_webhook": {
     "ticket_id": 8812, "ticket_subject": "Can't log in", "ticket_description": "Password reset mail never arrives.",
     "ticket_status": "Open", "ticket_priority": "Urgent", "ticket_source": "Email",
-    "ticket_requester_email": "owner@bakery.example", "triggered_event": "{ticket_action:created}",
+    "ticket_requester_id": 47001234, "ticket_requester_email": "owner@bakery.example", "triggered_event": "{ticket_action:created}",
     "ticket_updated_at": "2026-11-02T10:00:00Z"}}
 ROUTES = [{"provider": "zendesk", "secret_env": "ZD_SECRET"}, {"provider": "slack", "secret_env": "SLACK_SECRET"},
           {"provider": "intercom", "secret_env": "IC_SECRET"}, {"provider": "freshdesk", "secret_env": "FD_TOKEN"}]
@@ -85,7 +87,7 @@ def test_each_provider_produces_a_canonical_event(hook):
     assert zd.event_id == "zendesk:cbe4028c-7239-495d-b020-f22348516046" and zd.channel == "web_form"
     assert (sl.kind, sl.author_role, sl.employee_id, sl.channel) == ("chat", "employee", "U2147483697", "slack:C024BE91L")
     assert ic.text == "Thanks, that fixed it & the sync works again!" and ic.customer_id == "5310d8e7598c9a0b24000002"
-    assert (fd.type, fd.priority, fd.customer_id) == ("created", "urgent", "owner@bakery.example")
+    assert (fd.type, fd.priority, fd.customer_id) == ("created", "urgent", "47001234")
 
 
 def test_bad_signature_and_stale_timestamp_get_401_and_nothing_produced(hook):
@@ -151,6 +153,21 @@ def test_a_route_without_a_secret_is_one_line_from_the_cli(tmp_path):
                          cwd=tmp_path, capture_output=True, text=True, timeout=60, env=os.environ)
     assert res.returncode != 0 and res.stderr.strip().count("\n") == 0, res.stderr
     assert res.stderr.startswith("error: route /freshdesk: every route needs a secret")
+
+
+@pytest.mark.parametrize("requester", [{}, {"ticket_requester_id": ""}, {"ticket_requester_id": "owner@bakery.example"}])
+def test_a_freshdesk_requester_known_only_by_e_mail_is_a_dead_letter_not_a_customer_id(requester):
+    from pulsewire.streams.sdk import Raw, to_messages
+
+    body = {"freshdesk_webhook": {**{k: v for k, v in FRESHDESK["freshdesk_webhook"].items()
+                                     if k != "ticket_requester_id"}, **requester}}
+    hook = Webhook({"port": 0, "routes": ROUTES})
+    msgs, outcome = to_messages(hook, Raw({"route": "/freshdesk", "received_at": "2026-11-02T10:00:01+00:00",
+                                           "body_sha256": "ab" * 32, "body": body}))
+    assert outcome == "dead_lettered" and len(msgs) == 1
+    dl = DeadLetter.model_validate_json(msgs[0].value)
+    assert dl.reason.value == "missing_field"
+    assert dl.detail == "requester id missing; e-mail addresses are not used as ids"
 
 
 def test_conformance():
@@ -230,6 +247,20 @@ def test_malformed_headers_and_bodies_get_400_or_401_never_500(hook):
     assert reasons == sorted(["nesting_too_deep", "malformed_json", "malformed_json", "non_finite_number",
                               "not_an_object", "malformed_json"])
     assert post(hook, "slack", SLACK_MESSAGE)[0] == 200  # and the server still answers
+
+
+@pytest.mark.parametrize("encoding", [b"gzip", b"zstd", b"deflate", b"br"])
+def test_a_body_that_is_not_in_its_content_encoding_gets_400_never_500(hook, encoding):
+    headers = [(b"Content-Type", b"application/json"), (b"Content-Encoding", encoding)]
+    assert raw_post(hook, "/zendesk", headers, b"this is not compressed") == 400
+    assert post(hook, "slack", SLACK_MESSAGE)[0] == 200  # and the server still answers
+
+
+@pytest.mark.parametrize("secret", [" ", "\t\n  "])
+def test_a_secret_of_only_whitespace_is_refused_like_a_missing_one(monkeypatch, secret):
+    monkeypatch.setenv("BLANK", secret)
+    with pytest.raises(ConnectorError, match="BLANK is not set"):
+        Webhook({"routes": [{"provider": "zendesk", "secret_env": "BLANK"}], "port": 0}).setup()
 
 
 def test_a_restarted_webhook_refuses_a_replayed_delivery(monkeypatch):

@@ -73,18 +73,32 @@ def test_summary_on_a_store_held_by_another_process(tmp_path, store):
 def test_commands_need_a_reachable_broker(tmp_path):
     """``topics`` and ``worker`` against a port where nothing listens (both wait out the
     bootstrap timeout, so they run side by side)."""
-    env = {**os.environ, "COLUMNS": "200", "PULSEWIRE_BROKER_URL": f"kafka://127.0.0.1:{free_port()}",
+    port = free_port()
+    env = {**os.environ, "COLUMNS": "200", "PULSEWIRE_BROKER_URL": f"kafka://127.0.0.1:{port}",
            "PULSEWIRE_PSEUDONYM_KEY": "k" * 32, "PULSEWIRE_DATA_DIR": str(tmp_path / "data")}
     procs = [subprocess.Popen([*PULSEWIRE, cmd], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for cmd in ("topics", "worker")]
-    for proc in procs:
-        out, err = proc.communicate(timeout=120)
-        assert_user_error(subprocess.CompletedProcess(proc.args, proc.returncode, out, err), "cannot reach Kafka")
+    outputs = [p.communicate(timeout=120) for p in procs]
+    results = [subprocess.CompletedProcess(p.args, p.returncode, *out) for p, out in zip(procs, outputs)]
+    for res in results:
+        assert_user_error(res, "cannot reach Kafka")
+    assert f"connection refused at 127.0.0.1:{port}" in results[0].stderr and "SASL" not in results[0].stderr
 
 
 def test_invalid_setting_is_one_line(tmp_path):
     res = pulsewire("summary", cwd=tmp_path, env={"PULSEWIRE_MIN_GROUP_SIZE": "many"})
     assert_user_error(res, "PULSEWIRE_MIN_GROUP_SIZE")
+
+
+@pytest.mark.parametrize(("command", "variable", "value"), [
+    (["demo", "-n", "10"], "PULSEWIRE_MIN_GROUP_SIZE", "3"),
+    (["demo", "-n", "10"], "PULSEWIRE_RAW_TEXT_TTL_DAYS", "abc"),
+    (["evaluate", "-n", "100"], "PULSEWIRE_MIN_GROUP_SIZE", "many"),
+])
+def test_invalid_setting_for_demo_and_evaluate_is_one_line_and_touches_nothing(tmp_path, command, variable, value):
+    res = pulsewire(*command, "--data-dir", str(tmp_path / "run"), cwd=tmp_path, env={variable: value})
+    assert_user_error(res, "invalid configuration", variable)
+    assert res.returncode == 2 and not (tmp_path / "run").exists()
 
 
 def _help_pages() -> list[list[str]]:

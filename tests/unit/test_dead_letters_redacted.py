@@ -83,7 +83,31 @@ def test_connector_dead_letters_keep_no_email_hr_id_slack_id_or_comment(store, t
             dl.payload.encode())
         assert "[value]" in row["detail"]
     hook_row = next(r for r in rows if r["source_topic"] == "webhook")
-    assert hook_row["payload_fields"] == ["body", "received_at", "route"]  # not inside "body"; no 3-digit names
+    assert hook_row["payload_fields"] == ["body", "body_sha256", "received_at", "route"]  # not inside "body"
+
+
+def test_field_names_that_are_people_are_counted_not_stored_and_details_keep_their_words(store, tmp_path):
+    from pulsewire.streams.connectors.files import Files
+
+    day = (datetime.now(timezone.utc) - timedelta(days=3)).date().isoformat()
+    record = {"id": "r-1", "customer": "c-1", "at": "not a time", "text": "fine",
+              "Bob Miller": 1, "bob.miller": 2, "Carla Diaz": 3, "mgr_bob_humiliates_me": 4}
+    assert day  # the record is rejected for its time, whatever today is
+    files = Files({"path": str(tmp_path / "r.jsonl"),
+                   "columns": {"event_id": "id", "customer_id": "customer", "occurred_at": "at", "text": "text"}})
+    dls = connector_dead_letters(files, tmp_path, "r.jsonl", json.dumps(record) + "\n")
+    assert len(dls) == 1 and "not a time" in dls[0].detail
+    row = stored(store, [dead_letter_row(dls[0], KEYS)])[0]
+    assert row["payload_fields"] == ["at", "customer", "id", "text", "+4 other fields"]
+    assert not [n for n in ("Bob", "bob", "Carla", "mgr_") if n in " ".join(row["payload_fields"])]
+    assert "not a timestamp" in row["detail"] and "[value]stamp" not in row["detail"]
+    shortened = DeadLetter.make("files", json.dumps({"text": COMMENT + " and nobody listens"}), Reason.MAPPING_FAILED,
+                                f"ValidationError: input_value='{COMMENT[:20]}...nobody listens', input_type=str")
+    assert leaked(stored(store, [dead_letter_row(shortened, KEYS)])[0]) == []
+    scored = DeadLetter.make("scored.text", json.dumps({"schema_version": 1, "event": record, "sentiment": None}),
+                             Reason.CONFLICTING_DUPLICATE, "x", where="sink")
+    assert dead_letter_row(scored, KEYS)["payload_fields"] == ["event", "schema_version", "sentiment"]
+    assert "not a time" not in row["detail"].replace("not a timestamp", "")
 
 
 def test_validator_dead_letters_keep_no_pseudonym_shaped_raw_id_and_no_undecodable_payload(store):

@@ -154,6 +154,38 @@ def test_an_untrusted_broker_certificate_is_named_in_one_line(tmp_path, ca):
         listener.close()
 
 
+def test_a_refused_port_and_a_plaintext_port_under_kafka_ssl_are_named():
+    """Not "the broker closes our connections ... SASL": what a plain connect finds out."""
+    import socket
+    import threading
+
+    from pulsewire.infra.broker.embedded import free_port
+    from pulsewire.streams.kafka_security import ClientFailureReasons
+
+    closed = free_port()
+    assert ClientFailureReasons().hint(KafkaConnection(f"127.0.0.1:{closed}")) == (
+        f" (connection refused at 127.0.0.1:{closed})")
+    listener = socket.create_server(("127.0.0.1", 0))  # reads a request, then hangs up: a plaintext Kafka port
+    port = listener.getsockname()[1]
+
+    def serve():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(4096)
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        hint = ClientFailureReasons().hint(KafkaConnection(f"127.0.0.1:{port}", tls=True))
+        assert hint.startswith(f" (the broker does not speak TLS at 127.0.0.1:{port}") and "SASL" not in hint
+        assert ClientFailureReasons().hint(KafkaConnection(f"127.0.0.1:{port}")) == ""  # it accepts plaintext
+    finally:
+        listener.close()
+
+
 KAFKA_CLIENTS = {"KafkaProducer", "KafkaConsumer", "KafkaAdminClient", "AIOKafkaProducer", "AIOKafkaConsumer",
                  "AIOKafkaAdminClient", "AIOKafkaClient", "KafkaClient"}
 
