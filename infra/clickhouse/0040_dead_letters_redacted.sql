@@ -22,13 +22,11 @@ ALTER TABLE dead_letters MODIFY TTL toDateTime(least(failed_at, stored_at)) + to
 
 -- Rows stored before this migration may hold raw records: which sources were personal was not
 -- recorded, so every row is treated as personal. The payload goes, quoted values go from the detail,
--- the field names and size stay. Their payload_hash stays empty: SQL has no key to compute it.
+-- only canonical event field names stay (a source may key records by person), and the size stays. Their payload_hash stays empty: SQL has no key to compute it.
 -- The migration waits for the mutation, so no worker starts while raw rows remain.
 ALTER TABLE dead_letters UPDATE
     payload_fields = if(isValidJSON(payload),
-                        arrayFilter(k -> match(k, '^[A-Za-z_][A-Za-z0-9_ .#:-]{0,63}$') AND position(k, '@') = 0
-                                             AND NOT match(k, '[0-9].*[0-9].*[0-9]'),
-                                    JSONExtractKeys(payload)),
+                        arrayFilter(k -> has(['attributes', 'author_role', 'channel', 'consent', 'conversation_id', 'csat', 'customer_id', 'days', 'employee_id', 'event', 'event_id', 'exit_type', 'hours', 'ingested_at', 'kind', 'label', 'leave_type', 'model_version', 'mrr', 'occurred_at', 'plan', 'previous_plan', 'priority', 'probabilities', 'product', 'question', 'rating', 'schema_version', 'score', 'sentiment', 'source', 'status', 'team_id', 'text', 'ticket_id', 'truncated', 'type'], k), JSONExtractKeys(payload)),
                         []),
     payload_bytes = toUInt32(if(payload_encoding = 'base64', length(tryBase64Decode(payload)), length(payload))),
     detail = replaceRegexpAll(detail, '\'[^\']*\'|"[^"]*"', '[value]'),

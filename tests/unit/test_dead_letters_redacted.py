@@ -207,7 +207,8 @@ with open_store(url, retention={{"dead_letter_ttl_days": 12}}) as s:
     assert "TTL toDateTime(least(failed_at, stored_at)) + toIntervalDay(12)" in out["create"]
     assert [leaked(row) for row in out["rows"]] == [[], []]
     assert out["rows"][0] == {"dl_id": "old-1", "detail": "unknown termination type [value]", "payload": "",
-                              "payload_fields": ["Employee ID", "Comment"], "payload_bytes": out["rows"][0][
+                              # a source's own column names may be a person's: only canonical names stay
+                              "payload_fields": [], "payload_bytes": out["rows"][0][
                                   "payload_bytes"], "redacted": 1}
     assert out["rows"][1]["payload_bytes"] == len(b"\xff " + HR_ID.encode()) and out["rows"][1]["payload"] == ""
 
