@@ -16,6 +16,8 @@ so a replayed record is byte-for-byte the same.
 >>> ce = make_cloudevent(alert)
 >>> ce["type"], ce["subject"], ce["data"]["summary"], ce["data"]["episode_event_id"]
 ('dev.pulsewire.alert.churn.v1', 'cus-1', '3 negative tickets in 7 days', 'ev-7')
+>>> ce["data"]["model_card"]["command"]
+'pulsewire model-card churn'
 >>> _ = ChurnAlert.model_validate(ce)
 
 The same episode triggered by a later event (another model version, a higher score) has the same id:
@@ -43,16 +45,36 @@ SUGGESTION = ("This is a suggestion for a human to review, not a decision. It wa
 SCHEMA_BASE = "https://pulsewire.dev/schemas/"
 CONTENT_TYPE = "application/cloudevents+json"
 KAFKA_HEADERS = [("content-type", CONTENT_TYPE.encode())]  # CloudEvents Kafka protocol binding, structured mode
+#: Each alert kind's model card, as a path from the root of the pulsewire repository (and of its package).
+MODEL_CARDS = {"churn": "models/learners/CHURN_CARD.md", "burnout": "models/learners/BURNOUT_CARD.md",
+               "sentiment": "models/sentiment/MODEL_CARD.md"}
 
 
 class Reason(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    feature: str = Field(description="Feature name (documented in docs/learners.md).")
+    feature: str = Field(description="Feature name (documented in the model card, data.model_card).")
     value: float = Field(description="The feature's value when the alert was raised.")
     contribution: float = Field(description="Its contribution to the score (log-odds for model alerts; "
                                             "excess over the baseline for sentiment spikes).")
     text: str = Field(description="The same in plain words, e.g. '3 negative tickets in 7 days'.")
+
+
+class ModelCardLink(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(description="The card's file, relative to the root of the pulsewire repository, e.g. "
+                                  "models/learners/CHURN_CARD.md.")
+    command: str = Field(description="The command that prints the card, e.g. 'pulsewire model-card churn'.")
+
+
+def model_card_link(kind: str) -> dict:
+    """Where the card of the model behind a ``kind`` alert is: the same for every alert of that kind.
+
+    >>> model_card_link("burnout")
+    {'path': 'models/learners/BURNOUT_CARD.md', 'command': 'pulsewire model-card burnout'}
+    """
+    return {"path": MODEL_CARDS[kind], "command": f"pulsewire model-card {kind}"}
 
 
 class AlertData(BaseModel):
@@ -80,6 +102,11 @@ class AlertData(BaseModel):
     alert_number: int = Field(ge=1, description="How many alerts this subject has had (1 = first).")
     suggestion_only: Literal[True] = Field(default=True, description="Always true: a human decides.")
     notice: str = Field(default=SUGGESTION)
+    # Optional only so that records written before cards existed still validate (an additive change to v1)
+    model_card: ModelCardLink | None = Field(default=None, description=(
+        "The model card of the model behind this alert: what its features and reasons mean, its labels, "
+        "thresholds, measured quality, limits, and intended and forbidden uses. data.model_version says "
+        "which version scored it."))
 
 
 class _CloudEvent(BaseModel):
@@ -154,6 +181,7 @@ def make_cloudevent(alert: dict) -> dict:
             "trigger_event_id": alert["trigger_event_id"], "occurred_at": when,
             "episode_event_id": episode_id, "episode_started_at": _iso(episode["t"]),
             "alert_number": int(alert.get("n_alerts") or 1), "suggestion_only": True, "notice": SUGGESTION,
+            "model_card": model_card_link(kind),
         },
     }
 

@@ -1,4 +1,5 @@
-"""``pulsewire evaluate``: measured quality of the churn and burnout learners (see streams/evaluate.py)."""
+"""``pulsewire evaluate``: measured quality of the churn and burnout learners (see streams/evaluate.py);
+``pulsewire model-card``: what a model is for, its inputs, thresholds, figures and limits."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ def register(app: typer.Typer) -> None:
                                       help="Where the broker and store of the run live (recreated)."),
         fast: bool = typer.Option(False, "--fast", help="In-process replay instead of the real pipeline."),
         as_json: bool = typer.Option(False, "--json", help="Print the figures as one JSON object."),
+        write_card: bool = typer.Option(False, "--write-card", help=(
+            "Also write the figures the model cards show (evaluation.json) and regenerate the cards.")),
+        card_dir: Path = typer.Option(None, "--card-dir", help=(
+            "Where --write-card writes (default: beside the learners' code, models/learners/).")),
     ):
         """Run the generator through the pipeline and print churn / burnout quality against a baseline."""
         from rich.console import Console
@@ -28,6 +33,9 @@ def register(app: typer.Typer) -> None:
         from .errors import load_settings
 
         load_settings(data_dir=data_dir)  # a bad setting is one line, before the data dir is touched
+        if card_dir is not None and not card_dir.is_dir():
+            typer.echo(f"pulsewire evaluate: --card-dir {card_dir} is not a directory", err=True)
+            raise typer.Exit(2)
         logging.getLogger().setLevel(logging.WARNING)
         console = Console(stderr=True)
         opts = EvalOptions(events=events, seed=seed, data_dir=data_dir, show_progress=not as_json)
@@ -36,6 +44,8 @@ def register(app: typer.Typer) -> None:
         except EvaluateError as exc:
             console.print(f"[red]evaluate failed:[/red] {exc}")
             raise typer.Exit(1)
+        if write_card:
+            _write_card(fig, events, seed, fast, card_dir, console)
         if as_json:
             typer.echo(json.dumps(fig, default=str))
             return
@@ -47,3 +57,41 @@ def register(app: typer.Typer) -> None:
         if pop := fig.get("burnout_population"):
             typer.echo(f"burnout measured on the {pop['consenting']} of {pop['employees']} employees who consented "
                        "(only their predictions are stored)")
+
+    @app.command("model-card")
+    def model_card(
+        model: str = typer.Argument(..., help="churn, burnout or sentiment."),
+    ):
+        """Print a model's card (Markdown): what it is for, its inputs, thresholds, figures and limits."""
+        from pulsewire.schemas.alerts import MODEL_CARDS
+
+        if model not in MODEL_CARDS:
+            typer.echo(f"pulsewire model-card: no model {model!r}; one of {', '.join(MODEL_CARDS)}", err=True)
+            raise typer.Exit(2)
+        typer.echo(card_file(model).read_text(), nl=False)
+
+
+def card_file(model: str) -> Path:
+    """The card of ``model`` in the installed package (the same file as in the repository)."""
+    import pulsewire.models
+    from pulsewire.schemas.alerts import MODEL_CARDS
+
+    return Path(pulsewire.models.__file__).parent / MODEL_CARDS[model].removeprefix("models/")
+
+
+def evaluate_command(events: int, seed: int, fast: bool) -> str:
+    """The command line that reproduces a run's figures.
+
+    >>> evaluate_command(20000, 7, False)
+    'pulsewire evaluate -n 20000 --seed 7 --write-card'
+    """
+    return f"pulsewire evaluate -n {events} --seed {seed}{' --fast' if fast else ''} --write-card"
+
+
+def _write_card(fig: dict, events: int, seed: int, fast: bool, card_dir: Path | None, console) -> None:
+    from pulsewire.models.learners import card
+
+    directory = card_dir or card.CARD_DIR
+    figures = card.card_figures(fig, fig.get("run", {}), evaluate_command(events, seed, fast), card.today())
+    paths = [card.write_evaluation(figures, directory), *card.write_cards(figures, directory)]
+    console.print("wrote " + ", ".join(str(p) for p in paths))
