@@ -75,7 +75,7 @@ def register(app: typer.Typer) -> None:
         try:
             try:
                 with open_store(url, user=settings.store_user, password=settings.store_password.get_secret_value(),
-                                ca_file=settings.store_ca_file, existing=True) as store:
+                                ca_file=settings.store_ca_file, must_exist=True) as store:
                     doc, audit = export_person(store, subject, employee or customer, requested_by=requested_by,
                                                os_user=_os_user())
             except store_errors() as exc:
