@@ -180,7 +180,7 @@ def access_row(subject: Subject, counts: dict[str, int], *, requested_by: str = 
     return {"access_id": access_id or uuid.uuid4().hex, "accessed_at": at or datetime.now(timezone.utc),
             "command": command, "subject_hash": subject.subject_hash, "subject_type": subject.entity_type,
             "requested_by": requested_by, "os_user": os_user,
-            "found": int(found({t: [None] * n for t, n in returned.items()})),
+            "found": int(any(returned.values())),
             "rows_returned": returned, "rows_total": sum(returned.values())}
 
 

@@ -157,7 +157,9 @@ Section = tuple[str, list[Block]]
 
 
 def _days(d: float) -> str:
-    """>>> _days(1), _days(7), _days(0.5)
+    """A number of days in words.
+
+    >>> _days(1), _days(7), _days(0.5)
     ('1 day', '7 days', '0.5 days')
     """
     d = int(d) if float(d).is_integer() else d
@@ -165,7 +167,9 @@ def _days(d: float) -> str:
 
 
 def _list(items) -> str:
-    """>>> _list(["a"]), _list(["a", "b", "c"])
+    """Items as a sentence lists them.
+
+    >>> _list(["a"]), _list(["a", "b", "c"])
     ('a', 'a, b and c')
     """
     items = list(items)
