@@ -33,8 +33,8 @@ AUDIENCES: tuple[Audience, ...] = ("employees", "customers")
 
 #: Who reads each alert topic: the CRM the customer-facing team uses, the HR system (the Kafka ACLs in
 #: docs/privacy.md give each only its own topics).
-ALERT_READERS = {"churn": "the CRM your account team uses", "burnout": "the HR system",
-                 "sentiment": "the CRM your account team uses"}
+ALERT_READERS = {"churn": "the company's CRM (its account team)", "burnout": "the HR system",
+                 "sentiment": "the company's CRM (its account team)"}
 # Bookkeeping fields of every event, not something a person said or did.
 _BOOKKEEPING = {"schema_version", "event_id", "source", "occurred_at", "ingested_at", "kind", "type"}
 
@@ -206,7 +206,7 @@ def _collected(f: Facts, who: str) -> list[Block]:
                       f"the days listed under \"How long it is kept\". Texts you write are kept "
                       f"{_days(f.raw_text_days)}, then cleared.")
     else:
-        blocks.append("Your customer id is stored as your organisation's systems send it, so that the account team can "
+        blocks.append("Your customer id is stored as the company's systems send it, so that its account team can "
                       f"act on an alert. Texts you write are kept {_days(f.raw_text_days)}, then cleared.")
     return blocks
 
@@ -238,15 +238,16 @@ def _inferred(f: Facts, who: str) -> list[Block]:
 
 def _who_sees(f: Facts, who: str) -> list[Block]:
     prefix = "workforce_" if who == "employee" else "customer_"
-    views = [v for v in f.granted if v.startswith(prefix) or v == "privacy_thresholds"]
+    views = [v for v in f.granted if v.startswith(prefix) or (who == "employee" and v == "privacy_thresholds")]
     kinds = ("burnout",) if who == "employee" else ("churn", "sentiment")
-    items = [f"Dashboards (Grafana and `pulsewire board`) read only these views, never a table with a row per "
-             f"person: {', '.join(_code(views))}."]
     if who == "employee":
-        items[0] += (f" They show numbers about at least {f.min_group_size} people ({f.min_comment_group_size} "
-                     "for written comments), never one person.")
+        dashboards = (f", never a table with a row per person: {', '.join(_code(views))}. They show numbers about at "
+                      f"least {f.min_group_size} people ({f.min_comment_group_size} for written comments), never one "
+                      "person.")
     else:
-        items[0] += " They show individual customers' churn risk and alerts to the account team."
+        dashboards = (f": {', '.join(_code(views))}. They show the account team each customer's churn risk and "
+                      "alerts, and events without their text.")
+    items = [f"Dashboards (Grafana and `pulsewire board`) read only these views{dashboards}"]
     items += [f"Alerts on `{f.alert_topics[k]}` are read by {ALERT_READERS[k]}." for k in kinds]
     items.append("The operators who run pulsewire can read every table. Every copy of one person's data made "
                  "with `pulsewire export` is recorded (when, by which role and login, how many rows; the "
