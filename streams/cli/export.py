@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
         from ..erasure import check_id, check_role, subject_of
         from ..privacy import KeyRing
         from ..store import open_store
-        from ..transparency.export import export_person
+        from ..transparency.export import ACCESS_TABLE, export_person
         from .errors import fail, load_settings, store_errors, store_failure
 
         if bool(employee) == bool(customer):
@@ -93,5 +93,7 @@ def register(app: typer.Typer) -> None:
                 out.close()
                 if output.stat().st_size == 0:
                     output.unlink()
-        counts = ", ".join(f"{t} {n}" for t, n in doc["counts"].items() if n)
-        typer.echo(f"wrote {output}: {audit['rows_total']} rows ({counts}); look-up recorded as {audit['access_id']}")
+        counts = ", ".join(f"{t} {n}" for t, n in audit["rows_returned"].items() if n)
+        earlier = doc["counts"].get(ACCESS_TABLE, 0)
+        typer.echo(f"wrote {output}: {audit['rows_total']} rows ({counts}), {earlier} earlier look-ups; "
+                   f"this one recorded as {audit['access_id']}")
