@@ -181,6 +181,7 @@ NOT_PER_PERSON: dict[str, str] = {
     "dead_letters": "rejected input of personal sources is stored redacted (no values)",
     "privacy_settings": "the small-group thresholds in force",
     AUDIT_TABLE: "the erasure audit: a keyed hash of the subject, never an id",
+    "data_access_audit": "the data-access audit (pulsewire export): a keyed hash of the subject, never an id",
 }
 
 # The buckets of sentiment_minute are derived from these columns of events_scored: delete and

@@ -59,6 +59,9 @@ TABLES: tuple[TableRetention, ...] = (
                    "toDateTime(created_at)", setting="audit_ttl_days"),
     TableRetention("consent_audit", "every change of an employee's consent: pseudonym, old and new answer, source",
                    "toDateTime(recorded_at)", setting="audit_ttl_days"),
+    TableRetention("data_access_audit", "every look-up of one person's data (pulsewire export): when, the role and "
+                   "login that ran it, rows returned; the person only as a keyed hash",
+                   "toDateTime(accessed_at)", setting="audit_ttl_days"),
     TableRetention("metrics_daily", "daily eNPS, CSAT, retention, turnover and sentiment per company, team, channel",
                    "toDateTime(computed_at)", setting="metrics_ttl_days"),
     TableRetention("pipeline_health", "events, batches and dead letters per pipeline stage (no personal data)",

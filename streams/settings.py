@@ -90,7 +90,7 @@ class Settings(BaseSettings):
     # How long the store keeps rows (streams/retention.py; the worker applies them, 0044 sets these defaults)
     events_ttl_days: int = Field(default=365, ge=1, description="events_scored rows, sentiment_minute")
     predictions_ttl_days: int = Field(default=180, ge=1, description="predictions, risk_latest, learn_examples")
-    audit_ttl_days: int = Field(default=365, ge=1, description="alerts_audit, consent_audit")
+    audit_ttl_days: int = Field(default=365, ge=1, description="alerts_audit, consent_audit, data_access_audit")
     metrics_ttl_days: int = Field(default=730, ge=1, description="metrics_daily")
     dead_letter_ttl_days: int = Field(default=30, ge=1, description="ClickHouse drops dead letters after this.")
     dlq_retention_days: float = Field(default=7, gt=0, description="events.dlq (raw rejected records) keeps them "

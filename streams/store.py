@@ -14,7 +14,9 @@ the path and the owning PID instead of chDB's internal error.
 
 ``read_only=True`` is for commands that only look (``summary``, ``board``): the
 store must already exist, nothing is migrated, no TTL is changed, and the chDB
-engine itself refuses writes. TTLs change only when ``retention`` (days per
+engine itself refuses writes. ``must_exist=True`` is for commands that record what they did in a
+store that must already be there and current (``export`` writes its access audit): opened for
+writing, never created or migrated. TTLs change only when ``retention`` (days per
 setting, ``streams/retention.py``) is given: the worker passes its settings';
 any other open leaves them as the worker (or migration 0044) set them.
 """
@@ -177,7 +179,8 @@ class Store:
     """A clickhouse-connect client plus our migrations and batch inserts."""
 
     def __init__(self, url: str, *, user: str = "default", password: str = "",
-                 retention: dict[str, int] | None = None, read_only: bool = False, ca_file: Path | str | None = None):
+                 retention: dict[str, int] | None = None, read_only: bool = False, ca_file: Path | str | None = None,
+                 must_exist: bool = False):
         self.url = url
         self.retention = retention
         self.read_only = read_only
@@ -190,7 +193,7 @@ class Store:
             path = Path(parsed.path)
             if not path.is_absolute():
                 raise StoreError(f"chdb URL needs an absolute path: {redact_url(url)}")
-            if read_only:
+            if read_only or must_exist:
                 _require_chdb_store(path)
             self._lock = _ChdbLock(path)
             self._lock.acquire()
@@ -284,7 +287,7 @@ class Store:
 
 def open_store(url: str, *, migrate: bool = True, user: str = "default", password: str = "",
                retention: dict[str, int] | None = None, read_only: bool = False,
-               ca_file: Path | str | None = None, access=None) -> Store:
+               ca_file: Path | str | None = None, access=None, must_exist: bool = False) -> Store:
     """Open (and migrate) a store. Within one process, the same chdb URL shares one engine.
 
     ``retention``: days per retention setting, applied after migrating (the worker's); None leaves
@@ -292,8 +295,9 @@ def open_store(url: str, *, migrate: bool = True, user: str = "default", passwor
     after migrating too: the small-group thresholds the privacy views read, and Grafana's read-only user
     on a server; None leaves them as they are. ``read_only``: open an existing store without migrating it
     or changing its TTLs; a store
-    that lacks migrations this version needs is refused (its tables would not match our SQL)."""
-    if read_only:
+    that lacks migrations this version needs is refused (its tables would not match our SQL). ``must_exist``: the
+    same refusals, but opened for writing."""
+    if read_only or must_exist:
         migrate = False
     if url.startswith("chdb://"):
         with _open_lock:
@@ -308,15 +312,17 @@ def open_store(url: str, *, migrate: bool = True, user: str = "default", passwor
             if other is not None:
                 raise StoreError(f"this process already has the chDB store {redact_url(other)} open; chDB runs "
                                  f"one store per process, so {redact_url(url)} cannot be opened here at the same time")
-            store = Store(url, user=user, password=password, retention=retention, read_only=read_only)
+            store = Store(url, user=user, password=password, retention=retention, read_only=read_only,
+                          must_exist=must_exist)
             _open_chdb[url] = store
     else:
-        store = Store(url, user=user, password=password, retention=retention, read_only=read_only, ca_file=ca_file)
+        store = Store(url, user=user, password=password, retention=retention, read_only=read_only, ca_file=ca_file,
+                      must_exist=must_exist)
     if migrate:
         store.migrate()
         if access is not None:
             access.apply(store)
-    if read_only:
+    if read_only or must_exist:
         _refuse_outdated(store)
     return store
 
@@ -339,7 +345,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 def open_from_settings(settings, migrate: bool = True, read_only: bool = False,
-                       apply_retention: bool = False) -> Store:
+                       apply_retention: bool = False, must_exist: bool = False) -> Store:
     """The store as the settings name it. ``apply_retention``: give the tables the settings' TTLs and the
     views the settings' group thresholds, and create Grafana's user (the worker, and only the worker:
     another process's environment may lack the operator's days and thresholds, and must not lower them)."""
@@ -351,4 +357,4 @@ def open_from_settings(settings, migrate: bool = True, read_only: bool = False,
                       password=settings.store_password.get_secret_value(),
                       retention=days_from_settings(settings) if worker else None,
                       read_only=read_only, ca_file=settings.store_ca_file,
-                      access=StoreAccess.from_settings(settings) if worker else None)
+                      access=StoreAccess.from_settings(settings) if worker else None, must_exist=must_exist)

@@ -75,7 +75,7 @@ def _flags_take_no_value() -> None:
 _flags_take_no_value()
 
 # Optional modules are skipped only when they are absent (ModuleNotFoundError for that very module).
-SUBCOMMANDS = ["pipeline", "broker", "score", "connectors", "learn", "board", "grafana", "forget"]
+SUBCOMMANDS = ["pipeline", "broker", "score", "connectors", "learn", "board", "grafana", "forget", "notice", "export"]
 
 
 def _register_all() -> None:

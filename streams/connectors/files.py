@@ -28,7 +28,7 @@ from typing import Any, Iterator, Literal
 
 from pydantic import Field, field_validator
 
-from pulsewire.schemas.events import EVENT_MODELS, PERSONAL_FIELDS
+from pulsewire.schemas.events import EVENT_MODELS, KINDS, PERSONAL_FIELDS
 
 from ..json_input import JsonRejected, loads_json
 from ..sdk import Connector, ConnectorConfig, ConnectorError, Raw, Reason, Reject, compact, parse_time, stable_id
@@ -271,6 +271,7 @@ class Files(FileConnector):
     """Any kind of event from a CSV / JSON Lines / JSON export, mapped by configuration."""
 
     name = "files"
+    kinds = KINDS  # its configuration chooses one
     Config = FilesConfig
     # The columns mapped to the canonical personal fields (by default the columns of the same name)
     # and the columns kept as attributes: see declared_personal_fields.

@@ -45,6 +45,7 @@ class Hris(FileConnector):
     """HRIS export (employees, time off, overtime) from CSV or JSON: hire, exit, leave, overtime events."""
 
     name = "hris"
+    kinds = ("hr",)
     Config = HrisConfig
     # Every column of an HRIS report describes one employee: all of them are personal.
     personal_fields = tuple(dict.fromkeys(col for cols in REPORT_COLUMNS.values() for col in cols.values()))
@@ -103,6 +104,7 @@ class PulseSurvey(FileConnector):
     """Pulse-survey results: eNPS (0-10) with its comment, and 1-5 pulse questions."""
 
     name = "pulse"
+    kinds = ("hr",)
     Config = PulseConfig
     # Who answered, what they wrote and what they answered (the response id and team are not personal).
     personal_fields = ("Employee ID", "Comment", "eNPS", "Workload", "Burnout")

@@ -12,7 +12,7 @@ from typing import Iterator
 
 from pydantic import Field
 
-from pulsewire.schemas.events import PERSONAL_FIELDS
+from pulsewire.schemas.events import KINDS, PERSONAL_FIELDS
 
 from ..sdk import Connector, ConnectorConfig, Raw, Reason, Reject
 
@@ -30,6 +30,7 @@ class Simulated(Connector):
     """The simulated SMB (customers, employees, reviews, tickets, chat, HR) for demos and load tests."""
 
     name = "generator"
+    kinds = KINDS
     Config = SimulatedConfig
     personal_fields = PERSONAL_FIELDS  # its records are canonical events about simulated people
 

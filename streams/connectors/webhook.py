@@ -236,6 +236,7 @@ class Webhook(Connector):
     """HTTP webhooks: Zendesk / Freshdesk tickets, Slack / Intercom chat; signed, acknowledged after produce."""
 
     name = "webhook"
+    kinds = ("ticket", "chat")  # Zendesk and Freshdesk tickets, Slack and Intercom messages
     Config = WebhookConfig
     remembers = True  # delivery ids, so a restarted webhook refuses replays
     personal_fields = ("body",)  # the provider's request: requester, author ids, e-mail addresses, text

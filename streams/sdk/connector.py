@@ -102,6 +102,8 @@ class Connector:
     #: personal data; ``()`` declares that none do. ``None`` (not declared) is treated as personal.
     personal_fields: ClassVar[tuple[str, ...] | None] = None
     remembers: ClassVar[bool] = False  # True: it sets Raw.remember, and restore() gets the ids back
+    #: The event kinds it can produce (``events.<kind>``), for the transparency notice; None: any kind.
+    kinds: ClassVar[tuple[str, ...] | None] = None
 
     def __init__(self, config: ConnectorConfig | dict | None = None, **overrides):
         if isinstance(config, self.Config) and not overrides:

@@ -68,6 +68,10 @@ def test_no_command_prints_or_writes_a_secret(tmp_path, store_path):
         (["grafana", "sync", "--url", f"http://127.0.0.1:{free_port()}"], dead),
         (["connect", "webhook", "--config", "hook.toml"], dead),
         (["score"], dead),
+        (["notice"], dead),
+        (["notice", "--format", "html", "-o", "notice.html"], dead),
+        (["export", "--customer", "cus-1"], dead),
+        (["export", "--employee", "emp-0001", "--store-url", with_userinfo, "-o", "export.json"], dead),
     ]
     (tmp_path / "export" / "dashboards").mkdir(parents=True)
     leaks, outcomes = [], []
@@ -78,4 +82,7 @@ def test_no_command_prints_or_writes_a_secret(tmp_path, store_path):
         leaks += [f"{' '.join(args)}: {leak}" for leak in _leaks(res, tmp_path)]
     assert (tmp_path / "board.html").stat().st_size > 10_000  # the board was rendered, not refused
     assert dict((tuple(a), rc) for a, rc in outcomes)[("board", "--store-url", with_userinfo, "-o", "board.html")] == 0
+    assert (tmp_path / "notice.html").stat().st_size > 5_000
+    assert dict((tuple(a), rc) for a, rc in outcomes)[("export", "--employee", "emp-0001", "--store-url", with_userinfo,
+                                                       "-o", "export.json")] == 3  # looked up, nothing held
     assert leaks == []
