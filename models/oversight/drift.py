@@ -1,0 +1,299 @@
+"""Drift watch: River's Page-Hinkley test on the numbers the models see, one watcher per series.
+
+Three kinds of series are watched (``Observation.watcher``):
+
+* ``sentiment``: the sentiment score (-1..1) of customers' texts, per channel (``channel:email``);
+* ``error``: a learner's absolute error ``|y - p|`` on each labelled example, ``p`` being the prediction
+  the model made *before* it learned that label (prequential), per model (``churn``, ``burnout``);
+* ``feature``: each numeric feature of a learner's labelled examples, per model and feature.
+
+One ``Watcher`` per series. Its life:
+
+1. **warm-up**: the first ``warmup`` values set the baseline (mean and standard deviation); no alarm.
+2. **armed**: each value, standardised against the baseline, goes to ``river.drift.PageHinkley``
+   (two-sided; ``delta`` and ``threshold`` are in baseline standard deviations, so one set of parameters
+   fits scores, errors and features alike). Beside it the watcher keeps the classic CUSUM estimate of
+   where the change began: the last minimum (for a rise) or maximum (for a fall) of the test's cumulative
+   sum, with how many values and what sum had been seen then.
+3. **confirm**: when the test fires, the values after the change point are counted until there are
+   ``min_count`` of them; the change is reported only if the mean after differs from the mean before by at
+   least ``min_effect`` standard deviations; otherwise it is dropped.
+4. after a report (or a dropped candidate) the watcher warms up again on the new normal: **one alarm per
+   change**, and none until ``warmup`` new values have set the new baseline.
+
+Everything is plain JSON (``Watcher.snapshot``), so a worker keeps it in a changelog-backed table and a
+restart resumes exactly. Values older than the newest one seen minus ``max_lateness_s`` (event time) are
+ignored: a replay of old events is not new evidence. ``WatchGroup`` also skips records at or below the
+newest offset it has taken from a partition, so a batch replayed after a crash is not counted twice.
+
+>>> p = DetectorParams(warmup=50, min_count=20)
+>>> w = Watcher.new(p)
+>>> changes = [w.observe(0.5 + 0.1 * ((i * 7) % 5 - 2), t=float(i)) for i in range(300)]
+>>> [c for c in changes if c]
+[]
+>>> found = [c for c in (w.observe(-0.6 + 0.1 * ((i * 7) % 5 - 2), t=300.0 + i) for i in range(100)) if c]
+>>> c = found[0]
+>>> c.direction, c.changed_since, round(c.before_mean, 2), round(c.after_mean, 2), c.after_count
+('down', 300.0, 0.5, -0.6, 20)
+>>> c.detected_at - c.changed_since < 40
+True
+>>> Watcher.restore(w.snapshot(), p).snapshot() == w.snapshot()
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import asdict, dataclass
+from typing import Iterable
+
+from river.drift import PageHinkley
+
+WATCHERS = ("sentiment", "error", "feature")
+DETECTOR = "river.drift.PageHinkley"
+
+
+@dataclass(frozen=True)
+class DetectorParams:
+    """How a watcher decides. ``delta``, ``threshold`` and ``min_effect`` are in baseline standard deviations."""
+
+    warmup: int = 100            # values that set the baseline before any alarm (again after each alarm)
+    min_count: int = 30          # values after the change point before it is reported (PH's min_instances too)
+    delta: float = 0.25          # Page-Hinkley tolerance: shifts smaller than this are not accumulated
+    threshold: float = 40.0      # Page-Hinkley lambda: the accumulated evidence that fires the test
+    alpha: float = 1 - 1e-4      # Page-Hinkley forgetting factor
+    min_effect: float = 0.5      # |mean after - mean before| needed to report a fired test
+    scale_floor: float = 0.01    # smallest standard deviation a baseline takes (a constant warm-up)
+    max_lateness_s: float = 7 * 86400.0  # values this much older (event time) than the newest are ignored
+
+    def detector(self) -> dict:
+        """The parameters as a drift event reports them."""
+        return {"name": DETECTOR, **asdict(self)}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One reported change of a series: where it began, when it was found, the means either side."""
+
+    direction: str        # "up" or "down"
+    changed_since: float  # event time of the first value after the change point
+    detected_at: float    # event time of the value that completed the confirmation
+    before_mean: float
+    before_count: int
+    after_mean: float
+    after_count: int
+    baseline_sd: float
+
+    @property
+    def effect_sd(self) -> float:
+        return (self.after_mean - self.before_mean) / self.baseline_sd
+
+
+_PH_FIELDS = ("_sum_increase", "_sum_decrease", "_min_increase", "_max_decrease")
+
+
+def _ph(params: DetectorParams, state: dict | None = None) -> PageHinkley:
+    ph = PageHinkley(min_instances=params.min_count, delta=params.delta, threshold=params.threshold,
+                     alpha=params.alpha, mode="both")
+    if state:
+        for name in _PH_FIELDS:
+            setattr(ph, name, _num_in(state[name]))
+        ph._x_mean.n, ph._x_mean._mean = state["n"], state["mean"]
+    return ph
+
+
+def _ph_state(ph: PageHinkley) -> dict:
+    return {**{name: _num_out(getattr(ph, name)) for name in _PH_FIELDS}, "n": ph._x_mean.n,
+            "mean": ph._x_mean.get()}
+
+
+def _num_out(x: float):
+    return x if math.isfinite(x) else ("inf" if x > 0 else "-inf")  # JSON has no infinities
+
+
+def _num_in(x) -> float:
+    return float(x)
+
+
+class Watcher:
+    """One series under watch; ``observe`` each value in order, ``snapshot`` to keep it (plain JSON)."""
+
+    def __init__(self, params: DetectorParams, state: dict):
+        self.params, self.s = params, state
+        self.ph = _ph(params, state.get("ph")) if state["phase"] == "armed" else None
+
+    @classmethod
+    def new(cls, params: DetectorParams) -> "Watcher":
+        return cls(params, {"phase": "warmup", "n": 0, "sum": 0.0, "sumsq": 0.0, "mu": 0.0, "sd": 1.0,
+                            "up": None, "down": None, "fired": None, "max_t": None, "ignored": 0, "reports": 0})
+
+    @classmethod
+    def restore(cls, state: dict | None, params: DetectorParams) -> "Watcher":
+        return cls.new(params) if not state else cls(params, dict(state))
+
+    def snapshot(self) -> dict:
+        out = dict(self.s)
+        out["ph"] = _ph_state(self.ph) if self.ph is not None else None
+        return out
+
+    def observe(self, x: float, t: float) -> Change | None:
+        """Take one value at event time ``t``; return the change it confirms, if any."""
+        s, p = self.s, self.params
+        x, t = float(x), float(t)
+        if not math.isfinite(x):
+            s["ignored"] += 1
+            return None
+        if s["max_t"] is not None and t < s["max_t"] - p.max_lateness_s:
+            s["ignored"] += 1
+            return None
+        s["max_t"] = t if s["max_t"] is None else max(s["max_t"], t)
+        for side in ("up", "down"):  # a change point learns its time from the first value after it
+            if s[side] is not None and s[side][2] is None:
+                s[side][2] = t
+        s["n"] += 1
+        s["sum"] += x
+        if s["phase"] == "warmup":
+            s["sumsq"] += x * x
+            if s["n"] >= p.warmup:
+                self._arm()
+            return None
+        if s["phase"] == "armed":
+            self._test(x)
+            return None
+        return self._confirm(t)
+
+    # ------------------------------------------------------------------ phases
+    def _arm(self) -> None:
+        s, p = self.s, self.params
+        mu = s["sum"] / s["n"]
+        var = max(0.0, s["sumsq"] / s["n"] - mu * mu) * s["n"] / max(1, s["n"] - 1)
+        s.update(phase="armed", mu=mu, sd=max(math.sqrt(var), p.scale_floor), up=None, down=None, fired=None)
+        self.ph = _ph(p)
+
+    def _test(self, x: float) -> None:
+        s, ph = self.s, self.ph
+        lo, hi = ph._min_increase, ph._max_decrease
+        ph.update((x - s["mu"]) / s["sd"])
+        if ph._min_increase < lo:
+            s["up"] = [s["n"], s["sum"], None]
+        if ph._max_decrease > hi:
+            s["down"] = [s["n"], s["sum"], None]
+        if ph.drift_detected:
+            rise = ph._sum_increase - ph._min_increase
+            fall = ph._max_decrease - ph._sum_decrease
+            side = "up" if rise >= fall else "down"
+            if s[side] is None:  # the test fired before its cumulative sum moved: no change point to report
+                self._rewarm()
+                return
+            s["phase"], s["fired"], self.ph = "confirm", side, None
+
+    def _confirm(self, t: float) -> Change | None:
+        s, p = self.s, self.params
+        n_cp, sum_cp, since = s[s["fired"]]
+        after_n = s["n"] - n_cp
+        if after_n < p.min_count:
+            return None
+        before, after = sum_cp / n_cp, (s["sum"] - sum_cp) / after_n
+        change = Change(direction=s["fired"], changed_since=since if since is not None else t, detected_at=t,
+                        before_mean=before, before_count=n_cp, after_mean=after, after_count=after_n,
+                        baseline_sd=s["sd"])
+        real = abs(change.effect_sd) >= p.min_effect and (after > before) == (s["fired"] == "up")
+        if real:
+            s["reports"] += 1
+        self._rewarm()
+        return change if real else None
+
+    def _rewarm(self) -> None:
+        self.s.update(phase="warmup", n=0, sum=0.0, sumsq=0.0, up=None, down=None, fired=None)
+        self.ph = None
+
+
+# ---------------------------------------------------------------------------------------- what is watched
+@dataclass(frozen=True)
+class Observation:
+    """One value for one series: ``name`` identifies the series within its group (``sentiment``,
+    ``error``, ``feature:<name>``)."""
+
+    name: str
+    value: float
+    t: float
+
+
+def channel_observations(items: Iterable[dict]) -> list[Observation]:
+    """The sentiment scores in a batch of a channel's metric contributions (``signals.metrics``).
+
+    >>> channel_observations([{"k": "cs", "s": -0.5, "t": 10.0}, {"k": "csat", "v": 4, "t": 11.0}])
+    [Observation(name='sentiment', value=-0.5, t=10.0)]
+    """
+    return [Observation("sentiment", float(i["s"]), float(i["t"])) for i in items
+            if i.get("k") == "cs" and i.get("s") is not None and i.get("t") is not None]
+
+
+def example_observations(ex: dict) -> list[Observation]:
+    """A labelled example's absolute error (of the prediction made before the label) and its numeric
+    features, on the label's clock.
+
+    >>> obs = example_observations({"y": 1, "p": 0.25, "labelled_at": 50.0,
+    ...                             "x": {"tickets_7d": 3, "plan": "pro", "flag": True}})
+    >>> [(o.name, o.value, o.t) for o in obs]
+    [('error', 0.75, 50.0), ('feature:tickets_7d', 3.0, 50.0)]
+    """
+    t = float(ex["labelled_at"])
+    out = [Observation("error", abs(float(ex["y"]) - float(ex["p"])), t)]
+    for name, v in sorted((ex.get("x") or {}).items()):
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v)):
+            out.append(Observation(f"feature:{name}", float(v), t))
+    return out
+
+
+class WatchGroup:
+    """The watchers of one subject (a channel, a model) and the newest offset taken per partition.
+
+    >>> p = DetectorParams(warmup=5, min_count=5)
+    >>> g = WatchGroup.restore(None, p)
+    >>> g.feed("learn.churn", 0, 7, [Observation("error", 0.1, 1.0)])
+    []
+    >>> g.feed("learn.churn", 0, 7, [Observation("error", 0.1, 1.0)])  # the same record again: skipped
+    []
+    >>> g.snapshot()["watchers"]["error"]["n"], g.snapshot()["offsets"]
+    (1, {'learn.churn/0': 7})
+    """
+
+    def __init__(self, params: DetectorParams, state: dict):
+        self.params = params
+        self.offsets: dict[str, int] = dict(state.get("offsets") or {})
+        self.watchers = {name: Watcher.restore(st, params) for name, st in (state.get("watchers") or {}).items()}
+
+    @classmethod
+    def restore(cls, state: dict | None, params: DetectorParams) -> "WatchGroup":
+        return cls(params, state or {})
+
+    def snapshot(self) -> dict:
+        return {"offsets": dict(self.offsets), "watchers": {n: w.snapshot() for n, w in self.watchers.items()}}
+
+    def feed(self, topic: str, partition: int, offset: int, observations: list[Observation]) -> list[tuple[str, Change]]:
+        """Take one record's observations unless that record was taken before; return (series, change)."""
+        where = f"{topic}/{partition}"
+        if where in self.offsets and offset <= self.offsets[where]:
+            return []
+        self.offsets[where] = offset
+        found = []
+        for o in observations:
+            w = self.watchers.get(o.name)
+            if w is None:
+                w = self.watchers[o.name] = Watcher.new(self.params)
+            change = w.observe(o.value, o.t)
+            if change is not None:
+                found.append((o.name, change))
+        return found
+
+
+def drift_event_id(watcher_key: str, change: Change) -> str:
+    """One id per (series, change point): a replay or restart that finds the same change sends the same id.
+
+    >>> c = Change("down", 100.0, 130.0, 0.5, 200, -0.6, 30, 0.2)
+    >>> drift_event_id("sentiment/channel:email", c) == drift_event_id("sentiment/channel:email", c)
+    True
+    """
+    return hashlib.sha256(f"drift|{watcher_key}|{change.direction}|{change.changed_since:.3f}".encode()).hexdigest()[:32]
