@@ -161,7 +161,7 @@ def drift_row(ce: dict) -> dict:
             "before_mean": float(d["before"]["mean"]), "before_count": int(d["before"]["count"]),
             "after_mean": float(d["after"]["mean"]), "after_count": int(d["after"]["count"]),
             "change_sd": float(d["change_sd"]), "baseline_sd": float(d["baseline_sd"]),
-            "detector": d["detector"], "summary": d["summary"]}
+            "detector": {k: str(v) for k, v in d["detector"].items()}, "summary": d["summary"]}
 
 
 def drift_schemas() -> dict[str, dict]:

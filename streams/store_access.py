@@ -32,6 +32,7 @@ GRANTED = (
     "pipeline_events_stored",
     "pipeline_health",
     "consumer_lag",
+    "oversight_drift_events",
 )
 
 #: Never granted, never read by a panel: tables and views with a row per person (or a raw payload), and the

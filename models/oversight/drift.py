@@ -12,12 +12,12 @@ One ``Watcher`` per series. Its life:
 1. **warm-up**: the first ``warmup`` values set the baseline (mean and standard deviation); no alarm.
 2. **armed**: each value, standardised against the baseline, goes to ``river.drift.PageHinkley``
    (two-sided; ``delta`` and ``threshold`` are in baseline standard deviations, so one set of parameters
-   fits scores, errors and features alike). Beside it the watcher keeps the classic CUSUM estimate of
-   where the change began: the last minimum (for a rise) or maximum (for a fall) of the test's cumulative
-   sum, with how many values and what sum had been seen then.
-3. **confirm**: when the test fires, the values after the change point are counted until there are
-   ``min_count`` of them; the change is reported only if the mean after differs from the mean before by at
-   least ``min_effect`` standard deviations; otherwise it is dropped.
+   fits scores, errors and features alike).
+3. **confirm**: when the test fires, the watcher places the change point where the values since the
+   baseline began split best into two means (least squares; the split lies within the last ``window``
+   values) and waits until at least ``min_count`` values lie after it. The change is reported only if the
+   two means differ by at least ``min_effect`` standard deviations; otherwise it is dropped (also when no
+   split has ``min_count`` values after it within ``window // 2`` values of the test firing).
 4. after a report (or a dropped candidate) the watcher warms up again on the new normal: **one alarm per
    change**, and none until ``warmup`` new values have set the new baseline.
 
@@ -63,9 +63,10 @@ class DetectorParams:
     delta: float = 0.25          # Page-Hinkley tolerance: shifts smaller than this are not accumulated
     threshold: float = 40.0      # Page-Hinkley lambda: the accumulated evidence that fires the test
     alpha: float = 1 - 1e-4      # Page-Hinkley forgetting factor
-    min_effect: float = 0.5      # |mean after - mean before| needed to report a fired test
+    min_effect: float = 0.75     # |mean after - mean before| needed to report a fired test
     scale_floor: float = 0.01    # smallest standard deviation a baseline takes (a constant warm-up)
     max_lateness_s: float = 7 * 86400.0  # values this much older (event time) than the newest are ignored
+    window: int = 256            # recent values kept to place the change point
 
     def detector(self) -> dict:
         """The parameters as a drift event reports them."""
@@ -126,14 +127,14 @@ class Watcher:
     @classmethod
     def new(cls, params: DetectorParams) -> "Watcher":
         return cls(params, {"phase": "warmup", "n": 0, "sum": 0.0, "sumsq": 0.0, "mu": 0.0, "sd": 1.0,
-                            "up": None, "down": None, "fired": None, "max_t": None, "ignored": 0, "reports": 0})
+                            "recent": [], "fired_n": None, "max_t": None, "ignored": 0, "reports": 0})
 
     @classmethod
     def restore(cls, state: dict | None, params: DetectorParams) -> "Watcher":
-        return cls.new(params) if not state else cls(params, dict(state))
+        return cls.new(params) if not state else cls(params, {**state, "recent": [list(v) for v in state["recent"]]})
 
     def snapshot(self) -> dict:
-        out = dict(self.s)
+        out = {**self.s, "recent": [list(v) for v in self.s["recent"]]}
         out["ph"] = _ph_state(self.ph) if self.ph is not None else None
         return out
 
@@ -141,71 +142,70 @@ class Watcher:
         """Take one value at event time ``t``; return the change it confirms, if any."""
         s, p = self.s, self.params
         x, t = float(x), float(t)
-        if not math.isfinite(x):
-            s["ignored"] += 1
-            return None
-        if s["max_t"] is not None and t < s["max_t"] - p.max_lateness_s:
+        if not math.isfinite(x) or (s["max_t"] is not None and t < s["max_t"] - p.max_lateness_s):
             s["ignored"] += 1
             return None
         s["max_t"] = t if s["max_t"] is None else max(s["max_t"], t)
-        for side in ("up", "down"):  # a change point learns its time from the first value after it
-            if s[side] is not None and s[side][2] is None:
-                s[side][2] = t
         s["n"] += 1
         s["sum"] += x
+        s["recent"].append([x, t])
+        del s["recent"][:-p.window]
         if s["phase"] == "warmup":
             s["sumsq"] += x * x
             if s["n"] >= p.warmup:
                 self._arm()
             return None
         if s["phase"] == "armed":
-            self._test(x)
+            self.ph.update((x - s["mu"]) / s["sd"])
+            if self.ph.drift_detected:
+                s["phase"], s["fired_n"], self.ph = "confirm", s["n"], None
             return None
         return self._confirm(t)
 
-    # ------------------------------------------------------------------ phases
     def _arm(self) -> None:
         s, p = self.s, self.params
         mu = s["sum"] / s["n"]
         var = max(0.0, s["sumsq"] / s["n"] - mu * mu) * s["n"] / max(1, s["n"] - 1)
-        s.update(phase="armed", mu=mu, sd=max(math.sqrt(var), p.scale_floor), up=None, down=None, fired=None)
+        s.update(phase="armed", mu=mu, sd=max(math.sqrt(var), p.scale_floor), fired_n=None)
         self.ph = _ph(p)
 
-    def _test(self, x: float) -> None:
-        s, ph = self.s, self.ph
-        lo, hi = ph._min_increase, ph._max_decrease
-        ph.update((x - s["mu"]) / s["sd"])
-        if ph._min_increase < lo:
-            s["up"] = [s["n"], s["sum"], None]
-        if ph._max_decrease > hi:
-            s["down"] = [s["n"], s["sum"], None]
-        if ph.drift_detected:
-            rise = ph._sum_increase - ph._min_increase
-            fall = ph._max_decrease - ph._sum_decrease
-            side = "up" if rise >= fall else "down"
-            if s[side] is None:  # the test fired before its cumulative sum moved: no change point to report
-                self._rewarm()
-                return
-            s["phase"], s["fired"], self.ph = "confirm", side, None
+    def change_point(self) -> tuple[int, float, float]:
+        """Where the values seen since the baseline began split best into two means (least squares, the
+        split restricted to the recent window): (values after the split, their sum, time of the first)."""
+        s, recent = self.s, self.s["recent"]
+        best, best_k, tail = -1.0, 0, 0.0
+        n, total = s["n"], s["sum"]
+        for k in range(1, len(recent) + 1):  # k values after the split: the last k of the window
+            tail += recent[-k][0]
+            n1 = n - k
+            if n1 < 1:
+                break
+            gap = (total - tail) / n1 - tail / k
+            stat = n1 * k / n * gap * gap
+            if stat > best:
+                best, best_k, best_tail = stat, k, tail
+        return best_k, best_tail, recent[-best_k][1]
 
     def _confirm(self, t: float) -> Change | None:
         s, p = self.s, self.params
-        n_cp, sum_cp, since = s[s["fired"]]
-        after_n = s["n"] - n_cp
+        after_n, after_sum, since = self.change_point()
         if after_n < p.min_count:
+            if s["n"] - s["fired_n"] >= p.window // 2:  # no split settles: not a change in the mean
+                self._rewarm()
             return None
-        before, after = sum_cp / n_cp, (s["sum"] - sum_cp) / after_n
-        change = Change(direction=s["fired"], changed_since=since if since is not None else t, detected_at=t,
-                        before_mean=before, before_count=n_cp, after_mean=after, after_count=after_n,
+        before_n = s["n"] - after_n
+        before, after = (s["sum"] - after_sum) / before_n, after_sum / after_n
+        change = Change(direction="up" if after > before else "down", changed_since=since, detected_at=t,
+                        before_mean=before, before_count=before_n, after_mean=after, after_count=after_n,
                         baseline_sd=s["sd"])
-        real = abs(change.effect_sd) >= p.min_effect and (after > before) == (s["fired"] == "up")
-        if real:
-            s["reports"] += 1
         self._rewarm()
-        return change if real else None
+        if abs(change.effect_sd) < p.min_effect or before_n < p.min_count:
+            return None
+        s["reports"] += 1
+        return change
 
     def _rewarm(self) -> None:
-        self.s.update(phase="warmup", n=0, sum=0.0, sumsq=0.0, up=None, down=None, fired=None)
+        self.s.update(phase="warmup", n=0, sum=0.0, sumsq=0.0, recent=[], fired_n=None)
         self.ph = None
 
 
