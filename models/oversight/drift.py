@@ -230,18 +230,29 @@ def channel_observations(items: Iterable[dict]) -> list[Observation]:
             if i.get("k") == "cs" and i.get("s") is not None and i.get("t") is not None]
 
 
+#: Feature watchers ask for more: labelled examples come in bursts (renewals fall on the same days, a wave
+#: of cancellations brings its own mix), so their features move more than a channel's scores do.
+FEATURE_PARAMS = DetectorParams(warmup=200, min_count=60, threshold=60.0, min_effect=1.0)
+
+#: Features that grow with the calendar by design (a young deployment's tenures rise every week): their
+#: drift says nothing about the world or the model.
+CLOCK_FEATURES = ("tenure_weeks", "days_since_renewal")
+
+
 def example_observations(ex: dict) -> list[Observation]:
     """A labelled example's absolute error (of the prediction made before the label) and its numeric
-    features, on the label's clock.
+    features (but ``CLOCK_FEATURES``), on the label's clock.
 
     >>> obs = example_observations({"y": 1, "p": 0.25, "labelled_at": 50.0,
-    ...                             "x": {"tickets_7d": 3, "plan": "pro", "flag": True}})
+    ...                             "x": {"tickets_7d": 3, "tenure_weeks": 9, "plan": "pro", "flag": True}})
     >>> [(o.name, o.value, o.t) for o in obs]
     [('error', 0.75, 50.0), ('feature:tickets_7d', 3.0, 50.0)]
     """
     t = float(ex["labelled_at"])
     out = [Observation("error", abs(float(ex["y"]) - float(ex["p"])), t)]
     for name, v in sorted((ex.get("x") or {}).items()):
+        if name in CLOCK_FEATURES:
+            continue
         if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v)):
             out.append(Observation(f"feature:{name}", float(v), t))
     return out
@@ -249,6 +260,7 @@ def example_observations(ex: dict) -> list[Observation]:
 
 class WatchGroup:
     """The watchers of one subject (a channel, a model) and the newest offset taken per partition.
+    Feature watchers use ``FEATURE_PARAMS`` (see there), the others ``params``.
 
     >>> p = DetectorParams(warmup=5, min_count=5)
     >>> g = WatchGroup.restore(None, p)
@@ -258,16 +270,23 @@ class WatchGroup:
     []
     >>> g.snapshot()["watchers"]["error"]["n"], g.snapshot()["offsets"]
     (1, {'learn.churn/0': 7})
+    >>> g.params_of("feature:tickets_7d") is FEATURE_PARAMS
+    True
     """
 
-    def __init__(self, params: DetectorParams, state: dict):
-        self.params = params
+    def __init__(self, params: DetectorParams, state: dict, feature_params: DetectorParams | None = None):
+        self.params, self.feature_params = params, feature_params or FEATURE_PARAMS
         self.offsets: dict[str, int] = dict(state.get("offsets") or {})
-        self.watchers = {name: Watcher.restore(st, params) for name, st in (state.get("watchers") or {}).items()}
+        self.watchers = {name: Watcher.restore(st, self.params_of(name))
+                         for name, st in (state.get("watchers") or {}).items()}
 
     @classmethod
-    def restore(cls, state: dict | None, params: DetectorParams) -> "WatchGroup":
-        return cls(params, state or {})
+    def restore(cls, state: dict | None, params: DetectorParams,
+                feature_params: DetectorParams | None = None) -> "WatchGroup":
+        return cls(params, state or {}, feature_params)
+
+    def params_of(self, name: str) -> DetectorParams:
+        return self.feature_params if name.startswith("feature:") else self.params
 
     def snapshot(self) -> dict:
         return {"offsets": dict(self.offsets), "watchers": {n: w.snapshot() for n, w in self.watchers.items()}}
@@ -282,11 +301,20 @@ class WatchGroup:
         for o in observations:
             w = self.watchers.get(o.name)
             if w is None:
-                w = self.watchers[o.name] = Watcher.new(self.params)
+                w = self.watchers[o.name] = Watcher.new(self.params_of(o.name))
             change = w.observe(o.value, o.t)
-            if change is not None:
+            if change is not None and reported(o.name, change):
                 found.append((o.name, change))
         return found
+
+
+def reported(name: str, change: Change) -> bool:
+    """Whether a change is worth a drift event: every change, but a falling error (the learner getting better).
+
+    >>> reported("error", Change("down", 1.0, 2.0, 0.4, 100, 0.2, 30, 0.1))
+    False
+    """
+    return not (name == "error" and change.direction == "down")
 
 
 def drift_event_id(watcher_key: str, change: Change) -> str:

@@ -57,7 +57,7 @@ class DriftWatch:
             events = []
             for rec in records:
                 for name, change in group.feed(rec.topic, rec.partition, rec.offset, self.observations(rec.value)):
-                    events.append(make_drift_cloudevent(self.series(key, name), change, self.params))
+                    events.append(make_drift_cloudevent(self.series(key, name), change, group.params_of(name)))
             for ce in events:
                 k, v, headers = kafka_record(ce)
                 await self.ctx.topics[DRIFT_TOPIC].send(key=k, value=v, headers=headers)
