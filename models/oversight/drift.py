@@ -22,9 +22,9 @@ One ``Watcher`` per series. Its life:
    change**, and none until ``warmup`` new values have set the new baseline.
 
 Everything is plain JSON (``Watcher.snapshot``), so a worker keeps it in a changelog-backed table and a
-restart resumes exactly. Values older than the newest one seen minus ``max_lateness_s`` (event time) are
-ignored: a replay of old events is not new evidence. ``WatchGroup`` also skips records at or below the
-newest offset it has taken from a partition, so a batch replayed after a crash is not counted twice.
+restart resumes exactly. ``WatchGroup`` skips records at or below the newest offset it has taken from a
+partition, so a batch replayed after a crash is not counted twice. (Events sent again under the same ids
+never reach a watcher: the features agent drops them, and the learner learns an example once.)
 
 >>> p = DetectorParams(warmup=50, min_count=20)
 >>> w = Watcher.new(p)
@@ -65,7 +65,6 @@ class DetectorParams:
     alpha: float = 1 - 1e-4      # Page-Hinkley forgetting factor
     min_effect: float = 0.75     # |mean after - mean before| needed to report a fired test
     scale_floor: float = 0.01    # smallest standard deviation a baseline takes (a constant warm-up)
-    max_lateness_s: float = 7 * 86400.0  # values this much older (event time) than the newest are ignored
     window: int = 256            # recent values kept to place the change point
 
     def detector(self) -> dict:
@@ -127,7 +126,7 @@ class Watcher:
     @classmethod
     def new(cls, params: DetectorParams) -> "Watcher":
         return cls(params, {"phase": "warmup", "n": 0, "sum": 0.0, "sumsq": 0.0, "mu": 0.0, "sd": 1.0,
-                            "recent": [], "fired_n": None, "max_t": None, "ignored": 0, "reports": 0})
+                            "recent": [], "fired_n": None, "ignored": 0, "reports": 0})
 
     @classmethod
     def restore(cls, state: dict | None, params: DetectorParams) -> "Watcher":
@@ -142,10 +141,9 @@ class Watcher:
         """Take one value at event time ``t``; return the change it confirms, if any."""
         s, p = self.s, self.params
         x, t = float(x), float(t)
-        if not math.isfinite(x) or (s["max_t"] is not None and t < s["max_t"] - p.max_lateness_s):
+        if not math.isfinite(x):
             s["ignored"] += 1
             return None
-        s["max_t"] = t if s["max_t"] is None else max(s["max_t"], t)
         s["n"] += 1
         s["sum"] += x
         s["recent"].append([x, t])

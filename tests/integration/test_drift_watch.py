@@ -14,6 +14,7 @@ import jsonschema
 import pytest
 
 from pulsewire.streams.connectors.generator import WEEK, GeneratorConfig, SmbSimulation
+from pulsewire.streams.progress import ProgressReader
 
 from ..connectors.conftest import read_topics
 
@@ -28,8 +29,23 @@ def shifted(n: int, seed: int = 11):
     return items, sim.t0 + SHIFT_WEEK * WEEK
 
 
+def watched(p, timeout_s: float = 240.0) -> None:
+    """Wait until the agents that host the watchers (metrics, learn) have read everything sent to them."""
+    reader = ProgressReader(p.bootstrap, p.group, [p.topic(t) for t in ("signals.metrics", "learn.churn",
+                                                                        "learn.burnout")])
+    try:
+        deadline = time.monotonic() + timeout_s
+        while reader.read().total_lag:
+            assert time.monotonic() < deadline, f"the metrics and learn agents did not catch up\n{p.log_warnings()}"
+            time.sleep(1.0)
+    finally:
+        reader.close()
+
+
 def settled(p, quiet_s: float = 10.0, timeout_s: float = 120.0) -> list:
-    """The drift records once their number has not changed for ``quiet_s`` (and at least one came)."""
+    """The drift records once the watchers have read everything and the number of records has not changed
+    for ``quiet_s`` (and at least one came)."""
+    watched(p)
     deadline, last, since = time.monotonic() + timeout_s, None, time.monotonic()
     while time.monotonic() < deadline:
         recs = read_topics(p.bootstrap, [p.topic("alerts.drift")], 20.0)
@@ -65,7 +81,8 @@ def test_a_planted_shift_gives_one_drift_event_and_one_row_and_a_replay_adds_non
     pipeline.start()
     pipeline.produce(items)
     pipeline.wait_processed(2 * len(items))
-    time.sleep(10)
+    watched(pipeline)
+    time.sleep(5)
     again = [json.loads(r.value) for r in read_topics(pipeline.bootstrap, [pipeline.topic("alerts.drift")], 20.0)]
     assert [ce["id"] for ce in again] == [ce["id"] for ce in events]
     assert pipeline.stop() == 0
