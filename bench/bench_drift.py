@@ -38,6 +38,7 @@ def machine() -> str:
 def texts(seed: int, shift: str | None, n: int):
     sim = SmbSimulation(GeneratorConfig(seed=seed, shift=shift))
     return [r for r in sim.records(limit=n) if isinstance(r, dict) and r.get("customer_id") and r.get("text")
+            and r.get("author_role") != "agent"
             and r.get("channel")], sim
 
 

@@ -21,8 +21,9 @@ WITHIN = 100
 
 def channel_texts(shift: str | None) -> tuple[list[dict], SmbSimulation]:
     sim = SmbSimulation(GeneratorConfig(seed=SEED, shift=shift))
-    recs = [r for r in sim.records(limit=EVENTS)
-            if isinstance(r, dict) and r.get("customer_id") and r.get("text") and r.get("channel")]
+    recs = [r for r in sim.records(limit=EVENTS)  # customers' own texts: agents' chat replies are not theirs
+            if isinstance(r, dict) and r.get("customer_id") and r.get("text") and r.get("channel")
+            and r.get("author_role") != "agent"]
     return recs, sim
 
 
@@ -65,5 +66,5 @@ def test_the_planted_shift_is_found_within_the_stated_number_of_the_channels_tex
 
 def test_the_same_stream_without_the_shift_raises_no_alarm_on_any_channel(scored):
     stable, scores, *_ = scored
-    assert len({r["channel"] for r in stable}) >= 8 and len(stable) > 8000
+    assert len({r["channel"] for r in stable}) >= 8 and len(stable) > 6000
     assert watch(stable, scores) == []
