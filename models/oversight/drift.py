@@ -289,7 +289,8 @@ class WatchGroup:
     def snapshot(self) -> dict:
         return {"offsets": dict(self.offsets), "watchers": {n: w.snapshot() for n, w in self.watchers.items()}}
 
-    def feed(self, topic: str, partition: int, offset: int, observations: list[Observation]) -> list[tuple[str, Change]]:
+    def feed(self, topic: str, partition: int, offset: int,
+             observations: list[Observation]) -> list[tuple[str, Change]]:
         """Take one record's observations unless that record was taken before; return (series, change)."""
         where = f"{topic}/{partition}"
         if where in self.offsets and offset <= self.offsets[where]:
@@ -322,4 +323,5 @@ def drift_event_id(watcher_key: str, change: Change) -> str:
     >>> drift_event_id("sentiment/channel:email", c) == drift_event_id("sentiment/channel:email", c)
     True
     """
-    return hashlib.sha256(f"drift|{watcher_key}|{change.direction}|{change.changed_since:.3f}".encode()).hexdigest()[:32]
+    point = f"drift|{watcher_key}|{change.direction}|{change.changed_since:.3f}"
+    return hashlib.sha256(point.encode()).hexdigest()[:32]
