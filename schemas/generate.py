@@ -35,6 +35,9 @@ def extra_schemas() -> dict[str, dict]:
     except ImportError:
         return out
     out.update(alert_schemas())
+    from .drift import drift_schemas
+
+    out.update(drift_schemas())
     return out
 
 

@@ -180,6 +180,7 @@ NOT_PER_PERSON: dict[str, str] = {
     "sentiment_minute": "aggregates per minute; the buckets a person touched are rebuilt without them",
     "dead_letters": "rejected input of personal sources is stored redacted (no values)",
     "privacy_settings": "the small-group thresholds in force",
+    "drift_events": "means over at least min_count values of a channel or a model, never a person's value",
     AUDIT_TABLE: "the erasure audit: a keyed hash of the subject, never an id",
     "data_access_audit": "the data-access audit (pulsewire export): a keyed hash of the subject, never an id",
 }

@@ -64,6 +64,8 @@ TABLES: tuple[TableRetention, ...] = (
                    "toDateTime(accessed_at)", setting="audit_ttl_days"),
     TableRetention("metrics_daily", "daily eNPS, CSAT, retention, turnover and sentiment per company, team, channel",
                    "toDateTime(computed_at)", setting="metrics_ttl_days"),
+    TableRetention("drift_events", "drift events: means of sentiment scores, model errors and features before and "
+                   "after a change (no personal data)", "toDateTime(stored_at)", days=365),
     TableRetention("pipeline_health", "events, batches and dead letters per pipeline stage (no personal data)",
                    "toDateTime(ts)", days=30),
     TableRetention("consumer_lag", "Kafka consumer lag per topic and partition (no personal data)",

@@ -58,6 +58,7 @@ SINKS: dict[str, SinkSpec] = {s.table: s for s in (
     SinkSpec("consumer_lag", "health"),
     SinkSpec("consent_audit", "features"),
     SinkSpec("erasures", "erase"),
+    SinkSpec("drift_events", "metrics, learn (drift watch)"),
 )}
 
 #: What a withdrawn consent removes: the person's stored burnout predictions, latest risk and examples.

@@ -32,6 +32,7 @@ GRANTED = (
     "pipeline_events_stored",
     "pipeline_health",
     "consumer_lag",
+    "oversight_drift_events",
 )
 
 #: Never granted, never read by a panel: tables and views with a row per person (or a raw payload), and the
@@ -40,6 +41,7 @@ NOT_GRANTED = (
     "events_scored", "dead_letters", "risk_latest", "predictions", "learn_examples", "alerts_audit",
     "sentiment_minute", "team_risk_latest", "metrics_daily", "privacy_settings", "privacy_now",
     "employee_person_week", "employee_team_week", "employee_team_week_cells",
+    "drift_events",  # read through oversight_drift_events (one row per event id)
 )
 
 _USER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")

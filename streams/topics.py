@@ -84,6 +84,9 @@ ALERT_TOPICS = tuple(
               retention_ms=30 * DAY_MS, doc=f"Explained {k} alerts for a CRM / HR system.")
     for k in ("churn", "burnout", "sentiment")
 )
+DRIFT = TopicSpec("alerts.drift", "the series that drifted (e.g. sentiment/channel:email, churn/error)",
+                  "CloudEvents 1.0 JSON (schemas/json/drift.v1.schema.json)", retention_ms=30 * DAY_MS,
+                  doc="Drift events: a watched series (sentiment per channel, a learner's error or feature) changed.")
 ERASURE = TopicSpec("privacy.erasure", "entity id (customer, else pseudonymised employee), as on scored.text",
                     "erasure request (JSON, streams/erasure.py)",
                     doc="`pulsewire forget` -> the worker that owns the person's state; partitioned like scored.text.")
@@ -98,7 +101,7 @@ DELIVERIES = TopicSpec("connectors.deliveries", "connector instance + delivery i
                        doc="Delivery ids a webhook accepted: a restarted webhook refuses a replayed delivery.")
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (*EVENT_TOPICS, VALID, DLQ, SCORED, LEARN_CHURN, LEARN_BURNOUT,
-                                     MODEL_SNAPSHOTS, SIGNALS, *ALERT_TOPICS, CURSORS, DELIVERIES, ERASURE,
+                                     MODEL_SNAPSHOTS, SIGNALS, *ALERT_TOPICS, DRIFT, CURSORS, DELIVERIES, ERASURE,
                                      ERASURE_RECEIPTS)
 BY_NAME = {t.name: t for t in ALL_TOPICS}
 #: What a connector writes to (and creates when it starts before any worker).

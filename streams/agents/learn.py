@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pulsewire.models.learners.estimators import OnlineLearner, SnapshotError, handle_from_snapshot, snapshot_meta
 
+from . import drift
 from ._common import Batch, Record, log, run_batches
 
 MODELS = ("churn", "burnout")
@@ -150,6 +151,7 @@ def install(app, ctx) -> None:
 
     source = app.topic(*(ctx.topic_map.name(f"learn.{m}") for m in MODELS), value_type=bytes, key_type=bytes,
                        value_serializer="raw", key_serializer="raw")
+    watch_drift = drift.learner_watch(app, ctx)
 
     async def handle(batch: Batch) -> None:
         by_model: dict[str, list[Record]] = {}
@@ -175,6 +177,7 @@ def install(app, ctx) -> None:
                     await batch.dead(r, exc)
                 continue
             await ctx.sinks["learn_examples"].write(rows)
+            await watch_drift(name, [r for r, (_, ok) in zip(recs, learned) if ok])
 
     @app.agent(source, name="pulsewire.learn")
     async def learn(stream):

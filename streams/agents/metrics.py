@@ -17,6 +17,7 @@ from collections import defaultdict
 from pulsewire.models.learners.metrics import apply, new_dim_state
 from pulsewire.schemas.alerts import kafka_record, make_cloudevent
 
+from . import drift
 from ._common import Batch, Record, log, run_batches
 
 TABLE = "dimension-metrics"
@@ -27,6 +28,7 @@ def install(app, ctx) -> None:
     table = app.Table(TABLE, default=None, partitions=s.topic_partitions,
                       schema=faust.Schema(key_serializer="json", value_serializer="json"),
                       help="per-dimension daily aggregates, sentiment baselines and team flags (JSON)")
+    watch_drift = drift.channel_watch(app, ctx)
 
     async def handle(batch: Batch) -> None:
         by_dim: dict[str, list[Record]] = defaultdict(list)
@@ -56,6 +58,9 @@ def install(app, ctx) -> None:
                 for rec in recs:
                     await batch.dead(rec, exc)
         await ctx.sinks["metrics_daily"].write(list(rows.values()))
+        for dim, recs in by_dim.items():
+            if dim.startswith("channel:"):
+                await watch_drift(dim, recs)
 
     @app.agent(ctx.topics["signals.metrics"], name="pulsewire.metrics")
     async def metrics(stream):

@@ -60,7 +60,7 @@ import random
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 
-from . import generator_faults as faults
+from . import generator_drift, generator_faults as faults
 from .generator_people import PLANS, Customer, Employee, customer_week, employee_week, plan_sizes
 from .text_corpus import AGENT_REPLIES, pools
 
@@ -82,6 +82,7 @@ class GeneratorConfig:
     source: str = "generator"
     bad_record_rate: float = 0.0
     company: str = "Northwind"
+    shift: str | None = None  # a planted drift, e.g. "channel:email@week10" (generator_drift)
 
 
 class SmbSimulation:
@@ -110,6 +111,7 @@ class SmbSimulation:
         n_teams = cfg.teams if cfg.teams is not None else max(2, round(n_emp / 7.5))
         self.rng = random.Random(f"pulsewire-generator:{cfg.seed}")
         self.text = pools(cfg.company)
+        self.planted = generator_drift.planted(cfg.shift, cfg.seed, self.text)
         self.heap: list = []
         self.n_pushed = 0
         self.text_labels: dict[str, int] = {}
@@ -183,6 +185,8 @@ class SmbSimulation:
         rec = {"schema_version": 1, "event_id": "gen-" + digest[:16], "source": self.config.source, "kind": kind,
                "type": type_, "occurred_at": datetime.fromtimestamp(t, timezone.utc).isoformat()}
         rec.update(fields)
+        if label is not None and self.planted is not None:
+            label = self.planted.apply(rec, label, (t - self.t0) // WEEK)
         if label is not None:
             self.text_labels[rec["event_id"]] = label
         heapq.heappush(self.heap, (t, self.n_pushed, rec))

@@ -102,6 +102,14 @@ def rows_for(table: str, tag: str) -> tuple[list[dict], str, str]:
         return [erasure_row({"request_id": f"{tag}-{i}", "requested_by": "dpo", "requested_at": t.isoformat()},
                             Subject("customer", "c", tag), {"events_scored": i}, [], earlier=i)
                 for i in range(3)], "subject_hash", tag
+    if table == "drift_events":
+        from pulsewire.models.oversight.drift import Change, DetectorParams
+        from pulsewire.schemas.drift import Series, drift_row, make_drift_cloudevent
+
+        return [drift_row(make_drift_cloudevent(Series("sentiment", "sentiment", dimension=f"channel:{tag}"),
+                                                Change("down", t.timestamp() + i, t.timestamp() + 60 + i, 0.1, 200, -0.6,
+                                                       30, 0.4), DetectorParams()))
+                for i in range(3)], "dimension", f"channel:{tag}"
     raise AssertionError(f"no rows for {table}")
 
 
