@@ -60,7 +60,7 @@ import random
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 
-from . import generator_drift, generator_faults as faults
+from . import generator_bias, generator_drift, generator_faults as faults
 from .generator_people import PLANS, Customer, Employee, customer_week, employee_week, plan_sizes
 from .text_corpus import AGENT_REPLIES, pools
 
@@ -83,6 +83,7 @@ class GeneratorConfig:
     bad_record_rate: float = 0.0
     company: str = "Northwind"
     shift: str | None = None  # a planted drift, e.g. "channel:email@week10" (generator_drift)
+    bias: str | None = None  # a planted bias for the audit's tests, e.g. "plan:business" (see generator_bias)
 
 
 class SmbSimulation:
@@ -95,6 +96,7 @@ class SmbSimulation:
         start = datetime.fromisoformat(self.config.start)
         if start.tzinfo is None:
             raise ValueError("start needs a time zone, e.g. 2026-05-01T00:00:00+00:00")
+        generator_bias.parse_bias(self.config.bias)
         self.start_ts = int(start.timestamp())
         midnight = start.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
         self.t0 = int(midnight.timestamp())  # times of day count from the start date's midnight (UTC)
@@ -222,6 +224,7 @@ class SmbSimulation:
             if c.active and c.signup_week < w:
                 customer_week(self, c, w)
         shocks = {t["id"]: (0.2 if rng.random() < 0.08 else 0.0) for t in self.teams}
+        generator_bias.apply(self, shocks)
         for e in list(self.employees):
             if e.active and e.hired_week < w:
                 employee_week(self, e, w, shocks[e.team])
