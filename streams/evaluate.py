@@ -41,6 +41,7 @@ class EvalOptions:
     show_progress: bool = True
     chunk: int = 250
     max_lag: int = 250
+    bias: str | None = None  # a planted bias (generator_bias), for the bias audit's tests
 
 
 def produce_paced(bootstrap: str, topics: TopicMap, records, topic_for, key_for, worker, chunk: int, max_lag: int,
@@ -84,10 +85,10 @@ def produce_paced(bootstrap: str, topics: TopicMap, records, topic_for, key_for,
     return n
 
 
-def generate(seed: int, events: int):
+def generate(seed: int, events: int, bias: str | None = None):
     from .connectors.generator import GeneratorConfig, SmbSimulation
 
-    sim = SmbSimulation(GeneratorConfig(seed=seed))
+    sim = SmbSimulation(GeneratorConfig(seed=seed, bias=bias))
     records = list(sim.records(limit=events))
     return sim, records
 
@@ -179,7 +180,7 @@ def run_pipeline(opts: EvalOptions, console=None) -> dict:
     key = demo_key(data_dir)
     settings = Settings(data_dir=data_dir, pseudonym_key=key)
     topics = TopicMap.from_settings(settings)
-    sim, records = generate(opts.seed, opts.events)
+    sim, records = generate(opts.seed, opts.events, opts.bias)
     from datetime import datetime
 
     end_t = max(datetime.fromisoformat(r["occurred_at"]).timestamp() for r in records if isinstance(r, dict))
@@ -216,7 +217,7 @@ def run_fast(opts: EvalOptions) -> dict:
     from pulsewire.models.learners.replay import Replay, hidden_label_sentiment
 
     t0 = time.monotonic()
-    sim, records = generate(opts.seed, opts.events)
+    sim, records = generate(opts.seed, opts.events, opts.bias)
     r = Replay(LearnerConfig.from_env()).run(records, hidden_label_sentiment(sim.text_labels))
     fig = r.figures(sim.ground_truth())
     fig["alerts_published"] = {k: sum(1 for a in r.alerts if a["alert_type"] == k) for k in ("churn", "burnout", "sentiment")}

@@ -75,7 +75,8 @@ def _flags_take_no_value() -> None:
 _flags_take_no_value()
 
 # Optional modules are skipped only when they are absent (ModuleNotFoundError for that very module).
-SUBCOMMANDS = ["pipeline", "broker", "score", "connectors", "learn", "board", "grafana", "forget", "notice", "export"]
+SUBCOMMANDS = ["pipeline", "broker", "score", "connectors", "learn", "board", "grafana", "forget", "notice", "export",
+               "audit"]
 
 
 def _register_all() -> None:

@@ -101,6 +101,9 @@ class Connector:
     #: The source fields (as ``map()`` receives them; dotted paths into nested records) that hold
     #: personal data; ``()`` declares that none do. ``None`` (not declared) is treated as personal.
     personal_fields: ClassVar[tuple[str, ...] | None] = None
+    #: Keys of the events' ``attributes`` that name a group people can be treated unfairly by (a region,
+    #: a segment): ``pulsewire audit`` reports the alerts per value of each (docs/oversight.md).
+    auditable_fields: ClassVar[tuple[str, ...]] = ()
     remembers: ClassVar[bool] = False  # True: it sets Raw.remember, and restore() gets the ids back
     #: The event kinds it can produce (``events.<kind>``), for the transparency notice; None: any kind.
     kinds: ClassVar[tuple[str, ...] | None] = None

@@ -1,0 +1,129 @@
+"""The bias audit: its statistics on hand-made groups, and the same audit read from a chDB store."""
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from pulsewire.models.oversight.audit import SUPPRESSED, Subject, audit_model, flagged, suppress
+from pulsewire.streams.bias_audit import daily_rows, run_audit, text_lines
+
+
+def group(name, n, alerted, *, label_pos=0, risk=0.3, attribute="team", outcomes=()):
+    """n people of one group: the first ``alerted`` alerted, the first ``label_pos`` with label 1."""
+    return [Subject({attribute: name}, alerted=i < alerted, risk=risk, score=risk + (0.5 if i < label_pos else 0),
+                    label=int(i < label_pos), outcomes=outcomes) for i in range(n)]
+
+
+def rows_of(rows, measure):
+    return {r.group: r for r in rows if r.measure == measure}
+
+
+def test_a_clear_disparity_is_flagged_against_the_lowest_alert_rate():
+    rows = audit_model("burnout", group("team-a", 30, 3) + group("team-b", 30, 15), ("team",), min_group=5)
+    a = rows_of(rows, "alert_rate")
+    assert a["team-a"].reference == "team-a" and a["team-a"].ratio == 1.0 and not a["team-a"].flagged
+    assert a["team-b"].ratio == pytest.approx(0.2) and a["team-b"].ratio_hi < 0.8 and a["team-b"].flagged
+    assert flagged(rows) == [("burnout", "team", "team-b", "alert_rate"), ("burnout", "team", "team-b", "fpr")]
+
+
+def test_a_small_difference_between_small_groups_breaks_four_fifths_but_is_not_flagged():
+    # 2 of 10 against 3 of 10: the point ratio 0.67 is below 0.8, the interval reaches far above it
+    rows = audit_model("burnout", group("team-a", 10, 2) + group("team-b", 10, 3), ("team",), min_group=5)
+    b = rows_of(rows, "alert_rate")["team-b"]
+    assert b.four_fifths and b.ratio == pytest.approx(2 / 3)
+    assert b.ratio_hi > 0.8 and not b.flagged
+    assert flagged(rows) == []
+
+
+def test_groups_below_the_threshold_are_not_reported_and_the_smallest_other_is_hidden_with_them():
+    people = group("team-a", 40, 4) + group("team-b", 7, 6) + group("team-c", 3, 3)
+    rows = audit_model("burnout", people, ("team",), min_group=5)
+    shown = {r.group for r in rows if r.state == "shown"}
+    assert shown == {"team-a"}  # team-c (3 people) hidden; team-b would give team-c away by subtraction
+    merged = [r for r in rows if r.group == SUPPRESSED and r.measure == "alert_rate"]
+    assert len(merged) == 1 and merged[0].people is None and merged[0].value is None and merged[0].groups == 2
+    assert not any(r.group in ("team-b", "team-c") for r in rows)
+    assert suppress({"a": 40, "b": 7, "c": 6}, 5) == {"a", "b", "c"}
+
+
+def test_a_measure_with_fewer_people_behind_it_than_the_threshold_is_suppressed():
+    # 20 people, 3 with label 1: recall over 3 people would tell about each of them
+    rows = audit_model("burnout", group("team-a", 20, 5, label_pos=3) + group("team-b", 20, 5, label_pos=8),
+                       ("team",), min_group=5)
+    recall = rows_of(rows, "recall")
+    assert recall["team-a"].state == "suppressed" and recall["team-a"].value is None
+    assert recall["team-b"].state == "shown" and recall["team-b"].ratio is None  # no second group to compare
+    assert rows_of(rows, "auc")["team-a"].state == "suppressed"
+
+
+def test_quality_measures_take_the_best_served_group_as_reference():
+    a = group("pro", 40, 20, label_pos=18, attribute="plan")     # alerted 20, 18 right
+    b = group("basic", 40, 20, label_pos=6, attribute="plan")    # alerted 20, 6 right
+    rows = audit_model("churn", a + b, ("plan",), min_group=5)
+    p = rows_of(rows, "precision")
+    assert p["pro"].reference == "pro" and p["basic"].ratio == pytest.approx(6 / 18)
+    assert p["basic"].flagged
+    assert rows_of(rows, "auc")["pro"].value is not None
+
+
+def test_judged_outcomes_count_only_with_enough_people():
+    a = group("team-a", 10, 10, outcomes=("acted",))
+    b = group("team-b", 10, 10, outcomes=("wrong",))
+    rows = audit_model("burnout", a + b, ("team",), min_group=5, measures=["judged_useful"])
+    j = rows_of(rows, "judged_useful")
+    assert j["team-a"].value == 1.0 and j["team-b"].value == 0.0 and j["team-b"].flagged
+    few = audit_model("burnout", group("team-a", 10, 10, outcomes=()) + group("team-b", 10, 10), ("team",),
+                      min_group=5, measures=["judged_useful"])
+    assert all(r.state == "suppressed" for r in few)
+
+
+# ----------------------------------------------------------------------------------- from a chDB store
+T0 = datetime(2031, 3, 2, tzinfo=timezone.utc)  # a window no other test writes into
+
+
+def _seed_store(store, tag):
+    """60 customers: 20 on 'alpha' (plan), alerted 12; 40 on 'beta', alerted 4; label 1 for every fifth."""
+    preds, examples, events = [], [], []
+    for i in range(60):
+        cid = f"cus-{tag}-{i:03d}"
+        plan = "alpha" if i < 20 else "beta"
+        alerted = i < 12 or 20 <= i < 24
+        t = T0 + timedelta(days=40 + i % 7)
+        preds.append({"model": "churn", "entity_id": cid, "team_id": "", "event_id": f"e-{tag}-{i}",
+                      "predicted_at": t, "probability": 0.7 if alerted else 0.2, "baseline": 0.0,
+                      "model_version": "t", "n_labels": 1, "n_pos": 1, "alerted": int(alerted), "consent": 1})
+        examples.append({"model": "churn", "example_id": f"x-{tag}-{i}", "entity_id": cid, "pred_event_id": "",
+                         "label_event_id": "", "predicted_at": t, "labelled_at": t, "label": int(i % 5 == 0),
+                         "probability": 0.5, "baseline": 0.0, "model_version": "t", "n_labels": 1, "n_pos": 1,
+                         "weight": 1.0, "learned": 1, "features": "{}"})
+        events.append({"event_id": f"s-{tag}-{i}", "source": "test", "kind": "account", "type": "signup",
+                       "occurred_at": T0 + timedelta(days=i % 3), "ingested_at": T0, "customer_id": cid,
+                       "plan": plan, "attributes": {}})
+        events.append({"event_id": f"c-{tag}-{i}", "source": "test", "kind": "chat", "type": "message",
+                       "occurred_at": T0 + timedelta(days=5), "ingested_at": T0, "customer_id": cid,
+                       "channel": "web-chat", "sentiment_label": "neutral", "attributes": {}})
+    store.insert_rows("predictions", preds)
+    store.insert_rows("learn_examples", examples)
+    store.insert_rows("events_scored", events[0::2])
+    store.insert_rows("events_scored", events[1::2])
+
+
+def test_the_store_audit_finds_the_group_and_writes_idempotent_daily_rows(store):
+    _seed_store(store, "a1")
+    report = run_audit(store, min_group=5, since=T0, until=T0 + timedelta(days=60))
+    assert report["people"] == {"churn": 60, "burnout": 0}
+    alert = {r["group"]: r for r in report["rows"] if r["attribute"] == "plan" and r["measure"] == "alert_rate"}
+    assert alert["alpha"]["value"] == pytest.approx(0.6) and alert["beta"]["value"] == pytest.approx(0.1)
+    assert alert["alpha"]["flagged"] and alert["beta"]["reference"] == "beta"
+    tenure = {r["group"] for r in report["rows"] if r["attribute"] == "tenure" and r["state"] == "shown"}
+    assert tenure == {"< 3 months"}
+    assert [(f["attribute"], f["group"]) for f in report["flagged"] if f["measure"] == "alert_rate"] == [("plan", "alpha")]
+    assert "cus-a1" not in str(report)  # group aggregates only
+    assert any("FLAGGED" in line and "alpha" in line for line in text_lines(report))
+
+    day = date(2031, 5, 1)
+    for _ in range(2):  # the same day twice: one set of rows
+        store.insert_rows("bias_audit_daily", daily_rows(report, day))
+    got = store.query_dicts("SELECT count() AS n, sum(flagged) AS f FROM oversight_bias_audit WHERE day = {d:Date}",
+                            {"d": day})
+    assert got[0]["n"] == len(report["rows"]) and got[0]["f"] == len(report["flagged"])
