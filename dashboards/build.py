@@ -643,6 +643,13 @@ RULES = [
         {LATEST_LAG}
         """, "gt", 10000, 300, "5m", "The worker group is more than 10,000 messages behind and not catching up.",
              severity="critical"),
+    RuleSpec("pulsewire-bias-audit", "Bias audit: a group below four-fifths", """
+        SELECT countIf(flagged = 1) AS flagged_groups
+        FROM oversight_bias_audit
+        WHERE day = (SELECT max(day) FROM oversight_bias_audit) AND state = 'shown'
+        """, "gt", 0, 86400, "5m", "The newest daily bias audit flags a group: the whole 95% interval of a "
+             "disparity ratio to the best-treated group is below 0.8 (four-fifths rule), on groups of at least the "
+             "minimum group size. See `pulsewire audit` and docs/oversight.md."),
 ]
 
 

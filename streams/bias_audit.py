@@ -7,7 +7,9 @@ Where the groups come from (``events_scored``, employees by pseudonym):
 * ``plan``: the customer's first plan on an account event (a downgrade is a churn signal, not a group);
 * ``team``: the team of the employee's latest prediction (from their HR events);
 * ``channel``: the channel of most of the person's own texts (ties: the first by name);
-* ``tenure``: from the signup or hire event (else the first event) to the person's latest prediction;
+* ``tenure``: from the signup or hire event (else the first event) to the end of the window: when the
+  person joined, whatever happened since (up to their last prediction, a churner's tenure would be
+  shorter because they churned, and the band would carry the label);
 * a connector's ``auditable_fields``: the latest value of that key in the events' ``attributes``.
 
 The window is event time (``predicted_at``): ``since`` .. ``until``, by default everything the store
@@ -25,6 +27,8 @@ from pulsewire.models.oversight.audit import ATTRIBUTES, BY_NAME, Subject, audit
 TABLE = "bias_audit_daily"
 OUTCOMES_TABLE = "alert_outcomes"
 ENTITY = {"churn": ("customer", "customer_id"), "burnout": ("employee", "employee_id")}
+#: A person's own events: a customer's carry no employee id (an agent's reply in their chat does).
+OWN = {"churn": "employee_id = ''", "burnout": "1"}
 
 _PEOPLE = """
 SELECT entity_id, argMax(team_id, predicted_at) AS team, max(alerted) AS alerted,
@@ -49,7 +53,7 @@ SELECT {col:Identifier} AS entity_id,
            AS start_t,
        {extra:String} AS attributes_json
 FROM events_scored FINAL
-WHERE {col:Identifier} IN {ids:Array(String)} AND (employee_id = '' OR {col:Identifier} = 'employee_id')
+WHERE {col:Identifier} IN {ids:Array(String)} AND {own}
 GROUP BY entity_id
 """
 _CHANNELS = """
@@ -59,7 +63,7 @@ FROM
     SELECT {col:Identifier} AS entity_id, channel, count() AS texts
     FROM events_scored FINAL
     WHERE {col:Identifier} IN {ids:Array(String)} AND sentiment_label != '' AND channel != ''
-      AND (employee_id = '' OR {col:Identifier} = 'employee_id')
+      AND {own}
     GROUP BY entity_id, channel
 )
 GROUP BY entity_id
@@ -131,17 +135,19 @@ def read_subjects(store, model: str, since: datetime, until: datetime, extra: tu
     col = ENTITY[model][1]
     labels = {r["entity_id"]: int(r["label"]) for r in store.query_dicts(_LABELS, params)}
     facts = {r["entity_id"]: r for r in store.query_dicts(
-        _FACTS.replace("{extra:String}", _attributes_sql(extra)), {"col": col, "ids": ids})}
-    channels = {r["entity_id"]: r["channel"] for r in store.query_dicts(_CHANNELS, {"col": col, "ids": ids})}
+        _FACTS.replace("{extra:String}", _attributes_sql(extra)).replace("{own}", OWN[model]), {"col": col, "ids": ids})}
+    channels = {r["entity_id"]: r["channel"] for r in store.query_dicts(_CHANNELS.replace("{own}", OWN[model]),
+                                                                        {"col": col, "ids": ids})}
     outcomes: dict[str, list[str]] = {}
     if _has_outcomes(store):
         for r in store.query_dicts(_OUTCOMES, {"model": model}):
             outcomes.setdefault(r["entity_id"], []).append(r["outcome"])
+    end_t = until.timestamp()
     out = []
     for p in people:
         eid, f = p["entity_id"], facts.get(p["entity_id"], {})
         groups = {"channel": channels.get(eid, ""),
-                  "tenure": tenure_band((p["last_t"] - f["start_t"]) / 86400 if f.get("start_t") else None)}
+                  "tenure": tenure_band((end_t - f["start_t"]) / 86400 if f.get("start_t") else None)}
         if model == "churn":
             groups["plan"] = f.get("plan", "")
         else:

@@ -181,6 +181,7 @@ NOT_PER_PERSON: dict[str, str] = {
     "dead_letters": "rejected input of personal sources is stored redacted (no values)",
     "privacy_settings": "the small-group thresholds in force",
     "drift_events": "means over at least min_count values of a channel or a model, never a person's value",
+    "bias_audit_daily": "the bias audit: aggregates per group of at least the minimum group size",
     AUDIT_TABLE: "the erasure audit: a keyed hash of the subject, never an id",
     "data_access_audit": "the data-access audit (pulsewire export): a keyed hash of the subject, never an id",
 }

@@ -66,6 +66,8 @@ TABLES: tuple[TableRetention, ...] = (
                    "toDateTime(computed_at)", setting="metrics_ttl_days"),
     TableRetention("drift_events", "drift events: means of sentiment scores, model errors and features before and "
                    "after a change (no personal data)", "toDateTime(stored_at)", days=365),
+    TableRetention("bias_audit_daily", "the daily bias audit: alert rates, risk and quality per group of at least the "
+                   "minimum group size (no row per person)", "toDateTime(computed_at)", setting="metrics_ttl_days"),
     TableRetention("pipeline_health", "events, batches and dead letters per pipeline stage (no personal data)",
                    "toDateTime(ts)", days=30),
     TableRetention("consumer_lag", "Kafka consumer lag per topic and partition (no personal data)",

@@ -59,6 +59,7 @@ SINKS: dict[str, SinkSpec] = {s.table: s for s in (
     SinkSpec("consent_audit", "features"),
     SinkSpec("erasures", "erase"),
     SinkSpec("drift_events", "metrics, learn (drift watch)"),
+    SinkSpec("bias_audit_daily", "audit"),
 )}
 
 #: What a withdrawn consent removes: the person's stored burnout predictions, latest risk and examples.

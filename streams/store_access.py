@@ -33,6 +33,7 @@ GRANTED = (
     "pipeline_health",
     "consumer_lag",
     "oversight_drift_events",
+    "oversight_bias_audit",
 )
 
 #: Never granted, never read by a panel: tables and views with a row per person (or a raw payload), and the
@@ -42,6 +43,7 @@ NOT_GRANTED = (
     "sentiment_minute", "team_risk_latest", "metrics_daily", "privacy_settings", "privacy_now",
     "employee_person_week", "employee_team_week", "employee_team_week_cells",
     "drift_events",  # read through oversight_drift_events (one row per event id)
+    "bias_audit_daily",  # read through oversight_bias_audit (group aggregates)
 )
 
 _USER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")

@@ -25,7 +25,9 @@ alerted least is the reference and each group's ratio is ``reference / group``; 
 measures the group served best is the reference and the ratio is ``group / reference``. So every
 ratio is at most 1, and 1 is the reference. A ratio below 0.8 breaks the four-fifths rule
 (``four_fifths``); a group is **flagged** only when the upper end of the 95% confidence interval of
-its ratio is below 0.8, so a small difference between small groups is not read as bias.
+its ratio is below 0.8, so a small difference between small groups is not read as bias. Mean risk is
+never flagged: it is a score, not a decision, and it moves with base rates and with how long a
+person has been observed; its ratio is shown to help read the other measures.
 Intervals: Wilson for rates, the mean ± 1.96 standard errors for mean risk, Hanley-McNeil for AUC;
 for ratios Katz's log method (rates; 0.5 added to both counts when one is 0) or the delta method on
 the log (mean risk, AUC).
@@ -66,11 +68,12 @@ class Measure:
     name: str
     best: str  # "lowest" | "highest"
     what: str
+    flags: bool = True  # False: ratio shown for reading, never flagged
 
 
 MEASURES: tuple[Measure, ...] = (
     Measure("alert_rate", "lowest", "share of the group's people with at least one alert"),
-    Measure("mean_risk", "lowest", "mean predicted risk"),
+    Measure("mean_risk", "lowest", "mean predicted risk (not flagged: a score, not a decision)", flags=False),
     Measure("fpr", "lowest", "share alerted among people whose label is 0 (alerts at no churn / burnout)"),
     Measure("precision", "highest", "share with label 1 among the alerted people with a label"),
     Measure("recall", "highest", "share alerted among the people whose label is 1"),
@@ -145,22 +148,26 @@ def wilson(k: float, n: int, z: float = Z95) -> tuple[float, float]:
 
 
 def katz_ratio(k1: float, n1: int, k2: float, n2: int, z: float = Z95) -> tuple[float, float, float]:
-    """Ratio of two proportions ``(k1/n1) / (k2/n2)`` and Katz's log interval; 0.5 is added to both
-    counts (and to both sizes) when a count is 0, so the interval exists.
+    """Ratio of two proportions ``(k1/n1) / (k2/n2)`` and Katz's log interval; when a count is 0, 0.5 is
+    added to both counts and both sizes (for the ratio too, so it lies inside its interval); two zero
+    rates are equal (ratio 1).
 
     >>> [round(x, 3) for x in katz_ratio(3, 20, 12, 20)]
     [0.25, 0.083, 0.753]
     >>> [round(x, 3) for x in katz_ratio(9, 60, 6, 30)]
     [0.75, 0.294, 1.911]
     >>> [round(x, 2) for x in katz_ratio(0, 20, 3, 20)]
-    [0.0, 0.01, 2.59]
+    [0.14, 0.01, 2.59]
+    >>> [round(x, 2) for x in katz_ratio(0, 7, 0, 9)]
+    [1.0, 0.03, 56.69]
     """
-    ratio = (k1 / n1) / (k2 / n2) if k2 else (1.0 if k1 == 0 else math.inf)
+    if k1 == 0 and k2 == 0:
+        return 1.0, *katz_ratio(0.5, n1 + 0.5, 0.5, n2 + 0.5, z)[1:]
     if k1 == 0 or k2 == 0:
         k1, n1, k2, n2 = k1 + 0.5, n1 + 0.5, k2 + 0.5, n2 + 0.5
     log_r = math.log((k1 / n1) / (k2 / n2))
     se = math.sqrt(max(0.0, 1 / k1 - 1 / n1 + 1 / k2 - 1 / n2))
-    return ratio, math.exp(log_r - z * se), math.exp(log_r + z * se)
+    return math.exp(log_r), math.exp(log_r - z * se), math.exp(log_r + z * se)
 
 
 def log_ratio(v1: float, se1: float, v2: float, se2: float, z: float = Z95) -> tuple[float, float, float] | None:
@@ -308,7 +315,7 @@ def audit_model(model: str, subjects: Iterable[Subject], attributes: Sequence[st
                     if r:
                         row.ratio, row.ratio_lo, row.ratio_hi = r
                         row.four_fifths = r[0] < FOUR_FIFTHS
-                        row.flagged = r[2] < FOUR_FIFTHS
+                        row.flagged = measure.flags and r[2] < FOUR_FIFTHS
                 rows.append(row)
             if hidden:
                 rows.append(AuditRow(model, attribute, SUPPRESSED, name, "suppressed", groups=len(hidden)))

@@ -51,7 +51,7 @@ def test_every_panel_runs_on_generator_events(generator_results):
 @pytest.mark.parametrize("which", ["sample_results", "generator_results"])
 def test_alert_rules_return_one_number(which, request):
     res = request.getfixturevalue(which)
-    assert len(res["rules"]) == 3
+    assert len(res["rules"]) == 4
     for r in res["rules"]:
         assert r["error"] is None, r
         assert len(r["rows"]) == 1 and len(r["rows"][0]) == 1, r

@@ -127,3 +127,58 @@ def test_the_store_audit_finds_the_group_and_writes_idempotent_daily_rows(store)
     got = store.query_dicts("SELECT count() AS n, sum(flagged) AS f FROM oversight_bias_audit WHERE day = {d:Date}",
                             {"d": day})
     assert got[0]["n"] == len(report["rows"]) and got[0]["f"] == len(report["flagged"])
+
+
+def test_the_worker_writes_the_daily_rows_once_and_the_panels_and_rule_read_them(store):
+    import asyncio
+    from types import SimpleNamespace
+
+    from pulsewire.dashboards import build, oversight_audit
+    from pulsewire.dashboards.macros import TimeRange
+    from pulsewire.dashboards.runner import run_panel, run_sql
+    from pulsewire.streams.agents.audit import record_daily
+    from pulsewire.streams.settings import Settings
+    from pulsewire.streams.sinks import SINKS, TableSink
+
+    _seed_store(store, "w1")
+    dead = []
+
+    async def dead_letter(dl):
+        dead.append(dl)
+
+    sink = TableSink(SINKS["bias_audit_daily"], lambda: store, chunk_rows=500, dead_letter=dead_letter)
+    ctx = SimpleNamespace(sinks={"bias_audit_daily": sink}, settings=Settings(min_group_size=5))
+    day = date(2031, 6, 1)
+    first = asyncio.run(record_daily(ctx, day))
+    assert first > 0 and dead == []
+    assert asyncio.run(record_daily(ctx, day)) == 0  # the day has its rows: nothing written again
+
+    broken = SimpleNamespace(sinks={"bias_audit_daily": TableSink(SINKS["bias_audit_daily"], lambda: _NoTables(store),
+                                                                    chunk_rows=500, dead_letter=dead_letter)},
+                             settings=ctx.settings)
+    assert asyncio.run(record_daily(broken, date(2031, 6, 2))) == 0  # a failing query: logged, no exception
+
+    p = build._Panels()
+    assert oversight_audit.add_panels(p, 4) == 12
+    board = build.Board(build._dashboard("audit-test", "Audit", "", p.panels, "now-7d", "1m"), oversight_audit.ANCHOR_SQL)
+    tr = TimeRange(datetime(2031, 5, 26, tzinfo=timezone.utc), datetime(2031, 6, 1, 12, tzinfo=timezone.utc))
+    stat, table = (run_panel(store, panel, tr) for panel in board.dashboard["panels"])
+    assert stat.error is None and table.error is None
+    flagged_count, audited = stat.frames[0].rows[0]
+    assert flagged_count >= 1 and audited >= 2
+    cols = table.frames[0].columns
+    first_row = dict(zip(cols, table.frames[0].rows[0]))
+    assert first_row["flag"] == "flagged" and first_row["group"] == "alpha"
+    rule = next(r for r in build.RULES if r.uid == "pulsewire-bias-audit")
+    assert run_sql(store, rule.sql).rows[0][0] >= 1
+    assert "pulsewire-bias-audit" in {r["uid"] for r in build.rules_provisioning()["groups"][0]["rules"]}
+
+
+class _NoTables:
+    """A store whose queries fail (as one missing a migration would)."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def query_dicts(self, *a, **k):
+        raise RuntimeError("Code: 60. Unknown table expression identifier 'predictions'")

@@ -1,0 +1,40 @@
+"""The bias audit's panels for the "Model oversight" board: ``add_panels(p, y)`` adds them at row ``y``
+and returns the row below them. They read only the granted view ``oversight_bias_audit`` (group
+aggregates of ``bias_audit_daily``; groups below the small-group threshold are already merged into
+``(suppressed)`` rows without numbers), the newest audit day up to the end of the time range.
+"""
+
+from __future__ import annotations
+
+#: The newest audit day the time range reaches (the audit is daily: a range inside one day still shows it).
+LATEST_DAY = "(SELECT max(day) FROM oversight_bias_audit WHERE day <= toDate($__toTime))"
+
+#: What the anchor of a board showing these panels needs: the newest audit.
+ANCHOR_SQL = "SELECT max(computed_at) FROM oversight_bias_audit"
+
+
+def add_panels(p, y: int) -> int:
+    from .build import _STAT_OPTS, _TABLE_OPTS, _heat, _thresholds
+
+    p.add("stat", "Groups flagged by the bias audit", f"""
+        SELECT countIf(flagged = 1) AS "flagged", uniqExactIf((model, attribute, group_name), state = 'shown') AS "groups audited"
+        FROM oversight_bias_audit
+        WHERE day = {LATEST_DAY}
+        """, (0, y, 6, 8), description="Newest daily bias audit: how many (group, measure) pairs are flagged (the "
+        "whole 95% interval of the disparity ratio to the best-treated group is below 0.8, the four-fifths rule), "
+        "and how many groups were large enough to report. Run `pulsewire audit` for the full report.",
+          options=_STAT_OPTS, defaults={"thresholds": _thresholds((None, "green"), (1, "red"))})
+    p.add("table", "Bias audit: disparity ratios", f"""
+        SELECT model, attribute, group_name AS "group", measure,
+               people, round(value, 3) AS value, reference AS "best-treated",
+               round(ratio, 2) AS ratio, concat(toString(round(ratio_lo, 2)), ' - ', toString(round(ratio_hi, 2))) AS "ratio 95% CI",
+               multiIf(flagged = 1, 'flagged', four_fifths = 1, 'below 4/5, not confirmed', '') AS flag
+        FROM oversight_bias_audit
+        WHERE day = {LATEST_DAY} AND state = 'shown' AND ratio IS NOT NULL AND group_name != reference
+        ORDER BY flagged DESC, ratio_hi ASC, model, attribute, group_name, measure
+        LIMIT 40
+        """, (6, y, 18, 8), description="Each reported group's ratio to the best-treated group of its attribute "
+        "(alert rate, mean risk, false-positive rate: the lowest; precision, recall, AUC, judged useful: the "
+        "highest), lowest upper bound first. Groups below the minimum group size are not reported.",
+          options=_TABLE_OPTS, overrides=[_heat("ratio", (None, "red"), (0.8, "green"))])
+    return y + 8
