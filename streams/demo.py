@@ -40,6 +40,7 @@ class DemoOptions:
     keep: bool = False
     stall_timeout_s: float = 180.0
     show_progress: bool = True
+    bias: str | None = None  # a planted bias (generator_bias), for the bias audit
 
 
 def prepare_data_dir(path: Path, keep: bool) -> None:
@@ -155,7 +156,7 @@ def produce_generated(bootstrap: str, opts: "DemoOptions", topics, on_sent=None)
             on_sent(sent)
 
     connector = Simulated({"seed": opts.seed, "events": opts.events, "bad_record_rate": opts.bad_rate,
-                           "instance": f"demo-generator-{opts.seed}"})
+                           "bias": opts.bias, "instance": f"demo-generator-{opts.seed}"})
     run_connector(connector, bootstrap, topics=topics, on_raw=counted, batch_size=2000)
     if on_sent:
         on_sent(sent)
@@ -240,7 +241,7 @@ def run_demo(opts: DemoOptions, console=None) -> dict:
         "demo_peak_rss_mb": round(_vm_hwm_kb(os.getpid()) / 1024, 1),
         **figures,
     })
-    sim = SmbSimulation(GeneratorConfig(seed=opts.seed, bad_record_rate=opts.bad_rate))
+    sim = SmbSimulation(GeneratorConfig(seed=opts.seed, bad_record_rate=opts.bad_rate, bias=opts.bias))
     for _ in sim.records(limit=opts.events):  # replay the (deterministic) simulation for its ground truth
         pass
     (data_dir / "ground_truth.json").write_text(json.dumps(sim.ground_truth(), indent=1, default=str))

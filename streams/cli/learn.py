@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -23,6 +24,8 @@ def register(app: typer.Typer) -> None:
             "Also write the figures the model cards show (evaluation.json) and regenerate the cards.")),
         card_dir: Path = typer.Option(None, "--card-dir", help=(
             "Where --write-card writes (default: beside the learners' code, models/learners/).")),
+        bias: Optional[str] = typer.Option(None, "--bias", help="Plant a bias for testing the audit: "
+                                           "'plan:<starter|growth|business>' or 'team:<team id>' (see docs/oversight.md)."),
     ):
         """Run the generator through the pipeline and print churn / burnout quality against a baseline."""
         from rich.console import Console
@@ -32,13 +35,23 @@ def register(app: typer.Typer) -> None:
         from ..evaluate import EvalOptions, EvaluateError, run_fast, run_pipeline
         from .errors import load_settings
 
+        from ..connectors.generator_bias import parse_bias
+        from .errors import fail
+
         load_settings(data_dir=data_dir)  # a bad setting is one line, before the data dir is touched
         if card_dir is not None and not card_dir.is_dir():
             typer.echo(f"pulsewire evaluate: --card-dir {card_dir} is not a directory", err=True)
             raise typer.Exit(2)
+        try:
+            parse_bias(bias)
+        except ValueError as exc:
+            fail(str(exc))
+        if bias and write_card:
+            fail("--write-card records the model cards' figures, which are measured without a planted bias: "
+                 "drop --bias or --write-card")
         logging.getLogger().setLevel(logging.WARNING)
         console = Console(stderr=True)
-        opts = EvalOptions(events=events, seed=seed, data_dir=data_dir, show_progress=not as_json)
+        opts = EvalOptions(events=events, seed=seed, data_dir=data_dir, show_progress=not as_json, bias=bias)
         try:
             fig = run_fast(opts) if fast else run_pipeline(opts, console=None if as_json else console)
         except EvaluateError as exc:

@@ -20,6 +20,8 @@ def register(app: typer.Typer) -> None:
                                        help="Share of deliberately bad records (exercise dead letters)."),
         keep: bool = typer.Option(False, help="Keep data from an earlier demo in --data-dir."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
+        bias: Optional[str] = typer.Option(None, "--bias", help="Plant a bias for testing the audit: "
+                                           "'plan:<starter|growth|business>' or 'team:<team id>' (see docs/oversight.md)."),
     ):
         """Run the whole pipeline on embedded parts (broker + in-process ClickHouse) and print a summary."""
         from rich.console import Console
@@ -27,12 +29,18 @@ def register(app: typer.Typer) -> None:
         from ..demo import DemoError, DemoOptions, run_demo
         from .errors import fail, load_settings
 
+        from ..connectors.generator_bias import parse_bias
+
         load_settings(data_dir=data_dir)  # a bad setting is one line, before the data dir is touched
+        try:
+            parse_bias(bias)
+        except ValueError as exc:
+            fail(str(exc))
         logging.getLogger().setLevel(logging.WARNING)
         console = Console(stderr=True)
         try:
             summary = run_demo(DemoOptions(events=events, seed=seed, data_dir=data_dir, bad_rate=bad_rate,
-                                           keep=keep, show_progress=not as_json), console=console)
+                                           keep=keep, show_progress=not as_json, bias=bias), console=console)
         except DemoError as exc:
             fail(f"demo failed: {exc}", code=1)
         if as_json:

@@ -24,6 +24,7 @@ class SimulatedConfig(ConnectorConfig):
     events: int = Field(20_000, ge=0, description="How many records to generate (bad ones included).")
     bad_record_rate: float = Field(0.0, ge=0.0, lt=1.0)
     rate_per_s: float | None = Field(None, gt=0, description="Pace the generator (default: as fast as possible).")
+    bias: str | None = Field(None, description="A planted bias for testing the audit, e.g. 'plan:business'.")
 
 
 class Simulated(Connector):
@@ -37,7 +38,8 @@ class Simulated(Connector):
     def setup(self) -> None:
         from .generator import GeneratorConfig, SmbSimulation
 
-        self.sim = SmbSimulation(GeneratorConfig(seed=self.config.seed, bad_record_rate=self.config.bad_record_rate))
+        self.sim = SmbSimulation(GeneratorConfig(seed=self.config.seed, bad_record_rate=self.config.bad_record_rate,
+                                                 bias=self.config.bias))
 
     def poll(self, cursor: str | None) -> Iterator[Raw]:
         skip, t0, pace = int(cursor or 0), time.monotonic(), self.config.rate_per_s
