@@ -168,15 +168,17 @@ def store_min_group(store, configured: int) -> int:
 
 
 def window_of(store, since: datetime | None, days: int | None, until: datetime | None = None) -> tuple[datetime, datetime]:
-    """``since`` .. ``until``; ``days``: the last N days before the newest prediction (event time)."""
-    newest = store.query_dicts("SELECT toFloat64(toUnixTimestamp64Milli(max(predicted_at))) / 1000 AS t, "
-                               "count() AS n FROM predictions")
-    end = datetime.fromtimestamp(newest[0]["t"], timezone.utc) + timedelta(seconds=1) if newest and newest[0]["n"] \
-        else datetime.now(timezone.utc)
-    end = until or end
+    """``since`` .. ``until`` (default: the first .. the newest prediction held, event time); ``days``: the
+    last N days up to the newest prediction."""
+    held = store.query_dicts("SELECT toFloat64(toUnixTimestamp64Milli(min(predicted_at))) / 1000 AS first, "
+                             "toFloat64(toUnixTimestamp64Milli(max(predicted_at))) / 1000 AS last, count() AS n "
+                             "FROM predictions")[0]
+    now = datetime.now(timezone.utc)
+    first = datetime.fromtimestamp(held["first"], timezone.utc) if held["n"] else now
+    end = until or (datetime.fromtimestamp(held["last"], timezone.utc) + timedelta(milliseconds=1) if held["n"] else now)
     if days is not None:
         return end - timedelta(days=days), end
-    return since or datetime(1970, 1, 1, tzinfo=timezone.utc), end
+    return since or first, end
 
 
 def run_audit(store, *, min_group: int, since: datetime | None = None, days: int | None = None,
