@@ -182,3 +182,23 @@ class _NoTables:
 
     def query_dicts(self, *a, **k):
         raise RuntimeError("Code: 60. Unknown table expression identifier 'predictions'")
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["--data-dir", "no-such-dir"], ["no data directory no-such-dir"]),
+    (["--since", "2026-01-01", "--days", "3"], ["--since and --days"]),
+    (["--since", "last week"], ["--since 'last week'", "ISO 8601"]),
+    (["--store-url", "chdb:///nonexistent/store/path"], []),
+])
+def test_audit_user_errors_are_one_line(tmp_path, args, needles):
+    from tests.unit.test_cli_user_errors import assert_user_error, pulsewire
+
+    assert_user_error(pulsewire("audit", *args, cwd=tmp_path), *needles)
+
+
+@pytest.mark.parametrize("cmd", [["evaluate", "--bias", "plan:gold"], ["demo", "--bias", "region:north"]])
+def test_an_unknown_planted_bias_is_one_line(tmp_path, cmd):
+    from tests.unit.test_cli_user_errors import assert_user_error, pulsewire
+
+    assert_user_error(pulsewire(*cmd, "--data-dir", str(tmp_path / "d"), cwd=tmp_path), "bias must be")
+    assert not (tmp_path / "d").exists()
