@@ -98,7 +98,7 @@ def _seed_store(store, tag):
                          "weight": 1.0, "learned": 1, "features": "{}"})
         events.append({"event_id": f"s-{tag}-{i}", "source": "test", "kind": "account", "type": "signup",
                        "occurred_at": T0 + timedelta(days=i % 3), "ingested_at": T0, "customer_id": cid,
-                       "plan": plan, "attributes": {}})
+                       "plan": plan, "attributes": {"region": "north" if i % 2 else "south"}})
         events.append({"event_id": f"c-{tag}-{i}", "source": "test", "kind": "chat", "type": "message",
                        "occurred_at": T0 + timedelta(days=5), "ingested_at": T0, "customer_id": cid,
                        "channel": "web-chat", "sentiment_label": "neutral", "attributes": {}})
@@ -110,8 +110,10 @@ def _seed_store(store, tag):
 
 def test_the_store_audit_finds_the_group_and_writes_idempotent_daily_rows(store):
     _seed_store(store, "a1")
-    report = run_audit(store, min_group=5, since=T0, until=T0 + timedelta(days=60))
+    report = run_audit(store, min_group=5, since=T0, until=T0 + timedelta(days=60), extra=("region",))
     assert report["people"] == {"churn": 60, "burnout": 0}
+    region = {r["group"]: r["people"] for r in report["rows"] if r["attribute"] == "region" and r["measure"] == "fpr"}
+    assert region == {"north": 30, "south": 30}  # a connector's auditable field, from the events' attributes
     alert = {r["group"]: r for r in report["rows"] if r["attribute"] == "plan" and r["measure"] == "alert_rate"}
     assert alert["alpha"]["value"] == pytest.approx(0.6) and alert["beta"]["value"] == pytest.approx(0.1)
     assert alert["alpha"]["flagged"] and alert["beta"]["reference"] == "beta"
