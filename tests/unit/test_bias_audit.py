@@ -204,3 +204,30 @@ def test_an_unknown_planted_bias_is_one_line(tmp_path, cmd):
 
     assert_user_error(pulsewire(*cmd, "--data-dir", str(tmp_path / "d"), cwd=tmp_path), "bias must be")
     assert not (tmp_path / "d").exists()
+
+
+def test_human_outcomes_are_read_when_the_store_has_them(store):
+    """alert_outcomes (written by the outcomes agent) is optional: used when it exists, joined by alert id."""
+    _seed_store(store, "o1")
+    exists = store.query_dicts("SELECT count() AS n FROM system.tables WHERE database = currentDatabase() "
+                               "AND name = 'alert_outcomes'")[0]["n"]
+    if not exists:
+        store.command("CREATE TABLE alert_outcomes (alert_id String, outcome String) ENGINE = MergeTree ORDER BY alert_id")
+    try:
+        alerts, outcomes = [], []
+        for i in list(range(12)) + list(range(20, 24)):  # the alerted customers of _seed_store
+            cid = f"cus-o1-{i:03d}"
+            alerts.append({"alert_id": f"al-o1-{i}", "alert_type": "churn", "subject": cid, "subject_type": "customer",
+                           "score": 0.7, "threshold": 0.5, "model_version": "t", "reasons": [], "inputs": "{}",
+                           "topic": "alerts.churn", "created_at": T0, "occurred_at": T0 + timedelta(days=40)})
+            outcomes.append({"alert_id": f"al-o1-{i}", "outcome": "acted" if i < 6 else "wrong"})
+        store.insert_rows("alerts_audit", alerts)
+        store.insert_rows("alert_outcomes", outcomes)
+        report = run_audit(store, min_group=5, since=T0, until=T0 + timedelta(days=60))
+        assert report["outcomes_table"] is True
+        judged = {r["group"]: r for r in report["rows"] if r["attribute"] == "plan" and r["measure"] == "judged_useful"}
+        assert judged["alpha"]["value"] == pytest.approx(0.5) and judged["alpha"]["n"] == 12
+        assert judged["beta"]["state"] == "suppressed"  # 4 people with judged alerts: below 5
+    finally:
+        if not exists:
+            store.command("DROP TABLE alert_outcomes")
