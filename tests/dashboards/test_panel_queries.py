@@ -131,7 +131,7 @@ def test_every_panel_reads_only_what_grafana_may_read(which, request):
     res = request.getfixturevalue(which)
     queries = [(f"{p['board']} / {p['title']}", p["reads"]) for p in res["panels"]]
     queries += [(r["uid"], r["reads"]) for r in res["rules"]] + list(res["anchors"].items())
-    assert len(queries) == 29 + 3 + 3
+    assert len(queries) == 29 + 4 + 3
     for name, reads in queries:
         assert reads, f"{name} reads nothing?"
         assert set(reads) <= set(GRANTED), f"{name} reads {sorted(set(reads) - set(GRANTED))}"
