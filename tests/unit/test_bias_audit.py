@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from pulsewire.models.oversight.audit import SUPPRESSED, Subject, audit_model, flagged, suppress
-from pulsewire.streams.bias_audit import daily_rows, run_audit, text_lines
+from pulsewire.streams.bias_audit import daily_rows, render_html, run_audit, text_lines
 
 
 def group(name, n, alerted, *, label_pos=0, risk=0.3, attribute="team", outcomes=()):
@@ -122,6 +122,8 @@ def test_the_store_audit_finds_the_group_and_writes_idempotent_daily_rows(store)
     assert [(f["attribute"], f["group"]) for f in report["flagged"] if f["measure"] == "alert_rate"] == [("plan", "alpha")]
     assert "cus-a1" not in str(report)  # group aggregates only
     assert any("FLAGGED" in line and "alpha" in line for line in text_lines(report))
+    page = render_html(report, source="chdb:///x")
+    assert "<li>churn: plan = alpha, alert_rate ratio 0.17" in page and "cus-a1" not in page
 
     day = date(2031, 5, 1)
     for _ in range(2):  # the same day twice: one set of rows
