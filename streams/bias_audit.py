@@ -244,6 +244,8 @@ def text_lines(report: dict) -> list[str]:
                      f"{r['n']:>5} {_fmt(r['value'], pct):>6} {ci:>13} {_fmt(r['ratio']):>6} {rci:>13} "
                      f"{r['reference'][:18]:18} {flag}")
     flags = report["flagged"]
+    lines.append("<4/5: ratio below four-fifths (0.8); a flag needs the whole 95% CI below 0.8. Where labels exist, "
+                 "alert_rate and precision (which move with base rates) are shown, not flagged: fpr and recall judge.")
     lines.append("flagged: " + ("; ".join(f"{f['model']} {f['attribute']}={f['group']} {f['measure']} ratio "
                                           f"{f['ratio']:.2f} (CI up to {f['ratio_hi']:.2f}) vs {f['reference']}"
                                           for f in flags) if flags else "none"))
@@ -280,6 +282,8 @@ td,th{{border:1px solid #ccc;padding:2px 6px;text-align:left}}tr.flag{{backgroun
 burnout {report['people']['burnout']}. Groups and measures with fewer than {report['min_group']} distinct people
 are not reported. A group is <b>flagged</b> when the whole 95% confidence interval of its ratio to the
 best-treated group is below 0.8 (four-fifths rule); "below 4/5" marks a point ratio under 0.8 that the
-interval does not confirm.</p><h2>Flagged</h2><ul>{flags}</ul><h2>Measures</h2><ul>{measures}</ul>
+interval does not confirm, or a disparity in alert rate or precision where labels exist: those move with
+base rates (a group that churns more rightly gets more alerts), so there the false-positive rate and
+recall, measured given the truth, carry the flag.</p><h2>Flagged</h2><ul>{flags}</ul><h2>Measures</h2><ul>{measures}</ul>
 <table><tr>{''.join(f'<th>{e(h)}</th>' for h in head)}</tr>{''.join(body)}</table></body></html>
 """

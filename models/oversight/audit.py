@@ -27,7 +27,11 @@ ratio is at most 1, and 1 is the reference. A ratio below 0.8 breaks the four-fi
 (``four_fifths``); a group is **flagged** only when the upper end of the 95% confidence interval of
 its ratio is below 0.8, so a small difference between small groups is not read as bias. Mean risk is
 never flagged: it is a score, not a decision, and it moves with base rates and with how long a
-person has been observed; its ratio is shown to help read the other measures.
+person has been observed; its ratio is shown to help read the other measures. Alert rate and
+precision are flagged only for a group without a labelled comparison (no ``fpr`` and no ``recall``
+ratio): both move with the base rate at equal error rates (a group that churns more rightly gets more
+alerts, one that churns less has a lower precision), so where labels exist the measures conditional on
+the truth, fpr and recall, carry the alarm; the ratio and its ``four_fifths`` mark stay.
 Intervals: Wilson for rates, the mean ± 1.96 standard errors for mean risk, Hanley-McNeil for AUC;
 for ratios Katz's log method (rates; 0.5 added to both counts when one is 0) or the delta method on
 the log (mean risk, AUC).
@@ -41,8 +45,13 @@ denominator (and, for AUC, in each class). These rules apply to customer groups 
 >>> people = [Subject({"plan": "a"}, alerted=i < 3, risk=0.2, score=0.2, label=0) for i in range(20)]
 >>> people += [Subject({"plan": "b"}, alerted=i < 12, risk=0.6, score=0.6, label=0) for i in range(20)]
 >>> rows = audit_model("churn", people, ("plan",), min_group=5)
->>> [(r.group, round(r.value, 2), round(r.ratio, 2), r.flagged) for r in rows if r.measure == "alert_rate"]
-[('a', 0.15, 1.0, False), ('b', 0.6, 0.25, True)]
+>>> [(r.group, round(r.value, 2), round(r.ratio, 2), r.four_fifths, r.flagged) for r in rows if r.measure == "fpr"]
+[('a', 0.15, 1.0, False, False), ('b', 0.6, 0.25, True, True)]
+>>> [(r.group, round(r.ratio, 2), r.four_fifths, r.flagged) for r in rows if r.measure == "alert_rate"]
+[('a', 1.0, False, False), ('b', 0.25, True, False)]
+>>> unlabelled = [Subject(s.groups, s.alerted, s.risk, s.score) for s in people]
+>>> flagged(audit_model("churn", unlabelled, ("plan",), min_group=5))
+[('churn', 'plan', 'b', 'alert_rate')]
 """
 
 from __future__ import annotations
@@ -69,13 +78,17 @@ class Measure:
     best: str  # "lowest" | "highest"
     what: str
     flags: bool = True  # False: ratio shown for reading, never flagged
+    #: flagged only for a group with none of these ratios: they judge it given the truth (labels)
+    unless_judged_by: tuple[str, ...] = ()
 
 
 MEASURES: tuple[Measure, ...] = (
-    Measure("alert_rate", "lowest", "share of the group's people with at least one alert"),
+    Measure("alert_rate", "lowest", "share of the group's people with at least one alert (flagged only where no "
+            "fpr or recall ratio judges the group: base rates differ)", unless_judged_by=("fpr", "recall")),
     Measure("mean_risk", "lowest", "mean predicted risk (not flagged: a score, not a decision)", flags=False),
     Measure("fpr", "lowest", "share alerted among people whose label is 0 (alerts at no churn / burnout)"),
-    Measure("precision", "highest", "share with label 1 among the alerted people with a label"),
+    Measure("precision", "highest", "share with label 1 among the alerted people with a label (flagged only "
+            "where no fpr or recall ratio judges the group: base rates differ)", unless_judged_by=("fpr", "recall")),
     Measure("recall", "highest", "share alerted among the people whose label is 1"),
     Measure("auc", "highest", "ROC AUC of the person's highest risk against the label"),
     Measure("judged_useful", "highest", "share of judged alerts marked acted or already_known"),
@@ -319,6 +332,17 @@ def audit_model(model: str, subjects: Iterable[Subject], attributes: Sequence[st
                 rows.append(row)
             if hidden:
                 rows.append(AuditRow(model, attribute, SUPPRESSED, name, "suppressed", groups=len(hidden)))
+    return _unflag_judged(rows)
+
+
+def _unflag_judged(rows: list[AuditRow]) -> list[AuditRow]:
+    """Clear the flag of a measure whose group has a ratio on one of the measures that judge it given the
+    labels (``Measure.unless_judged_by``): those carry the alarm; the ratio and ``four_fifths`` stay."""
+    judged = {(r.model, r.attribute, r.group, r.measure) for r in rows if r.ratio is not None}
+    for r in rows:
+        by = BY_NAME[r.measure].unless_judged_by
+        if r.flagged and any((r.model, r.attribute, r.group, m) in judged for m in by):
+            r.flagged = False
     return rows
 
 

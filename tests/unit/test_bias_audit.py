@@ -22,8 +22,35 @@ def test_a_clear_disparity_is_flagged_against_the_lowest_alert_rate():
     rows = audit_model("burnout", group("team-a", 30, 3) + group("team-b", 30, 15), ("team",), min_group=5)
     a = rows_of(rows, "alert_rate")
     assert a["team-a"].reference == "team-a" and a["team-a"].ratio == 1.0 and not a["team-a"].flagged
-    assert a["team-b"].ratio == pytest.approx(0.2) and a["team-b"].ratio_hi < 0.8 and a["team-b"].flagged
-    assert flagged(rows) == [("burnout", "team", "team-b", "alert_rate"), ("burnout", "team", "team-b", "fpr")]
+    assert a["team-b"].ratio == pytest.approx(0.2) and a["team-b"].ratio_hi < 0.8 and a["team-b"].four_fifths
+    # nobody burnt out: every alert is a false positive, so the labelled measure carries the alarm
+    assert flagged(rows) == [("burnout", "team", "team-b", "fpr")]
+
+
+def cohort(name, pos, pos_alerted, neg, neg_alerted, attribute="plan"):
+    """``pos`` people with label 1 (``pos_alerted`` of them alerted) and ``neg`` with label 0."""
+    return ([Subject({attribute: name}, alerted=i < pos_alerted, risk=0.6, score=0.6 if i < pos_alerted else 0.4,
+                     label=1) for i in range(pos)]
+            + [Subject({attribute: name}, alerted=i < neg_alerted, risk=0.3, score=0.5 if i < neg_alerted else 0.2,
+                       label=0) for i in range(neg)])
+
+
+def test_more_alerts_explained_by_a_higher_base_rate_are_shown_but_not_flagged():
+    # same recall (0.8) and false-positive rate (0.1) in both plans; 'pro' churns six times as often,
+    # so it gets 52 alerts per 100 people against 17, and 'basic' has the lower precision (16 of 34
+    # against 96 of 104): both follow from the base rates, not unequal treatment
+    people = cohort("basic", 20, 16, 180, 18) + cohort("pro", 120, 96, 80, 8)
+    rows = audit_model("churn", people, ("plan",), min_group=5)
+    a = rows_of(rows, "alert_rate")["pro"]
+    assert a.ratio == pytest.approx(17 / 52) and a.ratio_hi < 0.8 and a.four_fifths  # shown as information
+    assert rows_of(rows, "fpr")["pro"].ratio == pytest.approx(1.0)
+    assert rows_of(rows, "recall")["pro"].ratio == pytest.approx(1.0)
+    p = rows_of(rows, "precision")["basic"]
+    assert p.ratio == pytest.approx((16 / 34) / (96 / 104)) and p.ratio_hi < 0.8 and p.four_fifths
+    assert flagged(rows) == []
+    # the same alerts without labels: alert rate is the only evidence, and it raises the flag
+    bare = [Subject(s.groups, s.alerted, s.risk, s.score) for s in people]
+    assert flagged(audit_model("churn", bare, ("plan",), min_group=5)) == [("churn", "plan", "pro", "alert_rate")]
 
 
 def test_a_small_difference_between_small_groups_breaks_four_fifths_but_is_not_flagged():
@@ -57,12 +84,13 @@ def test_a_measure_with_fewer_people_behind_it_than_the_threshold_is_suppressed(
 
 
 def test_quality_measures_take_the_best_served_group_as_reference():
-    a = group("pro", 40, 20, label_pos=18, attribute="plan")     # alerted 20, 18 right
-    b = group("basic", 40, 20, label_pos=6, attribute="plan")    # alerted 20, 6 right
+    a = group("pro", 80, 40, label_pos=36, attribute="plan")     # alerted 40, 36 right
+    b = group("basic", 80, 40, label_pos=12, attribute="plan")   # alerted 40, 12 right
     rows = audit_model("churn", a + b, ("plan",), min_group=5)
     p = rows_of(rows, "precision")
-    assert p["pro"].reference == "pro" and p["basic"].ratio == pytest.approx(6 / 18)
-    assert p["basic"].flagged
+    assert p["pro"].reference == "pro" and p["basic"].ratio == pytest.approx(12 / 36) and p["basic"].four_fifths
+    # basic's 28 wrong alerts among 68 people who stayed carry the alarm (its recall is 1, like pro's)
+    assert flagged(rows) == [("churn", "plan", "basic", "fpr")]
     assert rows_of(rows, "auc")["pro"].value is not None
 
 
@@ -116,14 +144,15 @@ def test_the_store_audit_finds_the_group_and_writes_idempotent_daily_rows(store)
     assert region == {"north": 30, "south": 30}  # a connector's auditable field, from the events' attributes
     alert = {r["group"]: r for r in report["rows"] if r["attribute"] == "plan" and r["measure"] == "alert_rate"}
     assert alert["alpha"]["value"] == pytest.approx(0.6) and alert["beta"]["value"] == pytest.approx(0.1)
-    assert alert["alpha"]["flagged"] and alert["beta"]["reference"] == "beta"
+    assert alert["beta"]["reference"] == "beta"
     tenure = {r["group"] for r in report["rows"] if r["attribute"] == "tenure" and r["state"] == "shown"}
     assert tenure == {"< 3 months"}
-    assert [(f["attribute"], f["group"]) for f in report["flagged"] if f["measure"] == "alert_rate"] == [("plan", "alpha")]
+    assert alert["alpha"]["four_fifths"] and not alert["alpha"]["flagged"]  # labelled: fpr carries the alarm
+    assert [(f["attribute"], f["group"]) for f in report["flagged"] if f["measure"] == "fpr"] == [("plan", "alpha")]
     assert "cus-a1" not in str(report)  # group aggregates only
     assert any("FLAGGED" in line and "alpha" in line for line in text_lines(report))
     page = render_html(report, source="chdb:///x")
-    assert "<li>churn: plan = alpha, alert_rate ratio 0.17" in page and "cus-a1" not in page
+    assert "<li>churn: plan = alpha, fpr ratio 0.17" in page and "cus-a1" not in page
 
     day = date(2031, 5, 1)
     for _ in range(2):  # the same day twice: one set of rows
