@@ -649,7 +649,8 @@ RULES = [
         WHERE day = (SELECT max(day) FROM oversight_bias_audit) AND state = 'shown'
         """, "gt", 0, 86400, "5m", "The newest daily bias audit flags a group: the whole 95% interval of a "
              "disparity ratio to the best-treated group is below 0.8 (four-fifths rule), on groups of at least the "
-             "minimum group size. See `pulsewire audit` and docs/oversight.md."),
+             "minimum group size; where labels exist, on the false-positive rate or recall (alert rate and precision "
+             "follow base rates). See `pulsewire audit` and docs/oversight.md."),
 ]
 
 

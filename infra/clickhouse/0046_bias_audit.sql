@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS bias_audit_daily
     ratio_lo     Nullable(Float64),
     ratio_hi     Nullable(Float64),
     four_fifths  UInt8 DEFAULT 0 COMMENT 'ratio < 0.8',
-    flagged      UInt8 DEFAULT 0 COMMENT 'the whole 95% interval of the ratio < 0.8',
+    flagged      UInt8 DEFAULT 0 COMMENT 'the whole 95% interval of the ratio < 0.8 (alert_rate, precision: only for a group no fpr or recall ratio judges)',
     groups       UInt32 DEFAULT 1 COMMENT 'groups merged into a (suppressed) row',
     min_group    UInt32 COMMENT 'the small-group threshold applied',
     window_from  DateTime64(3, 'UTC'),
