@@ -100,8 +100,9 @@ def outcome_row(o: AlertOutcome, alert: dict) -> dict:
             "alert_occurred_at": alert["occurred_at"], "content_hash": content_hash(o)}
 
 
-def label_example(o: AlertOutcome, alert: dict) -> dict | None:
-    """The negative training example a ``wrong`` churn alert offers the learner, or None.
+def label_example(o: AlertOutcome, alert: dict, as_labels: bool) -> dict | None:
+    """The negative training example a ``wrong`` churn alert offers the learner when the policy
+    (``as_labels``, ``PULSEWIRE_OUTCOMES_AS_LABELS``) says so, else None.
 
     Built from the features the alert recorded (``alerts_audit.inputs``), labelled 0 (did not churn as
     predicted); one per alert, whatever how many ``wrong`` outcomes it gets (the id derives from the alert).
@@ -111,13 +112,15 @@ def label_example(o: AlertOutcome, alert: dict) -> dict | None:
     >>> alert = {"alert_type": "churn", "subject": "cus-1", "score": 0.8, "model_version": "churn-v3",
     ...          "occurred_at": t, "inputs": '{"inputs": {"neg_tickets_7d": 3.0, "plan": "pro"}, '
     ...          '"trigger_event_id": "ev-9"}'}
-    >>> ex = label_example(o, alert)
+    >>> ex = label_example(o, alert, as_labels=True)
     >>> ex["y"], ex["x"], ex["pred_event_id"], ex["label_event_id"]
     (0, {'neg_tickets_7d': 3.0}, 'ev-9', 'outcome:o1')
-    >>> label_example(o.model_copy(update={"outcome": "acted"}), alert) is None
+    >>> label_example(o, alert, as_labels=False) is None  # the default policy: never
+    True
+    >>> label_example(o.model_copy(update={"outcome": "acted"}), alert, as_labels=True) is None
     True
     """
-    if o.outcome != "wrong" or alert["alert_type"] != "churn":
+    if not as_labels or o.outcome != "wrong" or alert["alert_type"] != "churn":
         return None
     recorded = json.loads(alert.get("inputs") or "{}")
     x = {k: float(v) for k, v in (recorded.get("inputs") or {}).items()
@@ -149,7 +152,7 @@ def _stored(store, ids: list[str]) -> dict[str, str]:
 
 def install(app, ctx) -> None:
     sink = ctx.sinks[TABLE]
-    as_labels = bool(getattr(ctx.settings, "outcomes_as_labels", False))
+    as_labels = ctx.settings.outcomes_as_labels
 
     async def dead(batch: Batch, rec, reason: Reason, detail: str) -> None:
         batch.dead_letters += 1
@@ -184,7 +187,7 @@ def install(app, ctx) -> None:
                 continue
             stored[o.outcome_id] = h
             rows.append(outcome_row(o, alert))
-            if as_labels and (ex := label_example(o, alert)) is not None:
+            if (ex := label_example(o, alert, as_labels)) is not None:
                 examples.append(ex)
         await sink.write(rows)
         for ex in examples:  # after the outcome is stored: a crash before this replays the batch, and the
