@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     # Human oversight (docs/oversight.md): a person's "wrong" on a churn alert teaches the churn learner only when on
     outcomes_as_labels: bool = Field(default=False, description=(
         "Offer churn alerts people judged 'wrong' to the churn learner as negative examples (logged, counted)."))
+    outcome_webhook_secret: SecretStr | None = Field(default=None, description=(
+        "The shared secret `pulsewire outcome-webhook` checks request signatures with (HMAC-SHA256)."))
     # Grafana's read-only ClickHouse user, created by the worker's store set-up on a server
     grafana_store_user: str | None = Field(default=None, description="May read only the privacy views.")
     grafana_store_password: SecretStr | None = None

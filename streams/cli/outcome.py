@@ -111,15 +111,18 @@ def register(app: typer.Typer) -> None:
     ):
         """Serve POST /outcomes: a CRM or HR tool sends signed alert outcomes (HMAC-SHA256 with the secret in
         PULSEWIRE_OUTCOME_WEBHOOK_SECRET) and they go to alerts.outcomes."""
-        import os
         import signal
         import threading
 
-        from ..outcome_webhook import PATH, SECRET_ENV, OutcomeWebhook, WebhookConfigError, kafka_sender
+        from ..outcome_webhook import PATH, OutcomeWebhook, WebhookConfigError, check_secret, kafka_sender
         from ..topics import BY_NAME, BrokerUnreachable, TopicMap, ensure_topics
         from .errors import fail, load_settings
 
         s = load_settings()
+        try:
+            check_secret(s.outcome_webhook_secret.get_secret_value() if s.outcome_webhook_secret else None)
+        except WebhookConfigError as exc:
+            fail(exc)
         topic_map = TopicMap.from_settings(s)
         try:
             ensure_topics(s.kafka, topic_map, [BY_NAME["alerts.outcomes"]], timeout_s=15.0)
@@ -128,8 +131,9 @@ def register(app: typer.Typer) -> None:
             fail(exc)
         except Exception as exc:
             fail(f"cannot reach Kafka at {s.bootstrap_servers}: {type(exc).__name__}: {exc}")
+        secret = s.outcome_webhook_secret.get_secret_value() if s.outcome_webhook_secret else ""
         try:
-            hook = OutcomeWebhook(os.environ.get(SECRET_ENV, ""), send, host=host, port=port, max_skew_s=max_skew_s)
+            hook = OutcomeWebhook(secret, send, host=host, port=port, max_skew_s=max_skew_s)
             bound = hook.start()
         except (WebhookConfigError, OSError) as exc:
             send.close()
