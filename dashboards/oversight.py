@@ -92,7 +92,8 @@ def add_outcome_panels(p: _Panels, y: int) -> int:
         "without any outcome, per alert kind.", unit="percentunit", decimals=1, interval="7d", options=_TS_OPTS,
           custom=_TS_CUSTOM, defaults={"min": 0, "max": 1})
     p.add("table", "Outcomes by model version, kind and week", f"""
-        SELECT toString(week) AS "week of", alert_type AS kind, model_version AS "model version", alerts, acted AS "acted on",
+        SELECT toString(week) AS "week of", alert_type AS kind, model_version AS "model version", alerts,
+               acted AS "acted on",
                not_useful AS "not useful", wrong, already_known AS "already known",
                round(acted / nullIf(acted + not_useful + wrong, 0), 3) AS precision,
                round(unjudged_due / nullIf(due, 0), 3) AS "nobody looked",

@@ -49,7 +49,7 @@ def check_secret(secret: str | None) -> str:
     >>> check_secret("short")
     Traceback (most recent call last):
     ...
-    pulsewire.streams.outcome_webhook.WebhookConfigError: PULSEWIRE_OUTCOME_WEBHOOK_SECRET is not set or shorter than 16 characters: the outcome webhook accepts signed requests only
+    pulsewire.streams.outcome_webhook.WebhookConfigError: PULSEWIRE_OUTCOME_WEBHOOK_SECRET is not set or shorter ...
     """
     if not secret or len(secret.strip()) < MIN_SECRET_CHARS:
         raise WebhookConfigError(f"{SECRET_ENV} is not set or shorter than {MIN_SECRET_CHARS} characters: the "

@@ -12,8 +12,9 @@ subject, times) and in ``alert_outcomes`` (already stored?):
 * else a row in ``alert_outcomes``, written before the batch is acknowledged.
 
 With ``PULSEWIRE_OUTCOMES_AS_LABELS`` on (off by default), a stored ``wrong`` outcome of a churn
-alert also becomes a negative training example on ``learn.churn``, built from the features the alert
-recorded; it is logged and counted (``outcome_labels`` in the stage counters), never silent.
+alert that stands (no later outcome of the alert is stored) also becomes a negative training example
+on ``learn.churn``, built from the features the alert recorded; it is logged and counted
+(``outcome_labels`` in the stage counters), never silent.
 """
 
 from __future__ import annotations
@@ -59,10 +60,9 @@ def parse_outcome(raw: bytes) -> AlertOutcome:
     ...         return exc.reason.value
     >>> why(b'{oops'), why(b'[1]'), why(b'{"alert_id": "a1"}')
     ('malformed_json', 'not_an_object', 'missing_field')
-    >>> why(b'{"outcome_id": "o1", "alert_id": "a1", "outcome": "great", "role": "other", "when": "2026-11-02T09:30:00Z"}')
-    'invalid_value'
-    >>> why(b'{"outcome_id": "o1", "alert_id": "a1", "outcome": "acted", "role": "other", "when": "2026-11-02T09:30:00"}')
-    'naive_timestamp'
+    >>> ok = {"outcome_id": "o1", "alert_id": "a1", "outcome": "acted", "role": "other", "when": "2026-11-02T09:30:00Z"}
+    >>> why(json.dumps({**ok, "outcome": "great"}).encode()), why(json.dumps({**ok, "when": "2026-11-02T09:30"}).encode())
+    ('invalid_value', 'naive_timestamp')
     """
     try:
         obj = loads_json(raw)
@@ -98,6 +98,17 @@ def outcome_row(o: AlertOutcome, alert: dict) -> dict:
             "subject": alert["subject"], "subject_type": alert["subject_type"], "team_id": alert.get("team_id") or "",
             "model_version": alert["model_version"], "alert_created_at": alert["created_at"],
             "alert_occurred_at": alert["occurred_at"], "content_hash": content_hash(o)}
+
+
+def standing_key(o: AlertOutcome) -> tuple[datetime, str]:
+    """What orders the outcomes of one alert (``schemas.outcome.winner``), at the store's millisecond precision.
+
+    >>> standing_key(AlertOutcome(outcome_id="o1", alert_id="a1", outcome="acted", role="other",
+    ...                           when="2026-11-02T09:30:00.123456+01:00"))
+    (datetime.datetime(2026, 11, 2, 8, 30, 0, 123000, tzinfo=datetime.timezone.utc), 'o1')
+    """
+    when = o.when.astimezone(timezone.utc)
+    return when.replace(microsecond=when.microsecond // 1000 * 1000), o.outcome_id
 
 
 def label_example(o: AlertOutcome, alert: dict, as_labels: bool) -> dict | None:
@@ -144,6 +155,12 @@ def _alerts(store, ids: list[str]) -> dict[str, dict]:
     return {r["alert_id"]: r for r in rows}
 
 
+def _standing(store, alert_ids: list[str]) -> dict[str, tuple[datetime, str]]:
+    rows = store.query_dicts(f"SELECT alert_id, max((outcome_at, outcome_id)) AS k FROM {TABLE} "
+                             "WHERE alert_id IN {ids:Array(String)} GROUP BY alert_id", {"ids": alert_ids})
+    return {r["alert_id"]: (r["k"][0].astimezone(timezone.utc), r["k"][1]) for r in rows}
+
+
 def _stored(store, ids: list[str]) -> dict[str, str]:
     rows = store.query_dicts(f"SELECT outcome_id, any(content_hash) AS h FROM {TABLE} "
                              "WHERE outcome_id IN {ids:Array(String)} GROUP BY outcome_id", {"ids": ids})
@@ -172,6 +189,7 @@ def install(app, ctx) -> None:
         outcome_ids = sorted({o.outcome_id for _, o in valid})
         alerts = await sink.call(f"look-up of {len(alert_ids)} alerts", _alerts, alert_ids)
         stored = await sink.call(f"look-up of {len(outcome_ids)} outcome ids", _stored, outcome_ids)
+        standing = await sink.call(f"look-up of the outcomes of {len(alert_ids)} alerts", _standing, alert_ids)
         rows, examples = [], []
         for rec, o in valid:
             alert = alerts.get(o.alert_id)
@@ -187,6 +205,10 @@ def install(app, ctx) -> None:
                 continue
             stored[o.outcome_id] = h
             rows.append(outcome_row(o, alert))
+            key, before = standing_key(o), standing.get(o.alert_id)
+            if before is not None and before > key:
+                continue  # a later outcome of this alert is stored: this one does not stand, and teaches nothing
+            standing[o.alert_id] = key
             if (ex := label_example(o, alert, as_labels)) is not None:
                 examples.append(ex)
         await sink.write(rows)

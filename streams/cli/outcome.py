@@ -44,8 +44,9 @@ def register(app: typer.Typer) -> None:
         note: Optional[str] = typer.Option(None, "--note", help=f"Optional free text, at most {NOTE_MAX_CHARS} "
                                            "characters (personal data: kept with the outcome, never on a dashboard)."),
         when: Optional[str] = typer.Option(None, "--when", help="When it was judged (ISO 8601; default: now, UTC)."),
-        outcome_id: Optional[str] = typer.Option(None, "--id", help="The outcome's id (default: derived from the "
-                                                 "alert, outcome, role and time: sending the same again is stored once)."),
+        outcome_id: Optional[str] = typer.Option(
+            None, "--id", help="The outcome's id (default: derived from the alert, outcome, role and time: sending "
+            "the same again is stored once)."),
         check: bool = typer.Option(True, "--check/--no-check", help="Refuse an alert id the store does not hold "
                                    "(where the store can be read from here)."),
         as_json: bool = typer.Option(False, "--json", help="Print the outcome as sent, as one JSON object."),

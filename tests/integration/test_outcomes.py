@@ -119,7 +119,7 @@ def test_outcomes_from_cli_webhook_and_kafka_reach_the_store_and_the_board(pipel
     for o in by_kafka:
         key, value = kafka_record(o)
         producer.send(topic, key=key, value=value)
-    producer.send(topic, key=b, value=b"{acted")
+    producer.send(topic, key=b.encode(), value=b"{acted")
     producer.flush(30)
     _wait_consumed(pipeline, ["alerts.outcomes"])
 

@@ -201,3 +201,57 @@ def test_cli_refuses_an_alert_id_the_store_does_not_hold(tmp_path):
     assert r.stderr.strip().splitlines() == [
         "error: no alert 0123456789abcdef0123456789abcdef in the store (alerts_audit): check the id, or pass "
         "--no-check to send it anyway (the worker then dead-letters it as unknown_alert)"]
+
+
+# ------------------------------------------------------------------------------------------------ the weekly view
+def _alert(tag: str, i: int, kind: str, subject_type: str, at: datetime) -> dict:
+    return {"alert_id": f"{tag}-a{i}", "alert_type": kind, "subject": f"{tag}-s{i}", "subject_type": subject_type,
+            "team_id": "", "score": 0.9, "threshold": 0.5, "model_version": tag, "reasons": [], "inputs": "{}",
+            "topic": f"alerts.{kind}", "created_at": at, "occurred_at": at}
+
+
+def _outcome(tag: str, i: int, oid: str, outcome: str, when: datetime, alert: dict) -> dict:
+    from pulsewire.streams.agents.outcomes import outcome_row
+
+    o = AlertOutcome(outcome_id=oid, alert_id=f"{tag}-a{i}", outcome=outcome, role="other", when=when)
+    return outcome_row(o, alert)
+
+
+def _week(store, tag: str) -> list[dict]:
+    return store.query_dicts("SELECT alert_type, alerts, acted, not_useful, wrong, already_known, judged, due, "
+                             "unjudged_due, median_hours_to_outcome AS median FROM oversight_outcome_week "
+                             "WHERE model_version = {t:String}", {"t": tag})
+
+
+def test_the_weekly_view_counts_the_outcome_that_stands_and_who_nobody_looked_at(store):
+    import uuid
+
+    tag = f"m-{uuid.uuid4().hex[:8]}"
+    at = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=10)
+    alerts = [_alert(tag, i, "churn", "customer", at) for i in range(4)]
+    store.insert_rows("alerts_audit", alerts)
+    store.insert_rows("alert_outcomes", [
+        # alert 0: 'acted' 2 h after the alert, then 'wrong' later: the later one stands (stored first here)
+        _outcome(tag, 0, "z-later", "wrong", at + timedelta(hours=6), alerts[0]),
+        _outcome(tag, 0, "a-earlier", "acted", at + timedelta(hours=2), alerts[0]),
+        # alert 1: two outcomes at the same time: the greatest outcome id stands
+        _outcome(tag, 1, "b", "not_useful", at + timedelta(hours=4), alerts[1]),
+        _outcome(tag, 1, "c", "already_known", at + timedelta(hours=4), alerts[1]),
+        _outcome(tag, 2, "d", "acted", at + timedelta(hours=10), alerts[2]),
+    ])  # alert 3: nobody looked
+    (row,) = _week(store, tag)
+    assert {k: int(v) for k, v in row.items() if k not in ("alert_type", "median")} == {
+        "alerts": 4, "acted": 1, "not_useful": 0, "wrong": 1, "already_known": 1, "judged": 3, "due": 4,
+        "unjudged_due": 1}
+    assert row["median"] == 4.0  # hours to the first outcome: 2, 4, 10
+
+
+def test_the_weekly_view_hides_burnout_rows_about_fewer_employees_than_the_minimum_group(store):
+    import uuid
+
+    at = datetime.now(timezone.utc) - timedelta(days=10)
+    few, enough = f"m-{uuid.uuid4().hex[:8]}", f"m-{uuid.uuid4().hex[:8]}"
+    store.insert_rows("alerts_audit", [_alert(few, i, "burnout", "employee", at) for i in range(4)]
+                      + [_alert(enough, i, "burnout", "employee", at) for i in range(5)])
+    assert _week(store, few) == []
+    assert [int(r["alerts"]) for r in _week(store, enough)] == [5]
