@@ -227,7 +227,12 @@ def test_the_weekly_view_counts_the_outcome_that_stands_and_who_nobody_looked_at
     import uuid
 
     tag = f"m-{uuid.uuid4().hex[:8]}"
-    at = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=10)
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    at = now - timedelta(days=10)
+    # "now" for the views is the later of the server's clock and the newest event the worker accepted
+    store.insert_rows("events_scored", [{"event_id": f"{tag}-ev", "source": "shop", "kind": "review",
+                                         "type": "review", "occurred_at": now, "ingested_at": now,
+                                         "customer_id": f"{tag}-c", "content_hash": tag}])
     alerts = [_alert(tag, i, "churn", "customer", at) for i in range(4)]
     store.insert_rows("alerts_audit", alerts)
     store.insert_rows("alert_outcomes", [
