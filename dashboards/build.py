@@ -1,4 +1,4 @@
-"""The three boards and the alert rules, built in code (one source for Grafana and ``pulsewire board``).
+"""The boards and the alert rules, built in code (one source for Grafana and ``pulsewire board``).
 
 ``python -m pulsewire.dashboards.build`` (or ``pulsewire grafana export``) writes the
 committed files: ``dashboards/*.json`` (Grafana dashboard JSON for the
@@ -145,7 +145,8 @@ def _dashboard(uid: str, title: str, description: str, panels: list[dict], time_
         "annotations": {"list": []},
         "links": [{"title": t, "type": "link", "url": f"/d/{u}", "targetBlank": False}
                   for u, t in (("pulsewire-customer", "Customer pulse"), ("pulsewire-workforce", "Workforce pulse"),
-                               ("pulsewire-pipeline", "Pipeline health")) if u != uid],
+                               ("pulsewire-pipeline", "Pipeline health"), ("pulsewire-oversight", "Model oversight"))
+                  if u != uid],
         "panels": panels,
     }
 
@@ -596,9 +597,12 @@ def pipeline_health() -> Board:
 
 
 def boards(min_group: int = 5, min_comment_group: int = 10, learner: LearnerConfig | None = None) -> list[Board]:
-    """The three boards; risk colours follow ``learner``'s alert policies (default: the learners' defaults,
+    """The boards; risk colours follow ``learner``'s alert policies (default: the learners' defaults,
     which the committed JSON uses)."""
-    return [customer_pulse(learner), workforce_pulse(min_group, min_comment_group, learner), pipeline_health()]
+    from .oversight import model_oversight  # it builds on this module's helpers
+
+    return [customer_pulse(learner), workforce_pulse(min_group, min_comment_group, learner), pipeline_health(),
+            model_oversight()]
 
 
 # --------------------------------------------------------------------------------------------------

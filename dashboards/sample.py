@@ -11,7 +11,8 @@ What it guarantees (the tests rely on it):
   size, so it must never appear on a board;
 * customer sentiment per channel with a negative spike on ``chat``;
 * rows in every table a panel reads: events_scored (and, through its materialized
-  view, sentiment_minute), risk_latest, alerts_audit, metrics_daily (including rows
+  view, sentiment_minute), risk_latest, alerts_audit, alert_outcomes (people's outcomes of
+  about two alerts in three, some alerts without any), metrics_daily (including rows
   for the small team, which the boards must hide), pipeline_health, consumer_lag,
   dead_letters.
 
@@ -263,6 +264,30 @@ def _fill_risks_and_alerts(store, cfg: SampleConfig, df, rng) -> None:
     store.client.insert("alerts_audit", alerts, column_names=[
         "alert_id", "alert_type", "subject", "subject_type", "team_id", "score", "threshold", "model_version",
         "reasons", "inputs", "topic", "created_at", "occurred_at"])
+    _fill_outcomes(store, alerts, np.random.default_rng(cfg.seed + 2))  # its own stream: other tables stay as they were
+
+
+OUTCOME_SHARES = {"acted": 0.5, "not_useful": 0.2, "wrong": 0.15, "already_known": 0.15}
+
+
+def _fill_outcomes(store, alerts: list[list], rng) -> None:
+    """alert_outcomes as the outcomes agent writes them: about two alerts in three judged, hours to days after
+    the trigger (an outcome in the future of the sample is left out: nobody has looked yet)."""
+    kinds, shares = list(OUTCOME_SHARES), list(OUTCOME_SHARES.values())
+    now = today_utc()
+    rows = []
+    for alert_id, kind, subject, subject_type, team, _, _, version, _, _, _, created, occurred in alerts:
+        if rng.uniform() > 0.65:
+            continue
+        at = occurred + timedelta(hours=float(rng.exponential(30.0)))
+        if at >= now:
+            continue
+        outcome = kinds[int(rng.choice(len(kinds), p=shares))]
+        rows.append([f"o-{alert_id[:20]}", alert_id, outcome, "account_manager" if kind == "churn" else "hr_partner",
+                     "", at, kind, subject, subject_type, team, version, created, occurred, "sample"])
+    store.client.insert("alert_outcomes", rows, column_names=[
+        "outcome_id", "alert_id", "outcome", "role", "note", "outcome_at", "alert_type", "subject", "subject_type",
+        "team_id", "model_version", "alert_created_at", "alert_occurred_at", "content_hash"])
 
 
 def _fill_metrics(store, cfg: SampleConfig, df) -> None:

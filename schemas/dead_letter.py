@@ -47,6 +47,7 @@ class Reason(str, Enum):
     STORE_REJECTED = "store_rejected"
     CONFLICTING_DUPLICATE = "conflicting_duplicate"
     CONSENT_SOURCE_NOT_ALLOWED = "consent_source_not_allowed"
+    UNKNOWN_ALERT = "unknown_alert"  # an alert outcome about an alert id alerts_audit does not hold
 
 
 class DeadLetter(BaseModel):

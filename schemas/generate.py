@@ -38,6 +38,9 @@ def extra_schemas() -> dict[str, dict]:
     from .drift import drift_schemas
 
     out.update(drift_schemas())
+    from .outcome import outcome_schemas
+
+    out.update(outcome_schemas())
     return out
 
 

@@ -168,6 +168,7 @@ ERASABLE: tuple[ErasableTable, ...] = (
     ErasableTable("risk_latest", "entity_id = {id:String}"),
     ErasableTable("learn_examples", "entity_id = {id:String}"),
     ErasableTable("alerts_audit", "subject = {id:String} AND subject_type = {type:String}"),
+    ErasableTable("alert_outcomes", "subject = {id:String} AND subject_type = {type:String}"),
     ErasableTable("consent_audit", "{type:String} = 'employee' AND entity_id = {id:String}"),
 )
 

@@ -57,6 +57,9 @@ TABLES: tuple[TableRetention, ...] = (
                    "toDateTime(stored_at)", setting="predictions_ttl_days"),
     TableRetention("alerts_audit", "every alert raised, with its inputs, score, threshold and model version",
                    "toDateTime(created_at)", setting="audit_ttl_days"),
+    TableRetention("alert_outcomes", "what people judged of each alert (acted, not useful, wrong, already known), "
+                   "their role, an optional note, and the alert's subject, kind and model version",
+                   "toDateTime(stored_at)", setting="audit_ttl_days"),
     TableRetention("consent_audit", "every change of an employee's consent: pseudonym, old and new answer, source",
                    "toDateTime(recorded_at)", setting="audit_ttl_days"),
     TableRetention("data_access_audit", "every look-up of one person's data (pulsewire export): when, the role and "

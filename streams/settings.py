@@ -90,11 +90,17 @@ class Settings(BaseSettings):
     # How long the store keeps rows (streams/retention.py; the worker applies them, 0044 sets these defaults)
     events_ttl_days: int = Field(default=365, ge=1, description="events_scored rows, sentiment_minute")
     predictions_ttl_days: int = Field(default=180, ge=1, description="predictions, risk_latest, learn_examples")
-    audit_ttl_days: int = Field(default=365, ge=1, description="alerts_audit, consent_audit, data_access_audit")
+    audit_ttl_days: int = Field(default=365, ge=1, description="alerts_audit, alert_outcomes, consent_audit, "
+                                "data_access_audit")
     metrics_ttl_days: int = Field(default=730, ge=1, description="metrics_daily")
     dead_letter_ttl_days: int = Field(default=30, ge=1, description="ClickHouse drops dead letters after this.")
     dlq_retention_days: float = Field(default=7, gt=0, description="events.dlq (raw rejected records) keeps them "
                                       "this long; `pulsewire topics` applies a change to an existing topic.")
+    # Human oversight (docs/oversight.md): a person's "wrong" on a churn alert teaches the churn learner only when on
+    outcomes_as_labels: bool = Field(default=False, description=(
+        "Offer churn alerts people judged 'wrong' to the churn learner as negative examples (logged, counted)."))
+    outcome_webhook_secret: SecretStr | None = Field(default=None, description=(
+        "The shared secret `pulsewire outcome-webhook` checks request signatures with (HMAC-SHA256)."))
     # Grafana's read-only ClickHouse user, created by the worker's store set-up on a server
     grafana_store_user: str | None = Field(default=None, description="May read only the privacy views.")
     grafana_store_password: SecretStr | None = None

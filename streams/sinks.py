@@ -60,6 +60,7 @@ SINKS: dict[str, SinkSpec] = {s.table: s for s in (
     SinkSpec("erasures", "erase"),
     SinkSpec("drift_events", "metrics, learn (drift watch)"),
     SinkSpec("bias_audit_daily", "audit"),
+    SinkSpec("alert_outcomes", "outcomes"),
 )}
 
 #: What a withdrawn consent removes: the person's stored burnout predictions, latest risk and examples.

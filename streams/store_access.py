@@ -34,6 +34,7 @@ GRANTED = (
     "consumer_lag",
     "oversight_drift_events",
     "oversight_bias_audit",
+    "oversight_outcome_week",
 )
 
 #: Never granted, never read by a panel: tables and views with a row per person (or a raw payload), and the
@@ -44,6 +45,7 @@ NOT_GRANTED = (
     "employee_person_week", "employee_team_week", "employee_team_week_cells",
     "drift_events",  # read through oversight_drift_events (one row per event id)
     "bias_audit_daily",  # read through oversight_bias_audit (group aggregates)
+    "alert_outcomes", "alert_outcome_first_last",  # read through oversight_outcome_week (weekly counts)
 )
 
 _USER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")

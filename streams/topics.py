@@ -87,6 +87,9 @@ ALERT_TOPICS = tuple(
 DRIFT = TopicSpec("alerts.drift", "the series that drifted (e.g. sentiment/channel:email, churn/error)",
                   "CloudEvents 1.0 JSON (schemas/json/drift.v1.schema.json)", retention_ms=30 * DAY_MS,
                   doc="Drift events: a watched series (sentiment per channel, a learner's error or feature) changed.")
+OUTCOMES = TopicSpec("alerts.outcomes", "alert id", "alert outcome v1, JSON (schemas/json/alert_outcome.v1.schema.json)",
+                     retention_ms=30 * DAY_MS, doc="What people did with each alert (acted, not_useful, wrong, "
+                     "already_known): written by a CRM / HR system, `pulsewire outcome` or its webhook.")
 ERASURE = TopicSpec("privacy.erasure", "entity id (customer, else pseudonymised employee), as on scored.text",
                     "erasure request (JSON, streams/erasure.py)",
                     doc="`pulsewire forget` -> the worker that owns the person's state; partitioned like scored.text.")
@@ -101,8 +104,8 @@ DELIVERIES = TopicSpec("connectors.deliveries", "connector instance + delivery i
                        doc="Delivery ids a webhook accepted: a restarted webhook refuses a replayed delivery.")
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (*EVENT_TOPICS, VALID, DLQ, SCORED, LEARN_CHURN, LEARN_BURNOUT,
-                                     MODEL_SNAPSHOTS, SIGNALS, *ALERT_TOPICS, DRIFT, CURSORS, DELIVERIES, ERASURE,
-                                     ERASURE_RECEIPTS)
+                                     MODEL_SNAPSHOTS, SIGNALS, *ALERT_TOPICS, DRIFT, OUTCOMES, CURSORS, DELIVERIES,
+                                     ERASURE, ERASURE_RECEIPTS)
 BY_NAME = {t.name: t for t in ALL_TOPICS}
 #: What a connector writes to (and creates when it starts before any worker).
 CONNECTOR_TOPICS: tuple[TopicSpec, ...] = (*EVENT_TOPICS, DLQ, CURSORS, DELIVERIES)

@@ -9,12 +9,12 @@ are installed in does not matter.
 
 from __future__ import annotations
 
-from . import alerts, audit, erase, features, health, learn, metrics, score, sink, validate
+from . import alerts, audit, erase, features, health, learn, metrics, outcomes, score, sink, validate
 
 # erase is core: every worker may hold a person's rows or state (it finds the signal agents' tables if installed).
 CORE = [validate.install, score.install, sink.install, health.install, erase.install]
 # A deployment may split roles: scoring-only workers run with PULSEWIRE_SIGNALS_ENABLED=false.
-SIGNALS = [learn.install, features.install, metrics.install, alerts.install, audit.install]
+SIGNALS = [learn.install, features.install, metrics.install, alerts.install, audit.install, outcomes.install]
 INSTALLERS = CORE + SIGNALS
 
 

@@ -41,8 +41,8 @@ def register(app: typer.Typer) -> None:
                                           "Default: the newest data each dashboard shows."),
         as_json: bool = typer.Option(False, "--json", help="Print rows and query time per panel as JSON."),
     ):
-        """Render the Customer pulse, Workforce pulse and Pipeline health boards into one HTML page
-        (charts drawn as SVG, no network needed to view it)."""
+        """Render the Customer pulse, Workforce pulse, Pipeline health and Model oversight boards into one HTML
+        page (charts drawn as SVG, no network needed to view it)."""
         from pulsewire.dashboards.board import write_board
 
         from ..store import open_store, redact_url

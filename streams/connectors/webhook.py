@@ -79,6 +79,10 @@ def sign(provider: str, secret: str, body: bytes, ts: str | None = None) -> dict
         return {"X-Slack-Signature": f"v0={mac}", "X-Slack-Request-Timestamp": ts}
     if provider == "intercom":
         return {"X-Hub-Signature": "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()}
+    if provider == "pulsewire":  # pulsewire's own routes (alert outcomes): HMAC-SHA256 over "<ts>." + body
+        ts = ts or str(int(time.time()))
+        mac = hmac.new(secret.encode(), ts.encode() + b"." + body, hashlib.sha256).hexdigest()
+        return {"X-Pulsewire-Signature": f"sha256={mac}", "X-Pulsewire-Timestamp": ts}
     return {"X-Pulsewire-Token": secret}
 
 
@@ -87,6 +91,7 @@ SIGNATURE_HEADERS = {
     "slack": ("x-slack-signature", "x-slack-request-timestamp"),
     "intercom": ("x-hub-signature",),
     "freshdesk": ("x-pulsewire-token",),
+    "pulsewire": ("x-pulsewire-signature", "x-pulsewire-timestamp"),
 }
 
 
@@ -119,6 +124,11 @@ def verify(provider: str, secret: str, headers, body: bytes, now: float, skew_s:
         if not re.fullmatch(r"[0-9]{1,12}", ts):
             return "missing or unreadable signature timestamp"
         age, want = now - int(ts), sign("slack", secret, body, ts)["X-Slack-Signature"]
+    elif provider == "pulsewire":
+        ts, got = h.get("x-pulsewire-timestamp", ""), h.get("x-pulsewire-signature", "")
+        if not re.fullmatch(r"[0-9]{1,12}", ts):
+            return "missing or unreadable signature timestamp"
+        age, want = now - int(ts), sign("pulsewire", secret, body, ts)["X-Pulsewire-Signature"]
     elif provider == "intercom":
         age, got, want = 0, h.get("x-hub-signature", ""), sign("intercom", secret, body)["X-Hub-Signature"]
     else:

@@ -86,7 +86,7 @@ def test_risk_colours_come_from_the_alert_policy():
     for learner in (LearnerConfig(), LearnerConfig(churn_threshold=0.42, churn_rearm_below=0.2,
                                                    burnout_threshold=0.6, burnout_rearm_below=0.3)):
         churn, burnout = learner.policy("churn"), learner.policy("burnout")
-        cust, work, _ = build.boards(learner=learner)
+        cust, work, *_ = build.boards(learner=learner)
         for title in ("Top churn risks", "Recent churn alerts"):
             panel = next(p for p in cust.dashboard["panels"] if p["title"] == title)
             assert _steps(panel, "churn risk") == [(None, "green"), (churn.rearm_below, "orange"),
@@ -164,7 +164,7 @@ def test_a_series_has_one_colour_on_every_panel(sample_results):
 
 
 def test_an_empty_store_gives_no_data_and_valid_sql(empty_results):
-    assert len(empty_results["panels"]) == 29
+    assert len(empty_results["panels"]) == 38
     for p in empty_results["panels"]:
         assert p["error"] is None, f"{p['board']} / {p['title']}: {p['error']}"
         values = [v for row in p["rows"] for v in row]

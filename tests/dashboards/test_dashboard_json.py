@@ -57,7 +57,7 @@ DASHBOARD_SCHEMA = {
 
 def _dashboards() -> list[dict]:
     files = sorted((REPO / "dashboards").glob("*.json"))
-    assert len(files) == 3, files
+    assert len(files) == 4, files
     return [json.loads(f.read_text()) for f in files]
 
 
@@ -79,7 +79,7 @@ def test_committed_files_are_what_the_code_builds():
 
 def test_dashboards_are_valid_grafana_json():
     boards = _dashboards()
-    assert {d["title"] for d in boards} == {"Customer pulse", "Workforce pulse", "Pipeline health"}
+    assert {d["title"] for d in boards} == {"Customer pulse", "Workforce pulse", "Pipeline health", "Model oversight"}
     for d in boards:
         jsonschema.validate(d, DASHBOARD_SCHEMA)
     uids = [d["uid"] for d in boards]

@@ -41,12 +41,13 @@ def test_first_sync_creates_everything_second_changes_nothing(grafana):
     acts = _actions(first)
     assert acts["datasource:pulsewire ClickHouse"] == "created"
     assert acts["folder:pulsewire"] == "created"
-    assert [c.action for c in first if c.kind == "dashboard"] == ["created"] * 3
-    assert [c.action for c in first if c.kind == "alert rule"] == ["created"] * 3
+    assert [c.action for c in first if c.kind == "dashboard"] == ["created"] * 4
+    assert [c.action for c in first if c.kind == "alert rule"] == ["created"] * 4
     assert acts["contact point:pulsewire"] == "created"
     assert acts["rule group:pulsewire/pulsewire"] == "updated"  # the new group's 10 s interval -> 60 s
 
-    assert set(grafana.dashboards) == {"pulsewire-customer", "pulsewire-workforce", "pulsewire-pipeline"}
+    assert set(grafana.dashboards) == {"pulsewire-customer", "pulsewire-workforce", "pulsewire-pipeline",
+                                      "pulsewire-oversight"}
     assert all(d["meta"]["folderUid"] == "pulsewire" for d in grafana.dashboards.values())
     assert grafana.datasources[build.DS_UID]["secureJsonFields"] == {"password": True}
     assert grafana.groups[("pulsewire", "pulsewire")]["interval"] == 60
@@ -103,9 +104,9 @@ def test_cli_reads_the_token_from_the_environment(grafana, monkeypatch):
     res = runner.invoke(app, ["grafana", "sync", "--url", grafana.url, "--json"])
     assert res.exit_code == 0, res.output
     changes = json.loads(res.output)
-    assert sum(c["action"] == "created" for c in changes) == 9
+    assert sum(c["action"] == "created" for c in changes) == 11
     res = runner.invoke(app, ["grafana", "sync", "--url", grafana.url])
-    assert res.exit_code == 0 and "changed 0 of 10" in res.output
+    assert res.exit_code == 0 and "changed 0 of 12" in res.output
     monkeypatch.setenv("GRAFANA_TOKEN", "wrong")
     res = runner.invoke(app, ["grafana", "sync", "--url", grafana.url])
     assert res.exit_code == 1 and "Unauthorized" in res.output

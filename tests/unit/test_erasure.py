@@ -59,6 +59,11 @@ def _fill(store, entity_type: str, pid: str, team: str, at: datetime, tag: str) 
                                         "subject_type": entity_type, "team_id": team, "score": 0.7,
                                         "threshold": 0.5, "model_version": "v", "reasons": ["r"], "inputs": "{}",
                                         "topic": "alerts.burnout", "created_at": at, "occurred_at": at}])
+    store.insert_rows("alert_outcomes", [{"outcome_id": f"{tag}-o-{pid}", "alert_id": f"{tag}-a-{pid}",
+                                          "outcome": "wrong", "role": "hr_partner", "note": f"note on {pid}",
+                                          "outcome_at": at, "alert_type": "burnout", "subject": pid,
+                                          "subject_type": entity_type, "team_id": team, "model_version": "v",
+                                          "alert_created_at": at, "alert_occurred_at": at, "content_hash": "h"}])
     if entity_type == "employee":
         store.insert_rows("consent_audit", [{"entity_id": pid, "old_consent": None, "new_consent": 1, "source": "hris",
                                              "event_id": f"{tag}-c-{pid}", "occurred_at": at, "recorded_at": at}])
@@ -85,7 +90,7 @@ def test_erase_rows_removes_one_person_everywhere_and_nothing_else(store):
     removed, teams = erase_rows(store, gone)
 
     assert removed == {"events_scored": 3, "predictions": 1, "risk_latest": 1, "learn_examples": 1, "consent_audit": 1,
-                       "alerts_audit": 1}
+                       "alerts_audit": 1, "alert_outcomes": 1}
     assert teams == [team]
     assert set(_person_rows(store, "employee", gone.entity_id).values()) == {0}
     assert set(_person_rows(store, "employee", kept.entity_id).values()) == {1, 3}

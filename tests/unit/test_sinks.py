@@ -96,6 +96,14 @@ def rows_for(table: str, tag: str) -> tuple[list[dict], str, str]:
         return [{"entity_id": tag, "old_consent": None if i == 0 else i % 2, "new_consent": (i + 1) % 2,
                  "source": "hris", "event_id": f"ek_{i}", "occurred_at": t, "recorded_at": t} for i in range(3)], \
             "entity_id", tag
+    if table == "alert_outcomes":
+        from pulsewire.schemas.outcome import AlertOutcome
+        from pulsewire.streams.agents.outcomes import outcome_row
+
+        alert = {"alert_type": "churn", "subject": tag, "subject_type": "customer", "model_version": "v1",
+                 "created_at": t, "occurred_at": t}
+        return [outcome_row(AlertOutcome(outcome_id=f"o{i}", alert_id=f"a{i}", outcome="acted", role="other", when=t),
+                            alert) for i in range(3)], "subject", tag
     if table == "erasures":
         from pulsewire.streams.erasure import Subject, audit_row as erasure_row
 

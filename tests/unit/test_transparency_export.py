@@ -17,6 +17,8 @@ from pulsewire.streams.agents.alerts import audit_row as alert_audit_row
 from pulsewire.streams.agents.features import consent_row, prediction_rows
 from pulsewire.streams.agents.learn import example_row
 from pulsewire.streams.erasure import ERASABLE, subject_of
+from pulsewire.schemas.outcome import AlertOutcome
+from pulsewire.streams.agents.outcomes import outcome_row
 from pulsewire.streams.privacy import KeyRing
 from pulsewire.streams.rows import scored_row
 from pulsewire.streams.transparency.export import ACCESS_TABLE, export_person
@@ -64,6 +66,9 @@ def seed_person(store, entity_type: str, entity_id: str, team: str, tag: str) ->
                    "reasons": [{"text": "overtime rose"}], "trigger_event_id": events[0]["event_id"],
                    "occurred_at": at.isoformat()}}
     store.insert_rows("alerts_audit", [alert_audit_row(ce, f"alerts.{model}")])
+    alert = store.query_dicts("SELECT * FROM alerts_audit FINAL WHERE alert_id = {a:String}", {"a": ce["id"]})[0]
+    store.insert_rows("alert_outcomes", [outcome_row(AlertOutcome(
+        outcome_id=f"{tag}-o-{entity_id}", alert_id=ce["id"], outcome="acted", role="hr_partner", when=at), alert)])
     if employee:
         store.insert_rows("consent_audit", [consent_row({"source": "hris", "event_id": f"{tag}-c-{entity_id}",
                                                          "occurred_at": at.isoformat()},
@@ -87,7 +92,7 @@ def test_export_holds_the_persons_rows_and_nobody_elses_and_is_recorded_without_
     assert doc["subject"] == {"type": "employee", "id": raw, "stored_as": me.entity_id}
     assert {t: doc["counts"][t] for t in (t.table for t in ERASABLE)} == {
         "events_scored": 2, "predictions": 1, "risk_latest": 1, "learn_examples": 1, "alerts_audit": 1,
-        "consent_audit": 1}
+        "alert_outcomes": 1, "consent_audit": 1}
     data = doc["data"]
     assert [e["text"] for e in data["events_scored"]] == [f"words of {me.entity_id} #0", f"words of {me.entity_id} #1"]
     assert {e["kind"] for e in data["events_scored"]} == {"hr"} and data["events_scored"][0]["source"] == "hris"
@@ -102,7 +107,7 @@ def test_export_holds_the_persons_rows_and_nobody_elses_and_is_recorded_without_
     row = rows[0]
     assert (row["command"], row["subject_type"], row["requested_by"], row["os_user"], row["found"]) == \
         ("export", "employee", "dpo", "tester", 1)
-    assert row["subject_hash"] == me.subject_hash and row["rows_total"] == 7
+    assert row["subject_hash"] == me.subject_hash and row["rows_total"] == 8
     assert raw not in json.dumps(row, default=str) and me.entity_id not in json.dumps(row, default=str)
 
     # the next export shows this look-up among the earlier ones
@@ -140,13 +145,6 @@ from tests.unit.test_transparency_export import KEYS, seed_person
 store = open_store(sys.argv[1])
 seed_person(store, "employee", subject_of(KEYS, employee="emp-0001").entity_id, "support", "cli")
 seed_person(store, "employee", subject_of(KEYS, employee="emp-0002").entity_id, "support", "cli")
-if sys.argv[3] == "with-outcomes":  # the table another part of pulsewire adds: exported when it is there
-    store.command("CREATE TABLE alert_outcomes (alert_id String, outcome String, role String, note String, "
-                  "decided_at DateTime64(3, 'UTC')) ENGINE = MergeTree ORDER BY alert_id")
-    store.insert_rows("alert_outcomes", [
-        {"alert_id": "cli-a-" + subject_of(KEYS, employee=e).entity_id, "outcome": o, "role": "hr-partner",
-         "note": "", "decided_at": __import__("datetime").datetime(2026, 1, 2)}
-        for e, o in (("emp-0001", "acted"), ("emp-0002", "wrong"))])
 store.close()
 """
 AUDIT = """
@@ -157,31 +155,26 @@ print(json.dumps(store.query_dicts("SELECT * FROM data_access_audit ORDER BY acc
 """
 
 
-def _store(tmp_path: Path, outcomes: bool) -> str:
+def _store(tmp_path: Path) -> str:
     url = f"chdb://{tmp_path / 'store' / 'clickhouse'}"
-    subprocess.run([sys.executable, "-c", SEED, url, str(ROOT), "with-outcomes" if outcomes else "-"],
-                   check=True, timeout=180)
+    subprocess.run([sys.executable, "-c", SEED, url, str(ROOT)], check=True, timeout=180)
     return url
 
 
-@pytest.mark.parametrize("outcomes", [False, True], ids=["before-outcomes", "with-outcomes"])
-def test_export_command_writes_the_persons_file_and_records_each_look_up(tmp_path, outcomes):
-    url = _store(tmp_path, outcomes)
+def test_export_command_writes_the_persons_file_and_records_each_look_up(tmp_path):
+    url = _store(tmp_path)
     env = {"PULSEWIRE_PSEUDONYM_KEY": KEY}
     res = pulsewire("export", "--employee", "emp-0001", "--store-url", url, "--requested-by", "dpo",
                     "-o", "me.json", cwd=tmp_path, env=env)
     assert res.returncode == 0, res.stderr
-    total = 8 if outcomes else 7  # with its alert's outcome
+    total = 8  # with its alert's outcome
     assert res.stdout.startswith(f"wrote me.json: {total} rows") and "emp-0001" not in res.stdout
     assert stat.S_IMODE((tmp_path / "me.json").stat().st_mode) == 0o600
     doc = json.loads((tmp_path / "me.json").read_text())
     me = subject_of(KEYS, employee="emp-0001").entity_id
     assert doc["subject"]["stored_as"] == me and doc["counts"]["events_scored"] == 2
     assert subject_of(KEYS, employee="emp-0002").entity_id not in json.dumps(doc)
-    if outcomes:
-        assert [(o["outcome"], o["role"]) for o in doc["data"]["alert_outcomes"]] == [("acted", "hr-partner")]
-    else:
-        assert "alert_outcomes" not in doc["data"]
+    assert [(o["outcome"], o["role"]) for o in doc["data"]["alert_outcomes"]] == [("acted", "hr_partner")]
 
     # an unknown person, and the right person under another key: one line, exit 3, recorded all the same
     unknown = pulsewire("export", "--employee", "emp-9999", "--store-url", url, cwd=tmp_path, env=env)

@@ -10,7 +10,10 @@
 #                        answers on privacy.erasure.receipts; it never writes events.<kind>
 #   pulsewire forget     runs as the admin (or a user you add with Write on privacy.erasure and Read on
 #                        privacy.erasure.receipts: docs/privacy.md)
-#   CRM / HR systems     nothing here: add a user per consumer (docs/privacy.md shows the commands)
+#   pulsewire-outcomes   writes alert outcomes on alerts.outcomes (the outcome webhook, `pulsewire outcome`,
+#                        or a CRM / HR tool that produces them itself); reads nothing. Its user is created
+#                        when PULSEWIRE_KAFKA_OUTCOMES_PASSWORD is set
+#   CRM / HR systems     nothing else here: add a user per consumer (docs/privacy.md shows the commands)
 set -eu
 . "$(dirname "$0")/admin-client.sh"
 BOOTSTRAP="${KAFKA_BOOTSTRAP:-kafka:9092}"
@@ -32,6 +35,9 @@ allow() {  # $1 principal, then kafka-acls resource and operation arguments
 
 user pulsewire-worker "$PULSEWIRE_KAFKA_WORKER_PASSWORD"
 user pulsewire-connector "$PULSEWIRE_KAFKA_CONNECTOR_PASSWORD"
+if [ -n "${PULSEWIRE_KAFKA_OUTCOMES_PASSWORD:-}" ]; then
+  user pulsewire-outcomes "$PULSEWIRE_KAFKA_OUTCOMES_PASSWORD"
+fi
 
 # connectors: raw events in, nothing out
 for kind in $KINDS; do
@@ -43,6 +49,10 @@ allow pulsewire-connector --operation Read --operation Write --operation Describ
 allow pulsewire-connector --operation Read --operation Write --operation Describe --operation Create \
   --topic "${P}connectors.deliveries"
 allow pulsewire-connector --operation IdempotentWrite --cluster
+
+# alert outcomes from the people who act on alerts: write alerts.outcomes, nothing else
+allow pulsewire-outcomes --operation Write --operation Describe --topic "${P}alerts.outcomes"
+allow pulsewire-outcomes --operation IdempotentWrite --cluster
 
 # the worker: reads raw events, never writes them
 allow pulsewire-worker --operation Read --operation Describe --operation Create --operation DescribeConfigs \
