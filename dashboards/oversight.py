@@ -1,8 +1,9 @@
-"""The "Model oversight" board: how the people who receive alerts judge them (and, appended by other
-sections, the bias audit and drift watch).
+"""The "Model oversight" board: how the people who receive alerts judge them, the bias audit and the
+drift watch.
 
 The board is a list of ``SECTIONS``: functions ``add_panels(p, y) -> y`` that add their panels to a
-``_Panels`` from row ``y`` down and return the next free row. Every panel reads the weekly aggregate
+``_Panels`` from row ``y`` down and return the next free row (the bias audit's in ``oversight_audit``,
+the drift watch's in ``oversight_drift``). Every outcome panel reads the weekly aggregate
 ``oversight_outcome_week`` (migration 0045, granted to Grafana): counts per ISO week of the alert,
 alert kind and model version, never a row per alert or person.
 
@@ -13,6 +14,7 @@ Alerts "nobody looked at" are those older than 7 days without any outcome.
 
 from __future__ import annotations
 
+from . import oversight_audit, oversight_drift
 from .build import _BARS_CUSTOM, _STAT_OPTS, _TABLE_OPTS, _TS_CUSTOM, _TS_OPTS, Board, _dashboard, _Panels, _thresholds
 
 UID = "pulsewire-oversight"
@@ -107,8 +109,8 @@ def add_outcome_panels(p: _Panels, y: int) -> int:
     return y + 30
 
 
-#: The board's sections, top to bottom (the bias audit and drift watch append theirs).
-SECTIONS = [add_outcome_panels]
+#: The board's sections, top to bottom.
+SECTIONS = [add_outcome_panels, oversight_audit.add_panels, oversight_drift.add_panels]
 
 
 def model_oversight() -> Board:
@@ -117,6 +119,15 @@ def model_oversight() -> Board:
     for add_panels in SECTIONS:
         y = add_panels(p, y)
     d = _dashboard(UID, TITLE, "How the people who receive alerts judge them, per model version, alert kind and "
-                   "week: precision as judged, time to outcome, alerts nobody looked at.", p.panels, "now-90d", "1m")
-    # the end of the newest week an alert fell in
-    return Board(d, "SELECT toDateTime(max(week) + 7, 'UTC') FROM oversight_outcome_week")
+                   "week (precision as judged, time to outcome, alerts nobody looked at); the newest bias audit; "
+                   "what drifted, since when and by how much.", p.panels, "now-90d", "1m")
+    # the newest data any section shows, in event time: the end of the newest week an alert fell in, the end of
+    # the newest audit's window (not when it was computed: a backfilled store's audit runs months after its data)
+    # and the newest drift detection
+    return Board(d, ANCHOR_SQL)
+
+
+ANCHOR_SQL = """SELECT greatest(
+    (SELECT toDateTime(max(week) + 7, 'UTC') FROM oversight_outcome_week),
+    (SELECT toDateTime(max(window_to), 'UTC') FROM oversight_bias_audit),
+    (SELECT toDateTime(max(detected_at), 'UTC') FROM oversight_drift_events))"""

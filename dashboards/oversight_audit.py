@@ -6,11 +6,9 @@ aggregates of ``bias_audit_daily``; groups below the small-group threshold are a
 
 from __future__ import annotations
 
-#: The newest audit day the time range reaches (the audit is daily: a range inside one day still shows it).
-LATEST_DAY = "(SELECT max(day) FROM oversight_bias_audit WHERE day <= toDate($__toTime))"
-
-#: What the anchor of a board showing these panels needs: the newest audit.
-ANCHOR_SQL = "SELECT max(computed_at) FROM oversight_bias_audit"
+#: The newest audit whose window the time range reaches (an audit covers the data up to its window's end, in
+#: event time; a range inside one day still shows the day's audit).
+LATEST_DAY = "(SELECT max(day) FROM oversight_bias_audit WHERE window_to <= $__toTime)"
 
 
 def add_panels(p, y: int) -> int:
@@ -20,6 +18,7 @@ def add_panels(p, y: int) -> int:
         SELECT countIf(flagged = 1) AS "flagged", uniqExactIf((model, attribute, group_name), state = 'shown') AS "groups audited"
         FROM oversight_bias_audit
         WHERE day = {LATEST_DAY}
+        HAVING count() > 0
         """, (0, y, 6, 8), description="Newest daily bias audit: how many (group, measure) pairs are flagged (the "
         "whole 95% interval of the disparity ratio to the best-treated group is below 0.8, the four-fifths rule), "
         "and how many groups were large enough to report. Run `pulsewire audit` for the full report.",

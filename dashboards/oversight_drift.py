@@ -20,16 +20,17 @@ def add_panels(p: _Panels, y: int) -> int:
                countIf(watcher = 'feature') AS features
         FROM {VIEW}
         WHERE $__timeFilter(detected_at)
+        HAVING count() > 0
         """, (0, y, 6, 8), description="Changes the drift watch reported in the time range (by the event time "
         "that confirmed them): sentiment per channel, a learner's error on labelled examples, a learner's "
-        "numeric features.", decimals=0, options=_STAT,
+        "numeric features. No data: nothing drifted in the range.", decimals=0, options=_STAT,
           defaults={"thresholds": _thresholds((None, "green"), (1, "orange"))})
     p.add("table", "What drifted, since when, by how much", f"""
         SELECT detected_at AS "found", series, direction,
                changed_since AS "since",
                round(before_mean, 3) AS "mean before", before_count AS "n before",
                round(after_mean, 3) AS "mean after", after_count AS "n after",
-               round(change_sd, 2) AS "change (sd)", summary
+               round(change_sd, 2) AS "change (sd)"
         FROM {VIEW}
         WHERE $__timeFilter(detected_at)
         ORDER BY detected_at DESC, series

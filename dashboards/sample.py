@@ -14,7 +14,9 @@ What it guarantees (the tests rely on it):
   view, sentiment_minute), risk_latest, alerts_audit, alert_outcomes (people's outcomes of
   about two alerts in three, some alerts without any), metrics_daily (including rows
   for the small team, which the boards must hide), pipeline_health, consumer_lag,
-  dead_letters.
+  dead_letters, bias_audit_daily (the real audit over made-up customers; the ``enterprise``
+  plan alerted more often among those who stay) and drift_events (a real watcher over a
+  made-up series that shifts on ``chat``).
 
 >>> cfg = SampleConfig(events=1000, end=datetime(2026, 11, 1, tzinfo=timezone.utc))
 >>> cfg.start.isoformat(), cfg.end.isoformat()
@@ -210,6 +212,8 @@ def fill(store, cfg: SampleConfig | None = None) -> dict:
     _fill_risks_and_alerts(store, cfg, df, rng)
     _fill_metrics(store, cfg, df)
     _fill_pipeline(store, cfg, rng)
+    _fill_bias_audit(store, cfg, np.random.default_rng(cfg.seed + 3))
+    _fill_drift(store, cfg, np.random.default_rng(cfg.seed + 4))
     return {"start": cfg.start.isoformat(), "end": cfg.end.isoformat(), "events": cfg.events,
             "small_team": SMALL_TEAM, "teams": dict(TEAMS), "small_team_employees": employees()[SMALL_TEAM],
             "pipeline_start": (cfg.end - timedelta(minutes=cfg.pipeline_minutes)).isoformat()}
@@ -265,6 +269,51 @@ def _fill_risks_and_alerts(store, cfg: SampleConfig, df, rng) -> None:
         "alert_id", "alert_type", "subject", "subject_type", "team_id", "score", "threshold", "model_version",
         "reasons", "inputs", "topic", "created_at", "occurred_at"])
     _fill_outcomes(store, alerts, np.random.default_rng(cfg.seed + 2))  # its own stream: other tables stay as they were
+
+
+def _fill_bias_audit(store, cfg: SampleConfig, rng) -> None:
+    """bias_audit_daily as the worker writes it: the real audit over made-up customers, where the
+    ``enterprise`` plan's customers who stay are alerted three times as often as the others'."""
+    from pulsewire.models.oversight.audit import ATTRIBUTES, Subject, audit_model
+    from pulsewire.streams.bias_audit import daily_rows
+
+    subjects = []
+    for i in range(600):
+        plan = ("starter", "growth", "business", "enterprise")[i % 4]
+        label = int(rng.uniform() < 0.15)
+        fp = 0.3 if plan == "enterprise" else 0.08
+        alerted = bool(rng.uniform() < (0.7 if label else fp))
+        risk = float(np.clip((0.75 if alerted else 0.3) + rng.normal(0, 0.1), 0.01, 0.99))
+        subjects.append(Subject(groups={"plan": plan, "channel": CHANNELS[i % len(CHANNELS)],
+                                        "tenure": ("<3 months", "3-12 months", ">1 year")[i % 3]},
+                                alerted=alerted, risk=risk, score=risk, label=label))
+    rows = audit_model("churn", subjects, ATTRIBUTES["churn"], 5)
+    report = {"window": {"from": cfg.start.isoformat(), "to": cfg.end.isoformat()}, "min_group": 5,
+              "rows": [r.as_dict() for r in rows]}
+    out = daily_rows(report, cfg.end.date())
+    cols = list(out[0])
+    store.client.insert("bias_audit_daily", [[r[c] for c in cols] for r in out], column_names=cols)
+
+
+def _fill_drift(store, cfg: SampleConfig, rng) -> None:
+    """drift_events as the worker writes them: a real watcher over chat's customer sentiment, which falls by
+    half a point two thirds of the way through the sample."""
+    from pulsewire.models.oversight.drift import DetectorParams, Watcher
+    from pulsewire.schemas.drift import drift_row, make_drift_cloudevent, series
+
+    params = DetectorParams()
+    watcher = Watcher.new(params)
+    t0, span, n = cfg.start.timestamp(), (cfg.end - cfg.start).total_seconds(), 1200
+    rows = []
+    for i in range(n):
+        shifted = i > n * 2 // 3
+        change = watcher.observe(float(np.clip(rng.normal(-0.4 if shifted else 0.1, 0.35), -1, 1)), t0 + span * i / n)
+        if change is not None:
+            rows.append(drift_row(make_drift_cloudevent(series("sentiment", "sentiment", dimension=SPIKE_CHANNEL),
+                                                        change, params)))
+    if rows:
+        cols = list(rows[0])
+        store.client.insert("drift_events", [[r[c] for c in cols] for r in rows], column_names=cols)
 
 
 OUTCOME_SHARES = {"acted": 0.5, "not_useful": 0.2, "wrong": 0.15, "already_known": 0.15}

@@ -70,7 +70,8 @@ GROUP BY entity_id
 """
 _OUTCOMES = """
 SELECT a.subject AS entity_id, o.outcome AS outcome
-FROM (SELECT alert_id, any(outcome) AS outcome FROM alert_outcomes GROUP BY alert_id) AS o
+FROM (SELECT alert_id, argMax(outcome, (outcome_at, outcome_id)) AS outcome
+      FROM alert_outcomes FINAL GROUP BY alert_id) AS o
 INNER JOIN (SELECT alert_id, subject FROM alerts_audit FINAL WHERE alert_type = {model:String}) AS a
     ON a.alert_id = o.alert_id
 """

@@ -41,7 +41,7 @@ def test_board_is_self_contained_and_has_every_panel(board_html, sample_results)
     html = board_html.read_text()
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html), "the page must not load anything from a network"
     titles = re.findall(r'class="panel" data-title="([^"]+)"', html)
-    assert len(titles) == len(sample_results["panels"]) == 38
+    assert len(titles) == len(sample_results["panels"]) == 42
     assert html.count("<svg") == 18  # every chart panel is an SVG chart, not a table
     assert "team-legal" not in html and "suppressed (&lt;5)" in html
     assert 'class="error"' not in html and 'class="nodata"' not in html
@@ -64,7 +64,7 @@ def test_every_panel_draws_in_chromium(board_html, tmp_path):
     m = re.search(r'<pre id="drawcheck">([^<]*)</pre>', dom.stdout)
     assert m and m.group(1), f"the page's draw check did not run:\n{dom.stderr[-2000:]}"
     check = json.loads(m.group(1))
-    assert check["panels"] == 38 and check["drawn"] == 38, check
+    assert check["panels"] == 42 and check["drawn"] == 42, check
     assert check["cut"] == [], "tables run past their panel (text cut without an ellipsis)"
     assert 'data-drawcheck="ok"' in dom.stdout
     shot = tmp_path / "board.png"
@@ -134,7 +134,7 @@ def test_the_truth_board(truth_dir, truth_results, tmp_path_factory):
 def test_an_empty_store_reads_no_data_on_every_panel(empty_dir, empty_results, tmp_path_factory):
     out, stderr = _board(empty_dir, tmp_path_factory)
     panels = _panels(out.read_text())
-    assert len(panels) == 38
+    assert len(panels) == 42
     for title, body in panels.items():
         assert 'class="error"' not in body and "no time column" not in body and "no numeric" not in body, (title, body)
         assert "No data" in body and 'class="mark' not in body.replace('class="mark stat-value novalue"', ""), \

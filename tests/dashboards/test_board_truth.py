@@ -164,7 +164,7 @@ def test_a_series_has_one_colour_on_every_panel(sample_results):
 
 
 def test_an_empty_store_gives_no_data_and_valid_sql(empty_results):
-    assert len(empty_results["panels"]) == 38
+    assert len(empty_results["panels"]) == 42
     for p in empty_results["panels"]:
         assert p["error"] is None, f"{p['board']} / {p['title']}: {p['error']}"
         values = [v for row in p["rows"] for v in row]

@@ -30,7 +30,7 @@ def _expect_types(p: dict) -> None:
 
 def test_every_panel_runs_and_fills_on_the_sample(sample_results):
     panels = sample_results["panels"]
-    assert len(panels) == 38
+    assert len(panels) == 42
     for p in panels:
         assert p["error"] is None, f"{p['board']} / {p['title']}: {p['error']}"
         assert p["rows"], f"{p['board']} / {p['title']} returned no rows"
@@ -131,7 +131,7 @@ def test_every_panel_reads_only_what_grafana_may_read(which, request):
     res = request.getfixturevalue(which)
     queries = [(f"{p['board']} / {p['title']}", p["reads"]) for p in res["panels"]]
     queries += [(r["uid"], r["reads"]) for r in res["rules"]] + list(res["anchors"].items())
-    assert len(queries) == 38 + 4 + 4
+    assert len(queries) == 42 + 4 + 4
     for name, reads in queries:
         assert reads, f"{name} reads nothing?"
         assert set(reads) <= set(GRANTED), f"{name} reads {sorted(set(reads) - set(GRANTED))}"

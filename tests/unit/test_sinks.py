@@ -118,6 +118,14 @@ def rows_for(table: str, tag: str) -> tuple[list[dict], str, str]:
                                                 Change("down", t.timestamp() + i, t.timestamp() + 60 + i, 0.1, 200, -0.6,
                                                        30, 0.4), DetectorParams()))
                 for i in range(3)], "dimension", f"channel:{tag}"
+    if table == "bias_audit_daily":
+        from pulsewire.models.oversight.audit import AuditRow
+        from pulsewire.streams.bias_audit import daily_rows
+
+        report = {"window": {"from": t.isoformat(), "to": t.isoformat()}, "min_group": 5,
+                  "rows": [AuditRow("churn", "plan", tag, measure, "shown", people=40, n=40, value=0.1).as_dict()
+                           for measure in ("alert_rate", "fpr", "recall")]}
+        return daily_rows(report, t.date()), "group_name", tag
     raise AssertionError(f"no rows for {table}")
 
 
