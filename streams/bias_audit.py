@@ -22,7 +22,7 @@ import html
 import json
 from datetime import date, datetime, timedelta, timezone
 
-from pulsewire.models.oversight.audit import ATTRIBUTES, BY_NAME, Subject, audit_model, tenure_band
+from pulsewire.models.oversight.audit import ATTRIBUTES, BY_NAME, Subject, audit_model, correct_flags, tenure_band
 
 TABLE = "bias_audit_daily"
 OUTCOMES_TABLE = "alert_outcomes"
@@ -184,18 +184,22 @@ def window_of(store, since: datetime | None, days: int | None, until: datetime |
 
 def run_audit(store, *, min_group: int, since: datetime | None = None, days: int | None = None,
               until: datetime | None = None, extra: tuple[str, ...] = ()) -> dict:
-    """The whole audit as a JSON-ready dict: window, threshold, rows (group aggregates), flags."""
+    """The whole audit as a JSON-ready dict: window, threshold, rows (group aggregates), flags, and the
+    correction of the flags for the number of comparisons (``family``: over both models' ratios)."""
     start, end = window_of(store, since, days, until)
     rows, people = [], {}
     for model in ("churn", "burnout"):
         subjects = read_subjects(store, model, start, end, extra)
         people[model] = len(subjects)
         rows += audit_model(model, subjects, ATTRIBUTES[model] + tuple(extra), min_group)
+    family = correct_flags(rows)
     return {"window": {"from": start.isoformat(), "to": end.isoformat()}, "min_group": min_group,
             "people": people, "outcomes_table": _has_outcomes(store),
+            "family": {"method": family.method, "alpha": family.alpha, "comparisons": family.comparisons,
+                       "z": round(family.z, 4)},
             "rows": [r.as_dict() for r in rows],
             "flagged": [{k: r.as_dict()[k] for k in ("model", "attribute", "group", "measure", "ratio", "ratio_hi",
-                                                      "reference")} for r in rows if r.flagged]}
+                                                      "flag_hi", "reference")} for r in rows if r.flagged]}
 
 
 def daily_rows(report: dict, day: date) -> list[dict]:
@@ -244,11 +248,15 @@ def text_lines(report: dict) -> list[str]:
         lines.append(f"{r['model']:8} {r['attribute']:10} {r['group'][:22]:22} {r['measure']:13} {r['people']:>6} "
                      f"{r['n']:>5} {_fmt(r['value'], pct):>6} {ci:>13} {_fmt(r['ratio']):>6} {rci:>13} "
                      f"{r['reference'][:18]:18} {flag}")
-    flags = report["flagged"]
-    lines.append("<4/5: ratio below four-fifths (0.8); a flag needs the whole 95% CI below 0.8. Where labels exist, "
-                 "alert_rate and precision (which move with base rates) are shown, not flagged: fpr and recall judge.")
+    flags, fam = report["flagged"], report["family"]
+    lines.append("<4/5: ratio below four-fifths (0.8). A flag needs the whole interval below 0.8 at the family-wise "
+                 f"level: {fam['comparisons']} ratios tested in this audit, each at {1 - fam['alpha'] / max(fam['comparisons'], 1):.2%} "
+                 f"(z {fam['z']:.2f}, Bonferroni), so that a fair audit flags nothing with {1 - fam['alpha']:.0%} "
+                 "confidence; the intervals shown are 95%. Where labels exist, alert_rate and precision (which move "
+                 "with base rates) are shown, not flagged: fpr and recall judge.")
     lines.append("flagged: " + ("; ".join(f"{f['model']} {f['attribute']}={f['group']} {f['measure']} ratio "
-                                          f"{f['ratio']:.2f} (CI up to {f['ratio_hi']:.2f}) vs {f['reference']}"
+                                          f"{f['ratio']:.2f} (95% CI up to {f['ratio_hi']:.2f}, family-wise up to "
+                                          f"{f['flag_hi']:.2f}) vs {f['reference']}"
                                           for f in flags) if flags else "none"))
     return lines
 
@@ -273,17 +281,21 @@ def render_html(report: dict, source: str = "") -> str:
     measures = "".join(f"<li><b>{e(m.name)}</b>: {e(m.what)}; best-treated group: the {m.best}</li>"
                        for m in BY_NAME.values())
     flags = "".join(f"<li>{e(f['model'])}: {e(f['attribute'])} = {e(f['group'])}, {e(f['measure'])} ratio "
-                    f"{f['ratio']:.2f} (95% CI up to {f['ratio_hi']:.2f}) against {e(f['reference'])}</li>"
+                    f"{f['ratio']:.2f} (95% CI up to {f['ratio_hi']:.2f}, family-wise up to {f['flag_hi']:.2f}) "
+                    f"against {e(f['reference'])}</li>"
                     for f in report["flagged"]) or "<li>none</li>"
+    fam = report["family"]
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>pulsewire bias audit</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2em}}table{{border-collapse:collapse;font-size:13px}}
 td,th{{border:1px solid #ccc;padding:2px 6px;text-align:left}}tr.flag{{background:#fdd}}tr.warn{{background:#ffe}}</style>
 </head><body><h1>Bias audit</h1>
 <p>Store {e(source)}; predictions from {e(w['from'])} to {e(w['to'])}; people: churn {report['people']['churn']},
 burnout {report['people']['burnout']}. Groups and measures with fewer than {report['min_group']} distinct people
-are not reported. A group is <b>flagged</b> when the whole 95% confidence interval of its ratio to the
-best-treated group is below 0.8 (four-fifths rule); "below 4/5" marks a point ratio under 0.8 that the
-interval does not confirm, or a disparity in alert rate or precision where labels exist: those move with
+are not reported. A group is <b>flagged</b> when the whole confidence interval of its ratio to the
+best-treated group is below 0.8 (four-fifths rule) at the family-wise level: this audit tested
+{fam['comparisons']} ratios, so each is tested at {1 - fam['alpha'] / max(fam['comparisons'], 1):.2%}
+(z {fam['z']:.2f}, Bonferroni) and a fair audit flags nothing with {1 - fam['alpha']:.0%} confidence; the
+intervals shown are 95%. "below 4/5" marks a point ratio under 0.8 that the interval does not confirm, or a disparity in alert rate or precision where labels exist: those move with
 base rates (a group that churns more rightly gets more alerts), so there the false-positive rate and
 recall, measured given the truth, carry the flag.</p><h2>Flagged</h2><ul>{flags}</ul><h2>Measures</h2><ul>{measures}</ul>
 <table><tr>{''.join(f'<th>{e(h)}</th>' for h in head)}</tr>{''.join(body)}</table></body></html>

@@ -24,8 +24,14 @@ An alert is a burden (a call, an HR conversation): following the four-fifths con
 alerted least is the reference and each group's ratio is ``reference / group``; for the quality
 measures the group served best is the reference and the ratio is ``group / reference``. So every
 ratio is at most 1, and 1 is the reference. A ratio below 0.8 breaks the four-fifths rule
-(``four_fifths``); a group is **flagged** only when the upper end of the 95% confidence interval of
-its ratio is below 0.8, so a small difference between small groups is not read as bias. Mean risk is
+(``four_fifths``); a group is **flagged** only when the upper end of the confidence interval of its
+ratio is below 0.8, so a small difference between small groups is not read as bias. One audit makes
+many comparisons (groups × attributes × measures × models), and at 95% each, about one in twenty
+fair groups would cross the line by chance; so the flag uses a family-wise level (Bonferroni): with
+``m`` ratios tested, each interval for the flag is taken at ``1 - 0.05 / m`` (``flag_hi``, its upper
+end), so that the chance of any false flag in the whole audit stays about 5% at most. The intervals
+shown (``ratio_lo`` .. ``ratio_hi``) stay 95%. Tested are the ratios that could raise a flag: not
+the reference's, not mean risk's, not those of a measure cleared by a labelled one (below). Mean risk is
 never flagged: it is a score, not a decision, and it moves with base rates and with how long a
 person has been observed; its ratio is shown to help read the other measures. Alert rate and
 precision are flagged only for a group without a labelled comparison (no ``fpr`` and no ``recall``
@@ -52,16 +58,25 @@ denominator (and, for AUC, in each class). These rules apply to customer groups 
 >>> unlabelled = [Subject(s.groups, s.alerted, s.risk, s.score) for s in people]
 >>> flagged(audit_model("churn", unlabelled, ("plan",), min_group=5))
 [('churn', 'plan', 'b', 'alert_rate')]
+
+The family-wise level: with one ratio tested the flag's interval is the 95% one, with twenty ratios
+each is taken at 99.75%:
+
+>>> [round(family_z(m), 2) for m in (1, 20)]
+[1.96, 3.02]
 """
 
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Mapping, Sequence
 
 Z95 = 1.959963984540054
+#: Family-wise error level of the flags: the chance that a fair audit flags any group at all.
+ALPHA = 0.05
 FOUR_FIFTHS = 0.8
 UNKNOWN = "(unknown)"
 SUPPRESSED = "(suppressed)"
@@ -133,14 +148,27 @@ class AuditRow:
     ratio_lo: float | None = None
     ratio_hi: float | None = None
     four_fifths: bool = False    # ratio < 0.8
-    flagged: bool = False        # the whole 95% interval of the ratio < 0.8
+    tested: bool = False         # a ratio that can raise a flag: counted in the family of comparisons
+    flag_hi: float | None = None  # upper end of the ratio's interval at the family-wise level
+    flagged: bool = False        # flag_hi < 0.8
     groups: int = 1              # groups merged into a (suppressed) row
     _est: Estimate | None = field(default=None, repr=False, compare=False)
+    _ref: Estimate | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict:
         d = asdict(self)
         d.pop("_est")
+        d.pop("_ref")
         return d
+
+
+@dataclass(frozen=True)
+class Family:
+    """How the flags were corrected for the number of comparisons in one audit."""
+    comparisons: int             # ratios tested (``AuditRow.tested``)
+    z: float                     # the flag's interval: ratio × exp(± z × standard error of its log)
+    alpha: float = ALPHA         # family-wise level: each ratio is tested at alpha / comparisons
+    method: str = "bonferroni"
 
 
 # ------------------------------------------------------------------------------------------ statistics
@@ -267,14 +295,19 @@ def estimate(measure: str, people: Sequence[Subject], min_group: int) -> Estimat
     return Estimate(k / n, lo, hi, n, k)
 
 
-def ratio_to(measure: Measure, ref: Estimate, est: Estimate) -> tuple[float, float, float] | None:
-    """The group's ratio to the reference (at most 1 at the point estimate) and its 95% interval."""
+def ratio_to(measure: Measure, ref: Estimate, est: Estimate, z: float = Z95) -> tuple[float, float, float] | None:
+    """The group's ratio to the reference (at most 1 at the point estimate) and its interval (95% by default)."""
     num, den = (ref, est) if measure.best == "lowest" else (est, ref)
     if measure.name in ("mean_risk", "auc"):
         if num.value == den.value:
             return 1.0, 1.0, 1.0
-        return log_ratio(num.value, num.sd, den.value, den.sd)
-    return katz_ratio(num.k, num.n, den.k, den.n)
+        return log_ratio(num.value, num.sd, den.value, den.sd, z)
+    return katz_ratio(num.k, num.n, den.k, den.n, z)
+
+
+def family_z(comparisons: int, alpha: float = ALPHA) -> float:
+    """z of the two-sided interval at level ``1 - alpha / comparisons`` (Bonferroni)."""
+    return NormalDist().inv_cdf(1 - alpha / (2 * max(comparisons, 1)))
 
 
 def suppress(sizes: Mapping[str, int], min_group: int) -> set[str]:
@@ -328,22 +361,48 @@ def audit_model(model: str, subjects: Iterable[Subject], attributes: Sequence[st
                     if r:
                         row.ratio, row.ratio_lo, row.ratio_hi = r
                         row.four_fifths = r[0] < FOUR_FIFTHS
-                        row.flagged = measure.flags and r[2] < FOUR_FIFTHS
+                        row.tested = measure.flags and g != ref
+                        row._ref = valid[ref]
                 rows.append(row)
             if hidden:
                 rows.append(AuditRow(model, attribute, SUPPRESSED, name, "suppressed", groups=len(hidden)))
-    return _unflag_judged(rows)
+    _untest_judged(rows)
+    correct_flags(rows)
+    return rows
 
 
-def _unflag_judged(rows: list[AuditRow]) -> list[AuditRow]:
-    """Clear the flag of a measure whose group has a ratio on one of the measures that judge it given the
-    labels (``Measure.unless_judged_by``): those carry the alarm; the ratio and ``four_fifths`` stay."""
+def _untest_judged(rows: list[AuditRow]) -> None:
+    """A measure whose group has a ratio on one of the measures that judge it given the labels
+    (``Measure.unless_judged_by``) is not tested: those carry the alarm; the ratio and ``four_fifths`` stay."""
     judged = {(r.model, r.attribute, r.group, r.measure) for r in rows if r.ratio is not None}
     for r in rows:
         by = BY_NAME[r.measure].unless_judged_by
-        if r.flagged and any((r.model, r.attribute, r.group, m) in judged for m in by):
-            r.flagged = False
-    return rows
+        if r.tested and any((r.model, r.attribute, r.group, m) in judged for m in by):
+            r.tested = False
+
+
+def correct_flags(rows: Sequence[AuditRow], alpha: float = ALPHA) -> Family:
+    """Flag the tested rows whose ratio stays below 0.8 at the family-wise level over all ``rows`` (one
+    audit: pass every model's rows together), and say how.
+
+    >>> a = [Subject({"plan": "a"}, alerted=i < 2, risk=0.2, score=0.2, label=0) for i in range(60)]
+    >>> b = [Subject({"plan": "b"}, alerted=i < 12, risk=0.2, score=0.2, label=0) for i in range(60)]
+    >>> rows = audit_model("churn", a + b, ("plan",), min_group=5, measures=["fpr"])
+    >>> fpr = rows[1]; round(fpr.ratio_hi, 2), round(fpr.flag_hi, 2), fpr.flagged   # alone: the 95% interval
+    (0.71, 0.71, True)
+    >>> correct_flags(rows, alpha=0.05 / 20)    # as if 20 ratios were tested: each at 99.75%
+    Family(comparisons=1, z=3.02..., alpha=0.0025, method='bonferroni')
+    >>> round(fpr.ratio_hi, 2), round(fpr.flag_hi, 2), fpr.flagged
+    (0.71, 1.57, False)
+    """
+    tested = [r for r in rows if r.tested]
+    family = Family(len(tested), family_z(len(tested), alpha), alpha)
+    for r in rows:
+        r.flag_hi, r.flagged = None, False
+        if r.tested:
+            r.flag_hi = ratio_to(BY_NAME[r.measure], r._ref, r._est, family.z)[2]
+            r.flagged = r.flag_hi < FOUR_FIFTHS
+    return family
 
 
 def flagged(rows: Iterable[AuditRow]) -> list[tuple[str, str, str, str]]:

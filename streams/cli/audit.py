@@ -27,7 +27,8 @@ def register(app: typer.Typer) -> None:
     ):
         """Per group (team, tenure, channel, plan, connectors' auditable fields): alert rate, mean risk,
         precision, recall and AUC where labels or outcomes exist, ratios to the best-treated group with
-        95% intervals; flags a group when the whole interval of a ratio is below 0.8 (four-fifths rule).
+        95% intervals; flags a group when the whole interval of a ratio is below 0.8 (four-fifths rule),
+        at a level corrected for the number of ratios the audit tests (Bonferroni).
         Reads only, unless --record."""
         from ..bias_audit import connector_auditable_fields, daily_rows, render_html, run_audit, store_min_group, text_lines
         from ..store import open_store, redact_url

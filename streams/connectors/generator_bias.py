@@ -22,9 +22,12 @@ from __future__ import annotations
 
 from .generator_people import PLANS
 
-#: How much each week's hidden distress (customers) or strain (employees) is raised in the biased group:
-#: about what a customer shows halfway through the ramp before a cancellation.
-LIFT = 0.35
+#: How much each week's hidden distress is raised in a biased plan: about what a customer shows two
+#: thirds of the way through the ramp before a cancellation, so that the unfair alerts it causes stand
+#: out of the audit's many comparisons (its flag is corrected for their number).
+PLAN_LIFT = 0.6
+#: How much each week's strain is raised in a biased team.
+TEAM_LIFT = 0.35
 
 
 def parse_bias(spec: str | None) -> tuple[str, str] | None:
@@ -41,7 +44,7 @@ def parse_bias(spec: str | None) -> tuple[str, str] | None:
 def apply(sim, shocks: dict[str, float]) -> None:
     """Called once a week between the customers' and the employees' turn. A customer's ``carry`` is
     the part of next week's distress that an incident leaves (``customer_week`` adds it and decays
-    it), so raising it to ``LIFT`` raises the observable distress without touching the churn draw;
+    it), so raising it to ``PLAN_LIFT`` raises the observable distress without touching the churn draw;
     a team's ``shocks`` entry is added to this week's strain of each of its employees the same way."""
     bias = parse_bias(sim.config.bias)
     if bias is None:
@@ -50,6 +53,6 @@ def apply(sim, shocks: dict[str, float]) -> None:
     if attribute == "plan":
         for c in sim.customers:
             if c.active and PLANS[c.plan][0] == group:
-                c.carry = max(c.carry, LIFT)
+                c.carry = max(c.carry, PLAN_LIFT)
     elif group in shocks:
-        shocks[group] += LIFT
+        shocks[group] += TEAM_LIFT

@@ -62,6 +62,26 @@ def test_a_small_difference_between_small_groups_breaks_four_fifths_but_is_not_f
     assert flagged(rows) == []
 
 
+def test_a_chance_edge_of_line_difference_among_many_comparisons_is_not_flagged():
+    # six fair channels, 15 ratios tested (fpr, recall, auc): phone's 3 of 19 alerts at no churn against
+    # web-chat's 4 of 131 is the kind of difference one of that many comparisons shows by chance (the
+    # 95% interval ends just under 0.8); sms, alerted at 30 of 90, is far past it
+    fair = [("web-chat", 131, 4), ("phone", 19, 3), ("email", 60, 3), ("app", 70, 3), ("social", 40, 2)]
+    people = [p for name, neg, fp in fair for p in cohort(name, 20, 16, neg, fp, attribute="channel")]
+    rows = audit_model("churn", people, ("channel",), min_group=5)
+    phone = rows_of(rows, "fpr")["phone"]
+    assert phone.reference == "web-chat" and phone.ratio == pytest.approx((4 / 131) / (3 / 19))
+    assert phone.ratio_hi < 0.8 and phone.four_fifths  # the 95% interval shown, alone, would flag it
+    assert phone.flag_hi > 0.8 and not phone.flagged
+    assert sum(r.tested for r in rows) == 12
+    assert flagged(rows) == []
+    # a real disparity in the same audit is still found
+    people += cohort("sms", 20, 16, 90, 30, attribute="channel")
+    rows = audit_model("churn", people, ("channel",), min_group=5)
+    assert sum(r.tested for r in rows) == 15
+    assert flagged(rows) == [("churn", "channel", "sms", "fpr")]
+
+
 def test_groups_below_the_threshold_are_not_reported_and_the_smallest_other_is_hidden_with_them():
     people = group("team-a", 40, 4) + group("team-b", 7, 6) + group("team-c", 3, 3)
     rows = audit_model("burnout", people, ("team",), min_group=5)
@@ -149,6 +169,9 @@ def test_the_store_audit_finds_the_group_and_writes_idempotent_daily_rows(store)
     assert tenure == {"< 3 months"}
     assert alert["alpha"]["four_fifths"] and not alert["alpha"]["flagged"]  # labelled: fpr carries the alarm
     assert [(f["attribute"], f["group"]) for f in report["flagged"] if f["measure"] == "fpr"] == [("plan", "alpha")]
+    family = report["family"]  # the flags are corrected for every ratio tested in this audit
+    assert family["comparisons"] == sum(r["tested"] for r in report["rows"]) > 1 and family["z"] > 2
+    assert all(f["flag_hi"] > f["ratio_hi"] for f in report["flagged"])
     assert "cus-a1" not in str(report)  # group aggregates only
     assert any("FLAGGED" in line and "alpha" in line for line in text_lines(report))
     page = render_html(report, source="chdb:///x")
