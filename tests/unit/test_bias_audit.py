@@ -214,11 +214,15 @@ def test_the_worker_writes_the_daily_rows_once_and_the_panels_and_rule_read_them
                              settings=ctx.settings)
     assert asyncio.run(record_daily(broken, date(2031, 6, 2))) == 0  # a failing query: logged, no exception
 
+    # the session's store holds other tests' people too: the panels read an audit of this test's window only
+    report = run_audit(store, min_group=5, since=T0, until=T0 + timedelta(days=60))
+    assert report["flagged"]
+    store.insert_rows("bias_audit_daily", daily_rows(report, date(2031, 6, 3)))
     p = build._Panels()
     assert oversight_audit.add_panels(p, 4) == 12
     board = build.Board(build._dashboard("audit-test", "Audit", "", p.panels, "now-7d", "1m"),
                         "SELECT max(window_to) FROM oversight_bias_audit")
-    tr = TimeRange(datetime(2031, 5, 26, tzinfo=timezone.utc), datetime(2031, 6, 1, 12, tzinfo=timezone.utc))
+    tr = TimeRange(datetime(2031, 5, 26, tzinfo=timezone.utc), datetime(2031, 6, 3, 12, tzinfo=timezone.utc))
     stat, table = (run_panel(store, panel, tr) for panel in board.dashboard["panels"])
     assert stat.error is None and table.error is None
     flagged_count, audited = stat.frames[0].rows[0]
