@@ -12,27 +12,16 @@ the first text of the shift week; "since" is how far the reported change point i
 from __future__ import annotations
 
 import argparse
-import platform
 import random
 import sys
 from datetime import datetime
+
+from bench_learners import machine  # the same machine line as the other benches
 
 from pulsewire.models.oversight.drift import DetectorParams, WatchGroup, Watcher, channel_observations
 from pulsewire.models.sentiment.scorer import load_scorer
 from pulsewire.streams.connectors.generator import WEEK, GeneratorConfig, SmbSimulation
 from pulsewire.streams.connectors.generator_drift import parse_shift
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, Python {platform.python_version()}"
 
 
 def texts(seed: int, shift: str | None, n: int):

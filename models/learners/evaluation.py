@@ -31,22 +31,30 @@ from collections import defaultdict
 from .policy import DAY, AlertPolicy
 
 
+def rank_auc(pos: list[float], neg: list[float]) -> float:
+    """Mann-Whitney ROC AUC of positive against negative scores, ties counted half (both non-empty).
+
+    >>> rank_auc([0.9, 0.5], [0.5, 0.1])
+    0.875
+    """
+    ranked = sorted([(s, 1) for s in pos] + [(s, 0) for s in neg])
+    rank_sum, i = 0.0, 0
+    while i < len(ranked):
+        j = i
+        while j < len(ranked) and ranked[j][0] == ranked[i][0]:
+            j += 1
+        rank_sum += (i + 1 + j) / 2 * sum(y for _, y in ranked[i:j])
+        i = j
+    return (rank_sum - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
+
+
 def roc_auc(scores: list[float], labels: list[int]) -> float | None:
     """Mann-Whitney ROC AUC with ties counted half."""
-    pairs = sorted(zip(scores, labels), key=lambda x: x[0])
-    n_pos = sum(1 for _, y in pairs if y)
-    n_neg = len(pairs) - n_pos
-    if not n_pos or not n_neg:
+    pos = [s for s, y in zip(scores, labels) if y]
+    neg = [s for s, y in zip(scores, labels) if not y]
+    if not pos or not neg:
         return None
-    rank_sum, i = 0.0, 0
-    while i < len(pairs):
-        j = i
-        while j < len(pairs) and pairs[j][0] == pairs[i][0]:
-            j += 1
-        avg_rank = (i + 1 + j) / 2
-        rank_sum += avg_rank * sum(1 for k in range(i, j) if pairs[k][1])
-        i = j
-    return round((rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg), 4)
+    return round(rank_auc(pos, neg), 4)
 
 
 def _median(xs):

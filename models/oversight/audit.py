@@ -74,6 +74,8 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Mapping, Sequence
 
+from pulsewire.models.learners.evaluation import rank_auc
+
 Z95 = 1.959963984540054
 #: Family-wise error level of the flags: the chance that a fair audit flags any group at all.
 ALPHA = 0.05
@@ -232,16 +234,7 @@ def auc_hanley_mcneil(scores_pos: Sequence[float], scores_neg: Sequence[float]) 
     (0.917, 0.128)
     """
     n1, n0 = len(scores_pos), len(scores_neg)
-    ranked = sorted([(s, 1) for s in scores_pos] + [(s, 0) for s in scores_neg])
-    rank_sum, i = 0.0, 0
-    while i < len(ranked):
-        j = i
-        while j < len(ranked) and ranked[j][0] == ranked[i][0]:
-            j += 1
-        mid = (i + 1 + j) / 2
-        rank_sum += mid * sum(1 for _, y in ranked[i:j] if y)
-        i = j
-    a = (rank_sum - n1 * (n1 + 1) / 2) / (n1 * n0)
+    a = rank_auc(list(scores_pos), list(scores_neg))
     q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
     var = (a * (1 - a) + (n1 - 1) * (q1 - a * a) + (n0 - 1) * (q2 - a * a)) / (n1 * n0)
     return a, math.sqrt(max(var, 0.0))
