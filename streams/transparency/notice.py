@@ -236,23 +236,44 @@ def _inferred(f: Facts, who: str) -> list[Block]:
     ]]
 
 
+#: What each view the dashboards may read (``store_access.GRANTED``) shows, in plain words. A test fails
+#: when a granted view has no description here, so the notice always lists every one.
+VIEW_ABOUT = {
+    "privacy_thresholds": "the small-group thresholds in force",
+    "workforce_team_week": "weekly team numbers (eNPS, pulse answers, overtime, burnout), only for groups of at "
+                           "least the minimum size",
+    "workforce_company_week": "the same weekly numbers for the whole company",
+    "workforce_metrics_daily": "daily team numbers, only for groups of at least the minimum size",
+    "customer_metrics_daily": "daily customer numbers (reviews, ratings, tickets, churn)",
+    "customer_sentiment_minute": "the tone of customers' messages per minute, channel and product, counted",
+    "customer_events": "each customer's events without their text (ratings, tickets, plan), per customer id",
+    "customer_churn_risk": "each customer's latest churn risk with its reasons, per customer id",
+    "customer_churn_alerts": "churn alerts as sent, per customer id",
+    "pipeline_dead_letters": "rejected input: why and when, without any of its values",
+    "pipeline_events_stored": "when events of each kind were stored, nothing else",
+    "pipeline_health": "counters per processing stage",
+    "consumer_lag": "how far each processing stage is behind",
+    "oversight_outcome_week": "per week and alert type: how many alerts were raised and what the people who got "
+                              "them recorded (acted, not useful, wrong, already known), counted, naming nobody",
+    "oversight_bias_audit": "the daily bias audit: the models' scores compared between groups of at least the "
+                            "minimum size, naming nobody",
+    "oversight_drift_events": "changes detected in the incoming data or a model's scores: means over many values, "
+                              "never one person's",
+}
+
+
 def _who_sees(f: Facts, who: str) -> list[Block]:
-    prefix = "workforce_" if who == "employee" else "customer_"
-    views = [v for v in f.granted if v.startswith(prefix) or (who == "employee" and v == "privacy_thresholds")]
     kinds = ("burnout",) if who == "employee" else ("churn", "sentiment")
-    if who == "employee":
-        dashboards = (f", never a table with a row per person: {', '.join(_code(views))}. They show numbers about at "
-                      f"least {f.min_group_size} people ({f.min_comment_group_size} for written comments), never one "
-                      "person.")
-    else:
-        dashboards = (f": {', '.join(_code(views))}. They show the account team each customer's churn risk and "
-                      "alerts, and events without their text.")
-    items = [f"Dashboards (Grafana and `pulsewire board`) read only these views{dashboards}"]
+    views = [f"`{v}`: {VIEW_ABOUT[v]}" for v in f.granted]
+    per_person = (f"Of these only {_list(_code(v for v in f.granted if 'per customer id' in VIEW_ABOUT[v]))} "
+                  "have a row per customer (by the id the company's systems use); none has a row per employee: numbers about employees are about at least {f.min_group_size} people "
+                  f"({f.min_comment_group_size} for written comments), never one person.")
+    items = [per_person]
     items += [f"Alerts on `{f.alert_topics[k]}` are read by {ALERT_READERS[k]}." for k in kinds]
     items.append("The operators who run pulsewire can read every table. Every copy of one person's data made "
                  "with `pulsewire export` is recorded (when, by which role and login, how many rows; the "
                  "person only as a keyed hash).")
-    return [items]
+    return ["Dashboards (Grafana and `pulsewire board`) read only these views, and no table:", views, items]
 
 
 def _kept(f: Facts) -> list[Block]:
@@ -280,7 +301,10 @@ def _rights(who: str) -> list[Block]:
     return [
         f"A copy of everything held about you: ask {asker}. They run `pulsewire export {flag} ID`, which gives "
         "every event (with its text while it is kept), score with its reasons, prediction, alert and what was "
-        "done about it, your consent history and earlier erasures and look-ups, as one JSON file.",
+        f"done about it, {'your consent history, ' if who == 'employee' else ''}earlier erasures and look-ups, "
+        "as one JSON file. Other people in it (the "
+        f"{'customers you answered' if who == 'employee' else 'employees who answered you'}) appear only as "
+        "\"(another person)\", and texts they wrote are left out.",
         f"Erasure: ask {asker}. They run `pulsewire forget {flag} ID --by ROLE`, which removes your rows from every "
         "table and your state in the pipeline, and records that it was done without your id.",
     ]

@@ -137,3 +137,26 @@ def test_a_bad_setting_is_one_line(tmp_path):
                       "PULSEWIRE_MIN_GROUP_SIZE")
     assert_user_error(pulsewire("notice", cwd=tmp_path, env={"PULSEWIRE_LEARN_BURNOUT_THRESHOLD": "high"}),
                       "PULSEWIRE_LEARN_")
+
+
+def test_who_sees_what_lists_every_granted_view_with_what_it_shows_in_both_notices():
+    from pulsewire.streams.store_access import GRANTED
+    from pulsewire.streams.transparency.notice import VIEW_ABOUT
+
+    assert set(VIEW_ABOUT) == set(GRANTED)  # a newly granted view needs its plain-words description
+    text = markdown(facts(Settings(), []))
+    for audience in ("employees", "customers"):
+        part = _section(text, audience)
+        seen = part[part.index("## Who sees what"):part.index("## How long it is kept")]
+        for view in GRANTED:
+            assert f"- `{view}`: {VIEW_ABOUT[view]}" in seen, (audience, view)
+    assert "oversight_outcome_week" in GRANTED and "oversight_bias_audit" in GRANTED
+
+
+def test_only_employees_are_promised_their_consent_history_in_a_copy():
+    text = markdown(facts(Settings(), []))
+    copy = [ln for ln in text.splitlines() if "pulsewire export" in ln and "A copy of everything" in ln]
+    assert len(copy) == 2
+    employees, customers = (next(ln for ln in copy if flag in ln) for flag in ("--employee", "--customer"))
+    assert "consent history" in employees and "consent history" not in customers
+    assert "(another person)" in employees and "(another person)" in customers
