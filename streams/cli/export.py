@@ -6,6 +6,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -38,8 +39,8 @@ def register(app: typer.Typer) -> None:
                                          help="The role asking (hr-admin, dpo): recorded in the access audit, never a name."),
     ):
         """Everything held about one person, as JSON: events (with their text while it is kept), scores and
-        their reasons, predictions, risk, alerts and their outcomes, consent history, erasures and earlier
-        look-ups. Every run is recorded in the store (table data_access_audit: when, the role and login that
+        their reasons, predictions, risk, alerts and their outcomes, an employee's consent history, erasures
+        and earlier look-ups; other people in it only as "(another person)", without their texts. Every run is recorded in the store (table data_access_audit: when, the role and login that
         ran it, the rows returned; the person only as a keyed hash). Exit 3 when nothing is held about the id."""
         from ..erasure import check_id, check_role, subject_of
         from ..privacy import KeyRing
@@ -55,21 +56,30 @@ def register(app: typer.Typer) -> None:
                 check_role(requested_by)
         except ValueError as exc:
             fail(str(exc).replace("--by takes", "--requested-by takes"))
-        settings = load_settings(data_dir=data_dir) if data_dir else load_settings()
-        key = settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else ""
-        if len(key) < 16:
-            fail("PULSEWIRE_PSEUDONYM_KEY is not set (or shorter than 16 characters): export needs the "
-                 "worker's key to find the person's pseudonym and to record the look-up")
-        subject = subject_of(KeyRing(key.encode()), employee=employee, customer=customer)
         if data_dir and not store_url and not data_dir.is_dir():
             fail(f"no data directory {data_dir}: pass the --data-dir a 'pulsewire demo' used, or --store-url")
+        settings = load_settings(data_dir=data_dir) if data_dir else load_settings()
+        key = settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else ""
+        if not key and data_dir and (data_dir / "pseudonym.key").is_file():
+            from ..demo import demo_key
+            key = demo_key(data_dir)  # the demo's own key, read as 'pulsewire demo' and 'evaluate' read it
+        if len(key) < 16:
+            fail("PULSEWIRE_PSEUDONYM_KEY is not set (or shorter than 16 characters): export needs the "
+                 "worker's key to find the person's pseudonym and to record the look-up (for a demo, "
+                 "--data-dir DIR reads DIR/pseudonym.key)")
+        subject = subject_of(KeyRing(key.encode()), employee=employee, customer=customer)
         url = store_url or (f"chdb://{(data_dir / 'clickhouse').resolve()}" if data_dir else settings.store_url)
-        # The file is opened before the store is read: a look-up is never recorded for an export that
-        # could not be written, and the personal data in it is readable by its owner only.
-        out = None
+        # The file is made before the store is read (a look-up is never recorded for an export that could
+        # not be written) as a new 0600 file beside the target, renamed over it only when complete: an
+        # existing file's mode (0644) never carries over to the personal data, and a failed export leaves
+        # an existing file as it was.
+        out = part = None
         if output is not None:
+            if output.is_dir():
+                fail(f"cannot write {output}: it is a directory")
             try:
-                out = os.fdopen(os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w")
+                fd, part = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".part", dir=output.parent)
+                out = os.fdopen(fd, "w")
             except OSError as exc:
                 fail(f"cannot write {output}: {exc.strerror}")
         try:
@@ -88,11 +98,17 @@ def register(app: typer.Typer) -> None:
                 typer.echo(text)
                 return
             out.write(text + "\n")
+            out.close()
+            try:
+                os.replace(part, output)
+            except OSError as exc:
+                fail(f"cannot write {output}: {exc.strerror}")
+            part = None
         finally:
             if out is not None:
                 out.close()
-                if output.stat().st_size == 0:
-                    output.unlink()
+            if part is not None:
+                Path(part).unlink(missing_ok=True)
         counts = ", ".join(f"{t} {n}" for t, n in audit["rows_returned"].items() if n)
         earlier = doc["counts"].get(ACCESS_TABLE, 0)
         typer.echo(f"wrote {output}: {audit['rows_total']} rows ({counts}), {earlier} earlier look-ups; "

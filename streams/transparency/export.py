@@ -62,6 +62,45 @@ NOT_HERE = (
 )
 
 
+#: What stands in a person's copy where a row names somebody else.
+OTHER_PERSON = "(another person)"
+#: Where a text in the person's copy was written by somebody else.
+OTHERS_TEXT = "(written by another person: left out)"
+OTHERS = ("Rows about you can involve other people (the customers an employee answered, the employees who "
+          "answered a customer): their ids are replaced by \"" + OTHER_PERSON + "\" and the texts they wrote "
+          "are left out (\"" + OTHERS_TEXT + "\"); only your own fields and your own texts are here.")
+
+
+def own_view(table: str, row: dict, subject_type: str) -> dict:
+    """A row as its subject may see it: the other party's id replaced and the texts they wrote left out.
+
+    In ``events_scored`` a row with an ``employee_id`` was written by that employee (a chat reply, a
+    pulse answer; the same rule makes ``sentiment_minute``'s author), one with only a ``customer_id``
+    by the customer. Every other per-person table is keyed by the subject alone.
+
+    >>> reply = {"customer_id": "cus-1", "employee_id": "emp_ab", "text": "Happy to help", "content_hash": "9f"}
+    >>> own_view("events_scored", reply, "customer")
+    {'customer_id': 'cus-1', 'employee_id': '(another person)', 'text': '(written by another person: left out)', 'content_hash': ''}
+    >>> own_view("events_scored", reply, "employee")
+    {'customer_id': '(another person)', 'employee_id': 'emp_ab', 'text': 'Happy to help', 'content_hash': '9f'}
+    >>> own_view("events_scored", {"customer_id": "cus-1", "employee_id": "", "text": "late again"}, "customer")
+    {'customer_id': 'cus-1', 'employee_id': '', 'text': 'late again'}
+    """
+    if table != "events_scored":
+        return row
+    row = dict(row)
+    if subject_type == "employee":
+        if row.get("customer_id"):
+            row["customer_id"] = OTHER_PERSON
+    elif row.get("employee_id"):
+        row["employee_id"] = OTHER_PERSON
+        if row.get("text"):
+            row["text"] = OTHERS_TEXT
+        if "content_hash" in row:  # a hash of the other person's text
+            row["content_hash"] = ""
+    return row
+
+
 def about() -> dict[str, str]:
     """What each exported section holds, in plain words (the retention declaration's own descriptions).
 
@@ -166,7 +205,8 @@ def document(subject: Subject, raw_id: str, rows: dict[str, list[dict]], at: dat
         "generated_at": at.isoformat(),
         "subject": {"type": subject.entity_type, "id": raw_id, "stored_as": subject.entity_id},
         "counts": {t: len(v) for t, v in rows.items()},
-        "data": {t: section(t, v) for t, v in rows.items()},
+        "data": {t: section(t, [own_view(t, r, subject.entity_type) for r in v]) for t, v in rows.items()},
+        "other_people": OTHERS,
         "about": {t: descriptions.get(t, "") for t in rows},
         "not_per_person": {t: why for t, why in NOT_PER_PERSON.items() if t not in (AUDIT_TABLE, ACCESS_TABLE)},
         "not_here": list(NOT_HERE),

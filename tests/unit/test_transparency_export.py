@@ -134,6 +134,33 @@ def test_a_customer_is_found_by_the_id_as_the_crm_sends_it(store):
     assert {e["customer_id"] for e in doc["data"]["events_scored"]} == {f"cus-{tag}"}
 
 
+def test_a_copy_shows_the_persons_own_fields_and_texts_and_no_other_persons(store):
+    tag = uuid.uuid4().hex[:8]
+    customer, agent_raw = f"cus-{tag}", f"EMP-agent-{tag}"
+    agent = subject_of(KEYS, employee=agent_raw)
+    seed_person(store, "customer", customer, "", tag)
+    at = (datetime.now(timezone.utc) - timedelta(days=2)).isoformat()
+    reply = {"event_id": f"{tag}-reply", "source": "intercom", "kind": "chat", "type": "message",
+             "occurred_at": at, "ingested_at": at, "customer_id": customer, "employee_id": agent.entity_id,
+             "team_id": "support", "channel": "intercom", "text": f"the agent's reply {tag}"}
+    store.insert_rows("events_scored", [scored_row({"event": reply, "sentiment": {"label": "neutral", "score": 0.0}})])
+
+    mine, _ = export_person(store, subject_of(KEYS, customer=customer), customer)
+    text = json.dumps(mine)
+    assert mine["counts"]["events_scored"] == 3  # the reply to them is listed ...
+    assert agent.entity_id not in text and f"the agent's reply {tag}" not in text  # ... without who or what
+    assert [e["text"] for e in mine["data"]["events_scored"] if e["employee_id"]] == [
+        "(written by another person: left out)"]
+    assert {e["employee_id"] for e in mine["data"]["events_scored"]} == {"", "(another person)"}
+    assert f"words of {customer} #0" in text and "another person" in mine["other_people"]
+
+    theirs, _ = export_person(store, agent, agent_raw)
+    text = json.dumps(theirs)
+    assert customer not in text and theirs["counts"]["events_scored"] == 1
+    assert [(e["customer_id"], e["text"]) for e in theirs["data"]["events_scored"]] == [
+        ("(another person)", f"the agent's reply {tag}")]
+
+
 SEED = """
 import sys
 sys.path.insert(0, sys.argv[2])
@@ -164,12 +191,15 @@ def _store(tmp_path: Path) -> str:
 def test_export_command_writes_the_persons_file_and_records_each_look_up(tmp_path):
     url = _store(tmp_path)
     env = {"PULSEWIRE_PSEUDONYM_KEY": KEY}
+    (tmp_path / "me.json").write_text("an older export\n")
+    (tmp_path / "me.json").chmod(0o644)  # an existing world-readable file does not keep its mode
     res = pulsewire("export", "--employee", "emp-0001", "--store-url", url, "--requested-by", "dpo",
                     "-o", "me.json", cwd=tmp_path, env=env)
     assert res.returncode == 0, res.stderr
     total = 8  # with its alert's outcome
     assert res.stdout.startswith(f"wrote me.json: {total} rows") and "emp-0001" not in res.stdout
     assert stat.S_IMODE((tmp_path / "me.json").stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["me.json", "store"]  # no partial file left behind
     doc = json.loads((tmp_path / "me.json").read_text())
     me = subject_of(KEYS, employee="emp-0001").entity_id
     assert doc["subject"]["stored_as"] == me and doc["counts"]["events_scored"] == 2
@@ -191,6 +221,17 @@ def test_export_command_writes_the_persons_file_and_records_each_look_up(tmp_pat
                                                                                        (0, "", 0)]
     for needle in ("emp-0001", "emp-9999", me):
         assert needle not in out
+
+
+def test_export_of_a_demo_reads_the_demos_key_when_the_variable_is_not_set(tmp_path):
+    _store(tmp_path)  # the store at store/clickhouse, as 'pulsewire demo --data-dir store' leaves it
+    (tmp_path / "store" / "pseudonym.key").write_text(KEY + "\n")
+    res = pulsewire("export", "--employee", "emp-0001", "--data-dir", "store", "-o", "me.json", cwd=tmp_path,
+                    env={"PULSEWIRE_PSEUDONYM_KEY": ""})
+    assert res.returncode == 0, res.stderr
+    doc = json.loads((tmp_path / "me.json").read_text())
+    assert doc["subject"]["stored_as"] == subject_of(KEYS, employee="emp-0001").entity_id
+    assert doc["counts"]["events_scored"] == 2
 
 
 @pytest.mark.parametrize("args, env, needle", [
