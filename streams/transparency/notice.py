@@ -266,7 +266,8 @@ def _who_sees(f: Facts, who: str) -> list[Block]:
     kinds = ("burnout",) if who == "employee" else ("churn", "sentiment")
     views = [f"`{v}`: {VIEW_ABOUT[v]}" for v in f.granted]
     per_person = (f"Of these only {_list(_code(v for v in f.granted if 'per customer id' in VIEW_ABOUT[v]))} "
-                  "have a row per customer (by the id the company's systems use); none has a row per employee: numbers about employees are about at least {f.min_group_size} people "
+                  "have a row per customer (by the id the company's systems use); none has a row per employee: "
+                  f"numbers about employees are about at least {f.min_group_size} people "
                   f"({f.min_comment_group_size} for written comments), never one person.")
     items = [per_person]
     items += [f"Alerts on `{f.alert_topics[k]}` are read by {ALERT_READERS[k]}." for k in kinds]

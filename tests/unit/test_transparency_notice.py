@@ -150,6 +150,7 @@ def test_who_sees_what_lists_every_granted_view_with_what_it_shows_in_both_notic
         seen = part[part.index("## Who sees what"):part.index("## How long it is kept")]
         for view in GRANTED:
             assert f"- `{view}`: {VIEW_ABOUT[view]}" in seen, (audience, view)
+        assert "about at least 5 people (10 for written comments)" in seen and "{" not in seen, audience
     assert "oversight_outcome_week" in GRANTED and "oversight_bias_audit" in GRANTED
 
 
