@@ -282,3 +282,9 @@ def test_the_weekly_view_hides_burnout_rows_about_fewer_employees_than_the_minim
                       + [_alert(enough, i, "burnout", "employee", at) for i in range(5)])
     assert _week(store, few) == []
     assert [int(r["alerts"]) for r in _week(store, enough)] == [5]
+
+
+def test_an_unknown_model_card_is_one_error_line(tmp_path):
+    from tests.unit.test_cli_user_errors import assert_user_error, pulsewire
+
+    assert_user_error(pulsewire("model-card", "foo", cwd=tmp_path), "no model 'foo'", "churn")
