@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pulsewire.dashboards.oversight_audit import newest_audit
 from pulsewire.models.learners.policy import AlertPolicy
 from pulsewire.models.learners.processor import LearnerConfig
 from pulsewire.schemas.dead_letter import Reason
@@ -647,10 +648,10 @@ RULES = [
         {LATEST_LAG}
         """, "gt", 10000, 300, "5m", "The worker group is more than 10,000 messages behind and not catching up.",
              severity="critical"),
-    RuleSpec("pulsewire-bias-audit", "Bias audit: a group below four-fifths", """
+    RuleSpec("pulsewire-bias-audit", "Bias audit: a group below four-fifths", f"""
         SELECT countIf(flagged = 1) AS flagged_groups
         FROM oversight_bias_audit
-        WHERE day = (SELECT max(day) FROM oversight_bias_audit) AND state = 'shown'
+        WHERE {newest_audit("(SELECT max(day) FROM oversight_bias_audit)")} AND state = 'shown'
         """, "gt", 0, 86400, "5m", "The newest daily bias audit flags a group: the whole 95% interval of a "
              "disparity ratio to the best-treated group is below 0.8 (four-fifths rule), on groups of at least the "
              "minimum group size; where labels exist, on the false-positive rate or recall (alert rate and precision "

@@ -202,23 +202,30 @@ def run_audit(store, *, min_group: int, since: datetime | None = None, days: int
                                                       "flag_hi", "reference")} for r in rows if r.flagged]}
 
 
-def daily_rows(report: dict, day: date) -> list[dict]:
-    """The report as ``bias_audit_daily`` rows for ``day``."""
+def daily_rows(report: dict, day: date, computed_at: datetime | None = None) -> list[dict]:
+    """The report as ``bias_audit_daily`` rows for ``day``, all with one ``computed_at`` (the version that
+    replaces an earlier computation of the day, and the mark by which readers keep only the newest one:
+    a group an earlier, partial audit reported and this one does not must not linger)."""
     w = report["window"]
+    computed_at = computed_at or datetime.now(timezone.utc)
     out = []
     for r in report["rows"]:
         row = {k: r[k] for k in ("model", "attribute", "measure", "state", "people", "n", "value", "lo", "hi",
                                  "reference", "ratio", "ratio_lo", "ratio_hi", "groups")}
         row.update(day=day, group_name=r["group"], four_fifths=int(r["four_fifths"]), flagged=int(r["flagged"]),
                    min_group=report["min_group"], window_from=datetime.fromisoformat(w["from"]),
-                   window_to=datetime.fromisoformat(w["to"]))
+                   window_to=datetime.fromisoformat(w["to"]), computed_at=computed_at)
         out.append(row)
     return out
 
 
-def has_day(store, day: date) -> bool:
-    rows = store.query_dicts(f"SELECT count() AS n FROM {TABLE} WHERE day = {{d:Date}}", {"d": day})
-    return bool(rows and rows[0]["n"])
+def record_audit(store, min_group: int, day: date | None = None, extra: tuple[str, ...] | None = None) -> dict:
+    """Run the audit over everything the store holds and write it as ``day``'s rows (default: today, UTC),
+    replacing that day's earlier computation: what ``pulsewire audit --record`` and the demo's end do."""
+    report = run_audit(store, min_group=store_min_group(store, min_group),
+                       extra=connector_auditable_fields() if extra is None else extra)
+    store.insert_rows(TABLE, daily_rows(report, day or datetime.now(timezone.utc).date()))
+    return report
 
 
 # ------------------------------------------------------------------------------------------ rendering
@@ -235,11 +242,19 @@ def text_lines(report: dict) -> list[str]:
              f"burnout {report['people']['burnout']}  groups below {report['min_group']} people: suppressed",
              f"{'model':8} {'attribute':10} {'group':22} {'measure':13} {'people':>6} {'n':>5} {'value':>6} "
              f"{'95% CI':>13} {'ratio':>6} {'ratio 95% CI':>13} {'reference':18} flag"]
+    suppressed: dict[tuple, list[str]] = {}  # a shown group's measures with too few people behind them
     for r in report["rows"]:
         if r["state"] != "shown":
-            if r["group"] == "(suppressed)" and r["measure"] == "alert_rate":
-                lines.append(f"{r['model']:8} {r['attribute']:10} {r['group']:22} {'':13} "
-                             f"{'':>6} {'':>5} {'':>6} {r['groups']} group(s) below the threshold, not reported")
+            if r["group"] == "(suppressed)":
+                if r["measure"] == "alert_rate":
+                    lines.append(f"{r['model']:8} {r['attribute']:10} {r['group']:22} {'':13} "
+                                 f"{'':>6} {'':>5} {'':>6} {r['groups']} group(s) below the threshold, not reported")
+                continue
+            key = (r["model"], r["attribute"], r["group"])
+            if key not in suppressed:
+                suppressed[key] = []
+                lines.append(key)  # one line per group, filled in below
+            suppressed[key].append(r["measure"])
             continue
         pct = r["measure"] not in ("mean_risk", "auc")
         ci = f"{_fmt(r['lo'], pct)}-{_fmt(r['hi'], pct)}"
@@ -248,6 +263,9 @@ def text_lines(report: dict) -> list[str]:
         lines.append(f"{r['model']:8} {r['attribute']:10} {r['group'][:22]:22} {r['measure']:13} {r['people']:>6} "
                      f"{r['n']:>5} {_fmt(r['value'], pct):>6} {ci:>13} {_fmt(r['ratio']):>6} {rci:>13} "
                      f"{r['reference'][:18]:18} {flag}")
+    lines = [f"{line[0]:8} {line[1]:10} {line[2][:22]:22} suppressed: {', '.join(suppressed[line])} "
+             f"(fewer than {report['min_group']} people behind them)" if isinstance(line, tuple) else line
+             for line in lines]
     flags, fam = report["flagged"], report["family"]
     lines.append("<4/5: ratio below four-fifths (0.8). A flag needs the whole interval below 0.8 at the family-wise "
                  f"level: {fam['comparisons']} ratios tested in this audit, each at {1 - fam['alpha'] / max(fam['comparisons'], 1):.2%} "

@@ -187,6 +187,7 @@ def wait_drained(reader, tracked: list[str], produced_total: int, worker: subpro
 def run_demo(opts: DemoOptions, console=None) -> dict:
     from pulsewire.infra.broker.embedded import EmbeddedBroker
 
+    from .bias_audit import record_audit
     from .connectors.generator import GeneratorConfig, SmbSimulation
     from .progress import ProgressReader
     from .settings import Settings
@@ -229,6 +230,9 @@ def run_demo(opts: DemoOptions, console=None) -> dict:
             stop_process(worker)
         broker.stop()
     with open_store(settings.store_url) as store:
+        # the board's bias audit over the whole run (the worker's first one saw only its start), as
+        # `pulsewire audit --record` writes it
+        record_audit(store, settings.min_group_size)
         summary = store_summary(store)
     summary.update({
         "events_sent": sent,

@@ -27,6 +27,20 @@ class BrokerUnreachable(RuntimeError):
     """No broker answered at the configured bootstrap address."""
 
 
+def kafka_failure(exc: BaseException) -> str:
+    """The exception's name once, then its message (kafka-python's errors already start with their name).
+
+    >>> class KafkaTimeoutError(Exception):
+    ...     def __str__(self): return "KafkaTimeoutError: Failed to update metadata after 15.0 secs."
+    >>> kafka_failure(KafkaTimeoutError())
+    'KafkaTimeoutError: Failed to update metadata after 15.0 secs.'
+    >>> kafka_failure(OSError("connection refused"))
+    'OSError: connection refused'
+    """
+    name, text = type(exc).__name__, str(exc)
+    return text if text.startswith(name) else f"{name}: {text}" if text else name
+
+
 class BrokerRefused(BrokerUnreachable):
     """The broker answered but refused us (an untrusted certificate, a failed SASL login): retrying cannot help."""
 
@@ -209,7 +223,7 @@ def ensure_topics(broker: "str | KafkaConnection", topics: TopicMap, specs=ALL_T
                 if (refusal := reasons.refusal(conn)) is not None:
                     raise BrokerRefused(refusal) from None
                 if time.monotonic() > deadline:
-                    raise BrokerUnreachable(f"cannot reach Kafka at {conn}: {type(exc).__name__}: {exc}"
+                    raise BrokerUnreachable(f"cannot reach Kafka at {conn}: {kafka_failure(exc)}"
                                             f"{reasons.hint(conn)}") from exc
                 time.sleep(0.5)
     try:

@@ -1,8 +1,10 @@
-"""The daily bias audit row: once a day (UTC) the leader worker runs the audit over the store and
-writes ``bias_audit_daily`` through its sink; a worker that starts on a day without rows writes them
-soon after it starts. The rows replace each other on (day, model, attribute, group, measure), so two
-workers writing the same day, or a restart, change nothing a query with FINAL sees. A failure is logged
-and tried again at the next check: it never stops the worker.
+"""The daily bias audit rows: every hour the leader worker runs the audit over the store and writes
+today's (UTC) ``bias_audit_daily`` rows through its sink, replacing the day's earlier computation (the
+first one, soon after a start, saw only part of the data); a worker writes a first set soon after it
+starts. The rows replace each other on (day, model, attribute, group, measure) with ``computed_at`` as
+the version, and readers keep only the day's newest computation, so two workers writing the same day,
+or a restart, show one audit. A failure is logged and tried again at the next check: it never stops
+the worker.
 """
 
 from __future__ import annotations
@@ -11,19 +13,17 @@ import asyncio
 import logging
 from datetime import datetime, timezone
 
-from pulsewire.streams.bias_audit import TABLE, connector_auditable_fields, daily_rows, has_day, run_audit, store_min_group
+from pulsewire.streams.bias_audit import TABLE, connector_auditable_fields, daily_rows, run_audit, store_min_group
 
 log = logging.getLogger("pulsewire.audit")
 
-CHECK_INTERVAL_S = 3600.0  # how often the leader looks whether today's rows exist
+CHECK_INTERVAL_S = 3600.0  # how often the leader recomputes today's rows
 START_DELAY_S = 30.0       # after start: let the store open and the first batches land
 
 
-def audit_rows_if_missing(store, min_group: int, day) -> list[dict] | None:
-    """The rows for ``day`` when the store has none yet; [] when it has; None when the audit failed."""
+def audit_rows(store, min_group: int, day) -> list[dict] | None:
+    """The rows for ``day`` over what the store holds now; None when the audit failed."""
     try:
-        if has_day(store, day):
-            return []
         report = run_audit(store, min_group=store_min_group(store, min_group), extra=connector_auditable_fields())
         return daily_rows(report, day)
     except Exception as exc:  # a query the store refused: logged, tried again at the next check
@@ -32,12 +32,13 @@ def audit_rows_if_missing(store, min_group: int, day) -> list[dict] | None:
 
 
 async def record_daily(ctx, day=None) -> int:
-    """Write today's audit rows if missing; how many rows were written (0 when none or on a failure)."""
+    """Compute and write ``day``'s (default today's) audit rows, replacing the day's earlier ones; how many
+    rows were written (0 when none or on a failure)."""
     sink = ctx.sinks[TABLE]
     day = day or datetime.now(timezone.utc).date()
     try:
         # through the sink: it waits (with backoff) while the store is away, like every write
-        rows = await sink.call(f"bias audit for {day}", audit_rows_if_missing, ctx.settings.min_group_size, day)
+        rows = await sink.call(f"bias audit for {day}", audit_rows, ctx.settings.min_group_size, day)
         if rows:
             await sink.write(rows)
             log.info("bias audit for %s: %d rows, %d flagged", day, len(rows), sum(r["flagged"] for r in rows))

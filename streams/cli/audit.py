@@ -51,6 +51,10 @@ def register(app: typer.Typer) -> None:
                             read_only=not record, ca_file=settings.store_ca_file) as store:
                 report = run_audit(store, min_group=store_min_group(store, settings.min_group_size), since=start,
                                    days=days, extra=extra)
+                if not any(report["people"].values()):
+                    w = report["window"]
+                    fail(f"no predictions in this window ({w['from'][:19]} .. {w['to'][:19]} UTC): nothing to audit; "
+                         "widen --since/--days, or let the worker score some events first")
                 if record:
                     store.insert_rows("bias_audit_daily", daily_rows(report, datetime.now(timezone.utc).date()))
         except store_errors() as exc:

@@ -79,8 +79,9 @@ def register(app: typer.Typer) -> None:
         from pulsewire.schemas.alerts import MODEL_CARDS
 
         if model not in MODEL_CARDS:
-            typer.echo(f"pulsewire model-card: no model {model!r}; one of {', '.join(MODEL_CARDS)}", err=True)
-            raise typer.Exit(2)
+            from .errors import fail
+
+            fail(f"no model {model!r}: one of {', '.join(MODEL_CARDS)}")
         typer.echo(card_file(model).read_text(), nl=False)
 
 

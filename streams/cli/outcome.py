@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -50,14 +51,18 @@ def register(app: typer.Typer) -> None:
         check: bool = typer.Option(True, "--check/--no-check", help="Refuse an alert id the store does not hold "
                                    "(where the store can be read from here)."),
         as_json: bool = typer.Option(False, "--json", help="Print the outcome as sent, as one JSON object."),
+        data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="A data directory left by 'pulsewire demo': "
+                                                "check the alert id in its store (DIR/clickhouse)."),
     ):
         """Record what came of an alert: acted, not_useful, wrong or already_known, and who (a role) judged it.
-        The worker joins it to the alert and the Model oversight board counts it."""
+        The outcome goes to Kafka (alerts.outcomes); the running worker joins it to the alert and stores it,
+        and the Model oversight board counts it. Alert ids: the `id` of the alert's CloudEvent, or
+        `pulsewire export`, or `SELECT alert_id, alert_type, created_at FROM alerts_audit` in the store."""
         from pydantic import ValidationError
 
         from pulsewire.schemas.outcome import AlertOutcome, derive_outcome_id, kafka_record
 
-        from ..topics import BY_NAME, BrokerUnreachable, TopicMap, ensure_topics
+        from ..topics import BY_NAME, BrokerUnreachable, TopicMap, ensure_topics, kafka_failure
         from .board import _when
         from .errors import fail, load_settings
 
@@ -74,7 +79,9 @@ def register(app: typer.Typer) -> None:
             where = {"outcome": "--outcome", "role": "--role", "note": "--note", "alert_id": "ALERT_ID",
                      "outcome_id": "--id"}.get(str(e["loc"][0]) if e["loc"] else "", "outcome")
             fail(f"{where}: {e['msg'].removeprefix('Value error, ')}")
-        s = load_settings()
+        if data_dir and not data_dir.is_dir():
+            fail(f"no data directory {data_dir}: pass the --data-dir a 'pulsewire demo' used")
+        s = load_settings(data_dir=data_dir) if data_dir else load_settings()
         if check:
             known, why = _alert_known(s, alert_id)
             if known is False:
@@ -98,7 +105,7 @@ def register(app: typer.Typer) -> None:
             finally:
                 send.close()
         except Exception as exc:  # the broker went away between the topic check and now
-            fail(f"cannot reach Kafka at {s.bootstrap_servers}: {type(exc).__name__}: {exc}")
+            fail(f"cannot reach Kafka at {s.bootstrap_servers}: {kafka_failure(exc)}")
         if as_json:
             typer.echo(json.dumps(json.loads(value)))
         else:
@@ -116,7 +123,7 @@ def register(app: typer.Typer) -> None:
         import threading
 
         from ..outcome_webhook import PATH, OutcomeWebhook, WebhookConfigError, check_secret, kafka_sender
-        from ..topics import BY_NAME, BrokerUnreachable, TopicMap, ensure_topics
+        from ..topics import BY_NAME, BrokerUnreachable, TopicMap, ensure_topics, kafka_failure
         from .errors import fail, load_settings
 
         s = load_settings()
@@ -131,7 +138,7 @@ def register(app: typer.Typer) -> None:
         except BrokerUnreachable as exc:
             fail(exc)
         except Exception as exc:
-            fail(f"cannot reach Kafka at {s.bootstrap_servers}: {type(exc).__name__}: {exc}")
+            fail(f"cannot reach Kafka at {s.bootstrap_servers}: {kafka_failure(exc)}")
         secret = s.outcome_webhook_secret.get_secret_value() if s.outcome_webhook_secret else ""
         try:
             hook = OutcomeWebhook(secret, send, host=host, port=port, max_skew_s=max_skew_s)

@@ -1,5 +1,7 @@
 """The bias audit: its statistics on hand-made groups, and the same audit read from a chDB store."""
 
+import subprocess
+import sys
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -101,6 +103,12 @@ def test_a_measure_with_fewer_people_behind_it_than_the_threshold_is_suppressed(
     assert recall["team-a"].state == "suppressed" and recall["team-a"].value is None
     assert recall["team-b"].state == "shown" and recall["team-b"].ratio is None  # no second group to compare
     assert rows_of(rows, "auc")["team-a"].state == "suppressed"
+    report = {"window": {"from": "2031-01-01", "to": "2031-02-01"}, "people": {"churn": 0, "burnout": 40},
+              "min_group": 5, "rows": [r.as_dict() for r in rows], "flagged": [],
+              "family": {"comparisons": 1, "alpha": 0.05, "z": 1.96}}
+    text = "\n".join(text_lines(report))  # the text says what it leaves out, as the JSON and HTML do
+    line = next(x for x in text.splitlines() if "team-a" in x and "suppressed" in x)
+    assert "recall" in line and "auc" in line and "fewer than 5 people" in line
 
 
 def test_quality_measures_take_the_best_served_group_as_reference():
@@ -129,8 +137,9 @@ def test_judged_outcomes_count_only_with_enough_people():
 T0 = datetime(2031, 3, 2, tzinfo=timezone.utc)  # a window no other test writes into
 
 
-def _seed_store(store, tag):
-    """60 customers: 20 on 'alpha' (plan), alerted 12; 40 on 'beta', alerted 4; label 1 for every fifth."""
+def _seed_store(store, tag, with_events=True):
+    """60 customers: 20 on 'alpha' (plan), alerted 12; 40 on 'beta', alerted 4; label 1 for every fifth.
+    Without events: the customers' events (plan, channel, signup), to insert later."""
     preds, examples, events = [], [], []
     for i in range(60):
         cid = f"cus-{tag}-{i:03d}"
@@ -152,6 +161,8 @@ def _seed_store(store, tag):
                        "channel": "web-chat", "sentiment_label": "neutral", "attributes": {}})
     store.insert_rows("predictions", preds)
     store.insert_rows("learn_examples", examples)
+    if not with_events:
+        return events
     store.insert_rows("events_scored", events[0::2])
     store.insert_rows("events_scored", events[1::2])
 
@@ -196,7 +207,7 @@ def test_the_worker_writes_the_daily_rows_once_and_the_panels_and_rule_read_them
     from pulsewire.streams.settings import Settings
     from pulsewire.streams.sinks import SINKS, TableSink
 
-    _seed_store(store, "w1")
+    late_events = _seed_store(store, "w1", with_events=False)  # the worker's first audit: before the events land
     dead = []
 
     async def dead_letter(dl):
@@ -205,9 +216,22 @@ def test_the_worker_writes_the_daily_rows_once_and_the_panels_and_rule_read_them
     sink = TableSink(SINKS["bias_audit_daily"], lambda: store, chunk_rows=500, dead_letter=dead_letter)
     ctx = SimpleNamespace(sinks={"bias_audit_daily": sink}, settings=Settings(min_group_size=5))
     day = date(2031, 6, 1)
+    newest = f"SELECT * FROM oversight_bias_audit WHERE {oversight_audit.newest_audit(repr(day.isoformat()))}"
+
+    def unknown_plan_people():
+        return sum(r["people"] or 0 for r in store.query_dicts(newest) if r["attribute"] == "plan"
+                   and r["group_name"] == "(unknown)" and r["measure"] == "alert_rate")
+
     first = asyncio.run(record_daily(ctx, day))
     assert first > 0 and dead == []
-    assert asyncio.run(record_daily(ctx, day)) == 0  # the day has its rows: nothing written again
+    before = unknown_plan_people()
+    assert before >= 60  # the 60 customers, no plan known yet
+    store.insert_rows("events_scored", late_events[0::2])  # signups, then chats (not the same columns)
+    store.insert_rows("events_scored", late_events[1::2])
+    second = asyncio.run(record_daily(ctx, day))  # the next hourly check, same day, more data: it replaces
+    assert second > 0 and dead == []
+    assert unknown_plan_people() <= before - 60  # the partial audit's "(unknown)" group does not linger
+    assert len(store.query_dicts(newest)) == second  # the panels read the newest computation only
 
     broken = SimpleNamespace(sinks={"bias_audit_daily": TableSink(SINKS["bias_audit_daily"], lambda: _NoTables(store),
                                                                     chunk_rows=500, dead_letter=dead_letter)},
@@ -229,7 +253,13 @@ def test_the_worker_writes_the_daily_rows_once_and_the_panels_and_rule_read_them
     assert flagged_count >= 1 and audited >= 2
     cols = table.frames[0].columns
     first_row = dict(zip(cols, table.frames[0].rows[0]))
-    assert first_row["flag"] == "flagged" and first_row["group"] == "alpha"
+    assert first_row["flag"].startswith("flagged") and first_row["group"] == "alpha"
+    rows = [dict(zip(cols, r)) for r in table.frames[0].rows]
+    order = [0 if r["flag"].startswith("flagged") else 1 if r["flag"] and r["measure"] != "mean_risk"
+             else 3 if r["measure"] == "mean_risk" else 2 for r in rows]
+    assert order == sorted(order) and 1 in order and 3 in order  # flags, then <4/5 that can flag; mean_risk last
+    panels = board.dashboard["panels"]
+    assert all("family-wise" in panel["description"] and "Bonferroni" in panel["description"] for panel in panels)
     rule = next(r for r in build.RULES if r.uid == "pulsewire-bias-audit")
     assert run_sql(store, rule.sql).rows[0][0] >= 1
     assert "pulsewire-bias-audit" in {r["uid"] for r in build.rules_provisioning()["groups"][0]["rules"]}
@@ -255,6 +285,17 @@ def test_audit_user_errors_are_one_line(tmp_path, args, needles):
     from tests.unit.test_cli_user_errors import assert_user_error, pulsewire
 
     assert_user_error(pulsewire("audit", *args, cwd=tmp_path), *needles)
+
+
+def test_an_audit_of_a_window_without_predictions_says_so(tmp_path):
+    from tests.unit.test_cli_user_errors import assert_user_error, pulsewire
+
+    setup = ("import sys; from pulsewire.streams.store import open_store\n"
+             "with open_store(sys.argv[1]) as s: pass\n")
+    subprocess.run([sys.executable, "-c", setup, f"chdb://{tmp_path / 'clickhouse'}"], check=True, timeout=120)
+    res = pulsewire("audit", "--data-dir", str(tmp_path), cwd=tmp_path)
+    assert_user_error(res, "no predictions in this window")
+    assert "flagged: none" not in res.stdout
 
 
 @pytest.mark.parametrize("cmd", [["evaluate", "--bias", "plan:gold"], ["demo", "--bias", "region:north"]])

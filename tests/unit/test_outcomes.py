@@ -203,6 +203,28 @@ def test_cli_refuses_an_alert_id_the_store_does_not_hold(tmp_path):
         "--no-check to send it anyway (the worker then dead-letters it as unknown_alert)"]
 
 
+def test_cli_checks_the_alert_id_in_the_store_of_a_data_dir(tmp_path):
+    """--data-dir DIR, as the other commands take it, finds the store a demo left (no environment needed)."""
+    setup = ("import sys; from pulsewire.streams.store import open_store\n"
+             "with open_store(sys.argv[1]) as s: pass\n")
+    subprocess.run([sys.executable, "-c", setup, f"chdb://{tmp_path / 'clickhouse'}"], check=True, timeout=120)
+    env = {k: v for k, v in os.environ.items() if k != "PULSEWIRE_DATA_DIR"}
+    r = subprocess.run([sys.executable, "-m", "pulsewire.streams.cli", "outcome", "0123456789abcdef0123456789abcdef",
+                        "--outcome", "acted", "--role", "other", "--data-dir", str(tmp_path)],
+                       capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert r.returncode == 3, r.stderr
+    assert r.stderr.strip().splitlines()[0].startswith("error: no alert 0123456789abcdef0123456789abcdef in the store")
+
+
+def test_an_unreachable_broker_is_one_line_naming_the_failure_once(tmp_path):
+    r = _cli("0123456789abcdef0123456789abcdef", "--outcome", "acted", "--role", "other", "--no-check",
+             env={"PULSEWIRE_DATA_DIR": str(tmp_path), "PULSEWIRE_BROKER_URL": "kafka://127.0.0.1:9"})
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode != 0 and len(lines) == 1 and lines[0].startswith("error: cannot reach Kafka"), r.stderr
+    name = lines[0].split(": ")[2]  # error: cannot reach Kafka at X: <Name>: ...
+    assert lines[0].count(name + ":") == 1, lines[0]
+
+
 # ------------------------------------------------------------------------------------------------ the weekly view
 def _alert(tag: str, i: int, kind: str, subject_type: str, at: datetime) -> dict:
     return {"alert_id": f"{tag}-a{i}", "alert_type": kind, "subject": f"{tag}-s{i}", "subject_type": subject_type,
@@ -260,3 +282,9 @@ def test_the_weekly_view_hides_burnout_rows_about_fewer_employees_than_the_minim
                       + [_alert(enough, i, "burnout", "employee", at) for i in range(5)])
     assert _week(store, few) == []
     assert [int(r["alerts"]) for r in _week(store, enough)] == [5]
+
+
+def test_an_unknown_model_card_is_one_error_line(tmp_path):
+    from tests.unit.test_cli_user_errors import assert_user_error, pulsewire
+
+    assert_user_error(pulsewire("model-card", "foo", cwd=tmp_path), "no model 'foo'", "churn")
