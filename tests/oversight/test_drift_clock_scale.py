@@ -28,6 +28,18 @@ def test_a_change_found_among_out_of_order_times_begins_no_later_than_it_was_fou
     assert all(c.changed_since <= c.detected_at for c in found), [(c.changed_since, c.detected_at) for c in found]
 
 
+def test_a_late_stamped_first_value_of_a_change_does_not_put_its_start_after_its_finding():
+    rng = random.Random(4)
+    w = Watcher.new(P)
+    found = []
+    for i in range(900):
+        x = rng.gauss(0.0, 0.3) if i < 600 else rng.gauss(1.0, 0.3)
+        t = 1e6 + 3600.0 * i + (100 * 86400 if i == 600 else 0)  # its label came with a late time
+        if (c := w.observe(x, t)) is not None:
+            found.append(c)
+    assert len(found) == 1 and found[0].changed_since <= found[0].detected_at
+
+
 def test_a_baseline_without_spread_does_not_make_a_rare_value_a_change():
     w = Watcher.new(P)
     values = [0.0] * 300 + [1.0 if i % 60 == 0 else 0.0 for i in range(6000)]  # 0 -> a mean of 0.017
