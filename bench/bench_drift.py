@@ -2,7 +2,11 @@
 alarms on the same stream without it, and alarms on long stationary synthetic series.
 
     python bench/bench_drift.py [--events 20000] [--seeds 7 11 13] [--shift channel:email@week10]
-                                [--synthetic 200000]
+                                [--synthetic 200000] [--learners]
+
+``--learners`` also replays a clean stream (no shift) through the learners in process, as
+``pulsewire evaluate --fast`` does, and counts what the learn agent's error and feature watchers would
+report if they were on (``LEARNER_WATCH`` is off; this is the figure that keeps it off).
 
 Texts are scored with the packaged sentiment model and watched per channel as the metrics agent
 watches them (default ``DetectorParams``). The delay is counted in the shifted channel's texts after
@@ -14,11 +18,13 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+from collections import Counter
 from datetime import datetime
 
 from bench_learners import machine  # the same machine line as the other benches
 
-from pulsewire.models.oversight.drift import DetectorParams, WatchGroup, Watcher, channel_observations
+from pulsewire.models.oversight.drift import (DetectorParams, WatchGroup, Watcher, channel_observations,
+                                              example_observations)
 from pulsewire.models.sentiment.scorer import load_scorer
 from pulsewire.streams.connectors.generator import WEEK, GeneratorConfig, SmbSimulation
 from pulsewire.streams.connectors.generator_drift import parse_shift
@@ -40,6 +46,21 @@ def watch(recs, scores):
     return found
 
 
+def learner_alarms(seed: int, n: int) -> tuple[dict, Counter]:
+    from pulsewire.models.learners.processor import LearnerConfig
+    from pulsewire.models.learners.replay import Replay, hidden_label_sentiment
+    from pulsewire.streams.evaluate import generate
+
+    sim, records = generate(seed, n)
+    r = Replay(LearnerConfig.from_env()).run(records, hidden_label_sentiment(sim.text_labels))
+    groups, alarms = {}, Counter()
+    for i, ex in enumerate(r.examples):
+        g = groups.setdefault(ex["model"], WatchGroup.restore(None, DetectorParams()))
+        for name, _ in g.feed(f"learn.{ex['model']}", 0, i, example_observations(ex)):
+            alarms[f"{ex['model']}/{name.split(':')[0]}"] += 1
+    return Counter(e["model"] for e in r.examples), alarms
+
+
 def trimodal(rng):
     r = rng.random()
     return rng.uniform(-1, -0.6) if r < 0.3 else (rng.uniform(-0.2, 0.2) if r < 0.6 else rng.uniform(0.6, 1))
@@ -51,6 +72,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=[7, 11, 13])
     ap.add_argument("--shift", default="channel:email@week10")
     ap.add_argument("--synthetic", type=int, default=200_000)
+    ap.add_argument("--learners", action="store_true", help="also count the (off) learner watchers' alarms")
     a = ap.parse_args(argv)
     shift = parse_shift(a.shift)
     print(f"machine: {machine()}; params: {DetectorParams()}")
@@ -85,6 +107,10 @@ def main(argv=None) -> int:
             rng, w = random.Random(seed), Watcher.new(DetectorParams())
             alarms.append(sum(1 for i in range(a.synthetic) if w.observe(gen(rng), float(i))))
         print(f"stationary {name}: {alarms} alarms in 3 x {a.synthetic} values")
+    for seed in a.seeds if a.learners else ():
+        examples, alarms = learner_alarms(seed, a.events)
+        print(f"learner watchers (off), clean stream seed {seed}: {dict(examples)} examples, "
+              f"{sum(alarms.values())} alarms {dict(alarms)}")
     return 0
 
 

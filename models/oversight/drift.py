@@ -9,7 +9,10 @@ Three kinds of series are watched (``Observation.watcher``):
 
 One ``Watcher`` per series. Its life:
 
-1. **warm-up**: the first ``warmup`` values set the baseline (mean and standard deviation); no alarm.
+1. **warm-up**: the first ``warmup`` values set the baseline (mean and standard deviation); no alarm. A
+   warm-up without spread (standard deviation below ``scale_floor``: a constant, or a rare value not yet
+   seen) goes on until it has some, so a baseline's scale is never a floor that makes a trivial change
+   look like many standard deviations.
 2. **armed**: each value, standardised against the baseline, goes to ``river.drift.PageHinkley``
    (two-sided; ``delta`` and ``threshold`` are in baseline standard deviations, so one set of parameters
    fits scores, errors and features alike).
@@ -20,6 +23,11 @@ One ``Watcher`` per series. Its life:
    split has ``min_count`` values after it within ``window // 2`` values of the test firing).
 4. after a report (or a dropped candidate) the watcher warms up again on the new normal: **one alarm per
    change**, and none until ``warmup`` new values have set the new baseline.
+
+Times are on a monotone clock: each value is stamped with the latest event time the watcher has seen
+(``max`` of the ``t`` given so far). Labelled examples do not arrive in event-time order (a label closes an
+example whose prediction may be weeks old, and a batch is shuffled), so a raw time could place a change's
+start after the value that confirmed it; on the monotone clock ``changed_since <= detected_at`` always.
 
 Everything is plain JSON (``Watcher.snapshot``), so a worker keeps it in a changelog-backed table and a
 restart resumes exactly. ``WatchGroup`` skips records at or below the newest offset it has taken from a
@@ -64,7 +72,7 @@ class DetectorParams:
     threshold: float = 40.0      # Page-Hinkley lambda: the accumulated evidence that fires the test
     alpha: float = 1 - 1e-4      # Page-Hinkley forgetting factor
     min_effect: float = 0.75     # |mean after - mean before| needed to report a fired test
-    scale_floor: float = 0.01    # smallest standard deviation a baseline takes (a constant warm-up)
+    scale_floor: float = 0.01    # a warm-up whose standard deviation is below this goes on until it is not
     window: int = 256            # recent values kept to place the change point
 
     def detector(self) -> dict:
@@ -77,8 +85,8 @@ class Change:
     """One reported change of a series: where it began, when it was found, the means either side."""
 
     direction: str        # "up" or "down"
-    changed_since: float  # event time of the first value after the change point
-    detected_at: float    # event time of the value that completed the confirmation
+    changed_since: float  # monotone-clock time of the first value after the change point
+    detected_at: float    # monotone-clock time of the value that completed the confirmation
     before_mean: float
     before_count: int
     after_mean: float
@@ -126,7 +134,7 @@ class Watcher:
     @classmethod
     def new(cls, params: DetectorParams) -> "Watcher":
         return cls(params, {"phase": "warmup", "n": 0, "sum": 0.0, "sumsq": 0.0, "mu": 0.0, "sd": 1.0,
-                            "recent": [], "fired_n": None, "ignored": 0, "reports": 0})
+                            "recent": [], "fired_n": None, "ignored": 0, "reports": 0, "clock": None})
 
     @classmethod
     def restore(cls, state: dict | None, params: DetectorParams) -> "Watcher":
@@ -144,13 +152,16 @@ class Watcher:
         if not math.isfinite(x):
             s["ignored"] += 1
             return None
+        if s.get("clock") is not None:
+            t = max(t, s["clock"])
+        s["clock"] = t
         s["n"] += 1
         s["sum"] += x
         s["recent"].append([x, t])
         del s["recent"][:-p.window]
         if s["phase"] == "warmup":
             s["sumsq"] += x * x
-            if s["n"] >= p.warmup:
+            if s["n"] >= p.warmup and self._baseline()[1] >= p.scale_floor:
                 self._arm()
             return None
         if s["phase"] == "armed":
@@ -160,12 +171,16 @@ class Watcher:
             return None
         return self._confirm(t)
 
-    def _arm(self) -> None:
-        s, p = self.s, self.params
+    def _baseline(self) -> tuple[float, float]:
+        s = self.s
         mu = s["sum"] / s["n"]
         var = max(0.0, s["sumsq"] / s["n"] - mu * mu) * s["n"] / max(1, s["n"] - 1)
-        s.update(phase="armed", mu=mu, sd=max(math.sqrt(var), p.scale_floor), fired_n=None)
-        self.ph = _ph(p)
+        return mu, math.sqrt(var)
+
+    def _arm(self) -> None:
+        mu, sd = self._baseline()
+        self.s.update(phase="armed", mu=mu, sd=sd, fired_n=None)
+        self.ph = _ph(self.params)
 
     def change_point(self) -> tuple[int, float, float]:
         """Where the values seen since the baseline began split best into two means (least squares, the
