@@ -8,7 +8,7 @@ from __future__ import annotations
 
 #: The newest audit whose window the time range reaches (an audit covers the data up to its window's end, in
 #: event time; a range inside one day still shows the day's audit).
-LATEST_DAY = "(SELECT max(day) FROM oversight_bias_audit WHERE window_to <= $__toTime)"
+LATEST_DAY = "(SELECT max(day) FROM oversight_bias_audit WHERE toDateTime(window_to, 'UTC') <= $__toTime)"
 
 
 def newest_audit(day_sql: str) -> str:

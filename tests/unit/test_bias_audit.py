@@ -331,3 +331,24 @@ def test_human_outcomes_are_read_when_the_store_has_them(store):
     finally:
         if not exists:
             store.command("DROP TABLE alert_outcomes")
+
+
+def test_the_board_shows_an_audit_whose_window_ends_inside_a_second(store):
+    """The board's range ends at its anchor, a whole second; an audit window ending at .5 s is still shown."""
+    from pulsewire.dashboards import oversight
+    from pulsewire.dashboards.macros import TimeRange
+    from pulsewire.dashboards.runner import anchor_time, run_panel
+    from pulsewire.models.oversight.audit import AuditRow
+    from pulsewire.streams.bias_audit import daily_rows
+
+    end = datetime(2032, 2, 3, 4, 5, 6, 500_000, tzinfo=timezone.utc)  # later than any other test's audit
+    report = {"window": {"from": (end - timedelta(days=30)).isoformat(), "to": end.isoformat()}, "min_group": 5,
+              "rows": [AuditRow("churn", "plan", g, "alert_rate", "shown", people=40, n=40, value=0.1).as_dict()
+                       for g in ("subsecond-a", "subsecond-b")]}
+    store.insert_rows("bias_audit_daily", daily_rows(report, date(2032, 2, 3)))
+    board = oversight.model_oversight()
+    now = anchor_time(store, board.anchor_sql)
+    assert now is not None and now >= end.replace(microsecond=0)
+    stat = next(p for p in board.dashboard["panels"] if p["title"] == "Groups flagged by the bias audit")
+    res = run_panel(store, stat, TimeRange(now - timedelta(days=90), now))
+    assert res.error is None and res.frames and res.frames[0].rows[0][1] == 2, res
