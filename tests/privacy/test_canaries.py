@@ -115,10 +115,11 @@ def test_comment_text_only_on_the_topics_that_carry_text(canary_run):
 
 
 def test_alert_payloads_hold_no_canary(canary_run):
-    """What a CRM or HR system receives (alerts.*) and the audit of it (alerts_audit)."""
+    """What a CRM or HR system receives (alerts.*: alerts, drift events, outcomes) and the audit of it
+    (alerts_audit)."""
     needles = ID_NEEDLES | COMMENT_NEEDLES
     alerts = {t: rs for t, rs in canary_run.topics.items() if t.startswith("alerts.")}
-    assert set(alerts) == {"alerts.churn", "alerts.burnout", "alerts.sentiment"}
+    assert {"alerts.churn", "alerts.burnout", "alerts.sentiment", "alerts.drift", "alerts.outcomes"} <= set(alerts)
     findings = [f"{t}: {hit!r}" for t, rs in alerts.items() for r in rs for hit in find(r.key + r.value, needles)]
     audit = next(t for n, t in canary_run.tables.items() if n.endswith(".alerts_audit"))
     findings += [f"alerts_audit: {hit!r}" for r in audit["rows"] for hit in find(" ".join(r.values()), needles)]
