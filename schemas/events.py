@@ -14,6 +14,7 @@ schema drift at a source shows up as a dead letter instead of a quiet loss.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal, Union, get_args
 
@@ -122,8 +123,61 @@ class AccountEvent(_EventBase):
     mrr: Annotated[float, Field(ge=0)] | None = Field(default=None, description="Monthly recurring revenue after the event.")
 
 
+#: What a customer *does* (product analytics, shop orders): a free ``type`` so no fixed catalogue is assumed.
+#: Lower case letters, digits and ``_ . : -``; connectors normalise source names (``Order Completed`` ->
+#: ``order_completed``) with ``normalise_activity_type``.
+ActivityType = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.:-]*$")]
+#: Activity types that are purchases (for recency, frequency and monetary value), besides any event with an amount.
+PURCHASE_TYPES = frozenset({"order_placed", "order_completed", "purchase", "checkout_completed", "order"})
+
+
+def normalise_activity_type(name: str) -> str:
+    """A source's event name as an activity ``type``: lower case, spaces and other runs become ``_``.
+
+    >>> normalise_activity_type("Order Completed"), normalise_activity_type("  Feature Used!! ")
+    ('order_completed', 'feature_used')
+    >>> normalise_activity_type("page.view")
+    'page.view'
+    """
+    out = re.sub(r"[^a-z0-9_.:-]+", "_", name.strip().lower()).strip("_.:-")
+    return out[:64]
+
+
+class ActivityEvent(_EventBase):
+    """One thing a customer did: a login, a feature used, an order placed. High volume: not text-scored,
+    stored aggregated per customer, type and day.
+
+    >>> ev = parse_event({"event_id": "o-1", "source": "shop", "kind": "activity", "type": "order_placed",
+    ...     "occurred_at": "2026-11-01T10:00:00Z", "customer_id": "c-1", "amount": 42.5, "currency": "EUR"})
+    >>> ev.type, ev.amount, ev.is_purchase
+    ('order_placed', 42.5, True)
+    """
+
+    kind: Literal["activity"] = "activity"
+    type: ActivityType = Field(description="What the customer did, e.g. 'login', 'feature_used', 'order_placed'.")
+    customer_id: Id
+    quantity: Annotated[float, Field(ge=0, le=1e9)] | None = Field(default=None, description="Items, seats, minutes...")
+    amount: Annotated[float, Field(ge=-1e12, le=1e12)] | None = Field(
+        default=None, description="Money moved (an order's total; negative for a refund); needs currency.")
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = Field(default=None, description="ISO 4217 code.")
+    product: Id | None = None
+    session_id: Id | None = Field(default=None, description="The source's session id (not a person's id).")
+
+    @model_validator(mode="after")
+    def _amount_has_currency(self) -> "ActivityEvent":
+        if self.amount is not None and self.currency is None:
+            raise ValueError("an activity with an amount needs currency (ISO 4217, e.g. 'EUR')")
+        if self.text is not None:
+            raise ValueError("activity events carry no text (send a review, ticket or chat instead)")
+        return self
+
+    @property
+    def is_purchase(self) -> bool:
+        return self.type in PURCHASE_TYPES or (self.amount is not None and self.amount > 0)
+
+
 Event = Annotated[
-    Union[ReviewEvent, TicketEvent, ChatEvent, HrEvent, AccountEvent],
+    Union[ReviewEvent, TicketEvent, ChatEvent, HrEvent, AccountEvent, ActivityEvent],
     Field(discriminator="kind"),
 ]
 #: The canonical fields that hold personal data: who (customer, employee), what they wrote, and the
