@@ -23,6 +23,7 @@ import base64
 import hashlib
 import hmac
 import html
+import json
 import logging
 import math
 import os
@@ -389,6 +390,8 @@ class Webhook(Connector):
         if route.provider == "slack" and obj.get("type") == "url_verification":
             challenge = obj.get("challenge")
             return web.json_response({"challenge": challenge if isinstance(challenge, str) else ""})
+        if route.provider == "segment" and obj.get("type") == "batch":
+            return await self._segment_batch(path, obj)
         age = delivery_age_s(route.provider, obj, time.time())
         if age is not None and age > c.max_delivery_age_s:
             why = f"delivery is {int(age)}s old (limit {c.max_delivery_age_s}s): a replayed or delayed request"
@@ -400,6 +403,37 @@ class Webhook(Connector):
         payload = {"route": path, "received_at": datetime.now(timezone.utc).isoformat(),
                    "body_sha256": hashlib.sha256(body).hexdigest(), "body": obj}
         return self._answer(await self._submit(did, Raw(payload, raw=body, remember=did)))
+
+    async def _segment_batch(self, path: str, obj: dict):
+        """Segment's ``{"type": "batch", "batch": [calls]}``: each call on its own (its own delivery id and
+        outcome); answered like its worst call (503, else 400 when one was dead-lettered), with the counts."""
+        from aiohttp import web
+
+        calls = obj.get("batch")
+        if not isinstance(calls, list) or not calls:
+            raw = Raw(None, raw=json.dumps(obj), reject=(Reason.MISSING_FIELD, f"{path}: a batch without calls"))
+            return self._answer(await self._submit(None, raw), error="a batch without calls")
+        received_at = datetime.now(timezone.utc).isoformat()
+
+        async def one(i: int, call) -> str:
+            text = json.dumps(call, ensure_ascii=False)
+            if not isinstance(call, dict):
+                return await self._submit(None, Raw(None, raw=text, reject=(
+                    Reason.NOT_AN_OBJECT, f"{path}: batch[{i}] is a {type(call).__name__}, not a call")))
+            did = delivery_id("segment", call, text.encode())
+            if did in self._seen:
+                return "duplicate"
+            payload = {"route": path, "received_at": received_at,
+                       "body_sha256": hashlib.sha256(text.encode()).hexdigest(), "body": call}
+            return await self._submit(did, Raw(payload, raw=text, remember=did))
+
+        outcomes = await asyncio.gather(*(one(i, call) for i, call in enumerate(calls)))
+        counts = {k: outcomes.count(k) for k in dict.fromkeys(outcomes)}
+        if "busy" in counts:
+            return web.json_response({"error": "busy; retry", "calls": counts}, status=503, headers={"Retry-After": "1"})
+        if "dead_lettered" in counts:
+            return web.json_response({"status": "dead_lettered", "calls": counts}, status=400)
+        return web.json_response({"status": "produced" if "produced" in counts else outcomes[0], "calls": counts})
 
     async def _submit(self, did: str | None, raw: Raw) -> str:
         if did in self._inflight:  # the same delivery, twice at once: answer both from one production

@@ -153,3 +153,36 @@ def test_conformance(monkeypatch):
                                bad=[pay({**ORDER, "userId": None}), pay({**ORDER, "userId": "jo@bakery.example"}),
                                     pay({**IDENTIFY, "timestamp": "2026-11-02 10:00"})])
     assert report["events"] == 3 and report["bad_dead_lettered"] == 3
+
+
+def post_json(r, body):
+    """Status and answer of a signed request."""
+    import urllib.error
+    import urllib.request
+
+    data = json.dumps(body).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{r.connector.port}/segment", data=data,
+                                 headers={"Content-Type": "application/json", **sign("segment", SECRET, data)})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
+
+
+def test_a_batch_is_mapped_call_by_call_and_answered_with_the_counts(hook):
+    post(hook, FEATURE)  # the server is up
+    batch = {"type": "batch", "batch": [ORDER, IDENTIFY, {**FEATURE, "messageId": "m-anon", "userId": None},
+                                        {"type": "page", "userId": "c-1", "messageId": "m-page", "timestamp": WHEN}]}
+    code, answer = post_json(hook, batch)
+    assert (code, answer["calls"]) == (400, {"produced": 2, "dead_lettered": 1, "skipped": 1})
+    events = hook.wait_for(3)
+    assert sorted(e.event_id for e in events) == ["segment:ajs-next-1f2e3d4c5b6a", "segment:m-feature-1",
+                                                  "segment:m-identify-1"]
+    (dl,) = hook.wait_for(1, dead=True)
+    assert dl.reason.value == "missing_field" and "anonymous" in dl.detail
+    assert post_json(hook, {"type": "batch", "batch": [ORDER, IDENTIFY]}) == (
+        200, {"status": "duplicate", "calls": {"duplicate": 2}})
+    assert post_json(hook, {"type": "batch", "batch": []})[0] == 400
+    time.sleep(0.1)
+    assert len(hook.sink.events) == 3
