@@ -30,6 +30,7 @@ REFUND_TYPES = frozenset({"order_refunded"})
 NOT_ATTRIBUTES = frozenset({"total", "revenue", "currency", "quantity", "products", "product_id", "sku",
                             "session_id", "email", "e_mail", "name", "first_name", "last_name", "firstname",
                             "lastname", "phone", "address", "ip", "user_id", "userid", "anonymous_id"})
+MONEY = frozenset({"total", "revenue", "currency"})  # outside a purchase: attributes, never an amount
 MAX_ATTRIBUTES, MAX_KEY_CHARS, MAX_VALUE_CHARS, ID_MAX_CHARS = 20, 64, 256, 128
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
@@ -180,7 +181,8 @@ def map_track(call: dict, source: str) -> dict:
     return compact({"kind": "activity", "type": kind, "source": source, "event_id": event_id_of(call, source),
                     "occurred_at": time_of(call), "customer_id": customer_of(call), "quantity": quantity,
                     "amount": amount, "currency": currency, "product": product, "session_id": _session(call, props),
-                    "attributes": scalar_attributes(props, skip=NOT_ATTRIBUTES) or None})
+                    "attributes": scalar_attributes(props, skip=NOT_ATTRIBUTES if amount is not None
+                                                    else NOT_ATTRIBUTES - MONEY) or None})
 
 
 def map_identify(call: dict, source: str, keep_traits: list[str]) -> dict:

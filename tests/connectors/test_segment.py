@@ -141,6 +141,7 @@ def test_refunds_are_negative_and_page_calls_are_skipped():
     assert (refund["type"], refund["amount"]) == ("order_refunded", -27.5)
     started = hook.map(pay({**ORDER, "event": "Checkout Started", "messageId": "m-c"}))
     assert "amount" not in started  # only purchases and refunds move money
+    assert started["attributes"]["total"] == "27.5" and started["attributes"]["currency"] == "eur"
     assert hook.map(pay({"type": "page", "userId": "c-1", "timestamp": WHEN, "name": "Home"})) is None
     no_id = {k: v for k, v in FEATURE.items() if k != "messageId"}
     assert hook.map(pay(no_id))["event_id"] == hook.map(pay(dict(no_id)))["event_id"]  # stable without messageId
