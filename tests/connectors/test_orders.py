@@ -137,3 +137,26 @@ def test_conformance(tmp_path):
         lambda: connector(p, mapping="shopify_orders", columns={"customer_id": "Customer ID"}),
         bad=[[{**line, "Customer ID": ""}], [{**line, "Customer ID": "jo@bakery.example"}], [{**line, "Total": "x"}]])
     assert report["cursor"] == "round-trips" and report["bad_dead_lettered"] == 3 and report["events"] == 4
+
+
+@pytest.mark.integration
+def test_an_order_export_imported_twice_on_a_real_broker_gives_the_same_ids(broker, namespace, tmp_path):
+    import json
+
+    from pulsewire.streams.sdk import runtime
+    from pulsewire.streams.topics import TopicMap
+
+    from .conftest import read_topics
+
+    p = write(tmp_path, "orders_export.csv", SHOPIFY)
+    topics = TopicMap(prefix=namespace, group=f"{namespace}group")
+    for instance in ("import-1", "import-2"):  # two instances: two cursors, the whole file twice
+        stats = runtime.run(connector(p, mapping="shopify_orders", columns={"customer_id": "Customer ID"},
+                                      instance=instance), broker, topics=topics)
+        assert (stats.events, stats.dead_letters) == (4, 0)
+    records = sorted((json.loads(r.value) for r in read_topics(broker, [topics.name("events.activity")])),
+                     key=lambda r: r["event_id"])  # partitioned by customer: compare as sets of records
+    assert [r["event_id"] for r in records] == [i for i in ["shop:order:#1001", "shop:order:#1002:refunded",
+                                                            "shop:order:#1003:cancelled", "shop:order:#1004"]
+                                                for _ in range(2)]
+    assert records[0::2] == records[1::2]

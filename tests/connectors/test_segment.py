@@ -187,3 +187,33 @@ def test_a_batch_is_mapped_call_by_call_and_answered_with_the_counts(hook):
     assert post_json(hook, {"type": "batch", "batch": []})[0] == 400
     time.sleep(0.1)
     assert len(hook.sink.events) == 3
+
+
+@pytest.mark.integration
+def test_a_signed_track_call_reaches_events_activity_on_a_real_broker(broker, namespace, monkeypatch):
+    import threading
+    from types import SimpleNamespace
+
+    from pulsewire.streams.sdk import runtime
+    from pulsewire.streams.topics import TopicMap
+
+    from .conftest import read_topics
+
+    monkeypatch.setenv("PULSEWIRE_SEGMENT_WEBHOOK_SECRET", SECRET)
+    topics = TopicMap(prefix=namespace, group=f"{namespace}group")
+    c, stop = Webhook({"port": 0, "routes": ROUTES}), threading.Event()
+    t = threading.Thread(target=runtime.run, args=(c, broker), kwargs={"topics": topics, "stop": stop})
+    t.start()
+    try:
+        for _ in range(1500):
+            if c.port:
+                break
+            time.sleep(0.02)
+        r = SimpleNamespace(connector=c)
+        assert post(r, ORDER) == 200 and post(r, ORDER, secret="wrong") == 401
+    finally:
+        stop.set()
+        t.join(30)
+    (record,) = [json.loads(x.value) for x in read_topics(broker, [topics.name("events.activity")])]
+    assert (record["type"], record["customer_id"], record["amount"], record["currency"]) == (
+        "order_completed", "cust-4711", 27.5, "EUR")
