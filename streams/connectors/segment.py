@@ -26,10 +26,11 @@ from ..sdk import Reason, Reject, compact, parse_time
 MAPPED_TYPES = ("track", "identify")
 SKIPPED_TYPES = ("page", "screen", "group", "alias")
 REFUND_TYPES = frozenset({"order_refunded"})
-#: Property keys already mapped to a field of the event, or that name contact data: never attributes.
+#: Property keys already mapped to a field of the event, or that name a person: never attributes.
 NOT_ATTRIBUTES = frozenset({"total", "revenue", "currency", "quantity", "products", "product_id", "sku",
-                            "session_id", "email", "e_mail", "name", "first_name", "last_name", "firstname",
-                            "lastname", "phone", "address", "ip", "user_id", "userid", "anonymous_id"})
+                            "session_id", "ip", "user_id", "userid", "anonymous_id", "anonymousid"})
+#: A key holding one of these names contact data or a secret (``customer_email``, ``full_name``, ``phone2``).
+PERSONAL_KEY_PARTS = ("mail", "name", "phone", "address", "birth", "password", "token", "ssn")
 MONEY = frozenset({"total", "revenue", "currency"})  # outside a purchase: attributes, never an amount
 MAX_ATTRIBUTES, MAX_KEY_CHARS, MAX_VALUE_CHARS, ID_MAX_CHARS = 20, 64, 256, 128
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -56,10 +57,10 @@ def _number(value, field: str) -> float | None:
 
 def scalar_attributes(obj, keep=None, skip=frozenset()) -> dict[str, str]:
     """Scalar values of ``obj`` as strings, bounded (20 keys, 64-character keys, 256-character values);
-    nested values, contact-data keys and anything that looks like an e-mail address are left out.
+    nested values, keys that name contact data and anything that looks like an e-mail address are left out.
 
     >>> scalar_attributes({"plan": "pro", "seats": 3, "ok": True, "tags": ["a"], "email": "a@b.example",
-    ...                    "note": "mail me at a@b.example"})
+    ...                    "note": "mail me at a@b.example", "full_name": "Jo Baker", "billing_phone": "0123"})
     {'ok': 'true', 'plan': 'pro', 'seats': '3'}
     >>> scalar_attributes({"plan": "pro", "company": "Acme"}, keep=["company"])
     {'company': 'Acme'}
@@ -71,7 +72,10 @@ def scalar_attributes(obj, keep=None, skip=frozenset()) -> dict[str, str]:
         value = obj[key]
         if keep is not None and key not in keep:
             continue
-        if key.lower() in skip or len(key) > MAX_KEY_CHARS or value is None:
+        low = key.lower()
+        if low in skip or any(part in low for part in PERSONAL_KEY_PARTS) or len(key) > MAX_KEY_CHARS:
+            continue
+        if value is None:
             continue
         if isinstance(value, bool):
             text = "true" if value else "false"
