@@ -2,7 +2,7 @@
 
 The whole file is read and checked before anything is produced, then the events are stably sorted
 by ``occurred_at`` (events with the same time keep their file order). Memory holds every line of
-the file: about its uncompressed size plus ~150 bytes per event; split larger files by time.
+the file: about its uncompressed size plus ~300 bytes per event; split larger files by time.
 
 A line is produced only when it is a JSON object with a known ``kind`` and an aware ``occurred_at``
 (what sorting and routing need); everything else about it is the worker's validator's job, as for a
@@ -41,7 +41,7 @@ class ReplayError(RuntimeError):
     """The replay cannot start or go on; the message is one line for the user."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     t: float  # occurred_at, epoch seconds
     line: int

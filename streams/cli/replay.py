@@ -30,13 +30,13 @@ def register(app: typer.Typer) -> None:
             "Without --speed: stop with an error when the worker group consumes nothing for this long (seconds).")),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
     ):
-        """Replay a file of canonical events into events.<kind> on the configured broker (PULSEWIRE_BROKER_URL),
-        sorted by occurred_at (stable).
+        """Replay a file of canonical events into events.<kind> on the configured broker, sorted by occurred_at.
 
-        The whole file is read first: memory holds about its uncompressed size plus ~150 bytes per event
-        (split larger files by time). A line that is not a JSON object with a known kind and an aware
-        occurred_at is a dead letter on events.dlq (reason and line number); the rest go on. Events keep
-        their event_id, so replaying a file again changes nothing downstream."""
+        The whole file is read first: memory holds about its uncompressed size plus ~300 bytes per event.
+
+        A line that is not a JSON object with a known kind and an aware occurred_at goes to events.dlq.
+
+        Events keep their event_id: replaying a file again changes nothing downstream."""
         from ..replay import ReplayError, read_event_file
         from ..replay import replay as run_replay
         from ..topics import CONNECTOR_TOPICS, BrokerUnreachable, TopicMap, ensure_topics
