@@ -277,7 +277,12 @@ class LagGate:
 def replay(f: EventFile, connection, topics, *, speed: float | None = None, max_gap_s: float = 60.0,
            chunk: int = 250, max_lag: int = 250, stall_timeout_s: float = 120.0, progress=None) -> ReplayReport:
     """Produce ``f``'s dead letters, then its events in event-time order: paced by ``speed`` (event time per
-    wall time), else by the worker group's lag. ``progress(n, total)`` is called after each chunk."""
+    wall time), else by the worker group's lag. ``progress(n, total)`` is called after each chunk.
+
+    ``connection``: a ``KafkaConnection`` (``settings.kafka``), or a plain ``host:port``."""
+    from .kafka_security import KafkaConnection
+
+    connection = KafkaConnection.of(connection)
     report = ReplayReport(span=f.span)
     t0 = time.monotonic()
     producer = Producer(connection, topics)

@@ -119,3 +119,29 @@ def test_evaluate_on_a_generated_file_measures_what_evaluate_generates(tmp_path)
             a, b = generated[model][who], from_file[model][who]
             assert a["positives"] == b["positives"] > 0, (model, who)
             assert abs(a["roc_auc"] - b["roc_auc"]) < 0.1, (model, who, a["roc_auc"], b["roc_auc"])
+
+
+def test_speed_paces_by_event_time_and_cuts_long_gaps(broker, namespace, tmp_path):
+    """Three reviews an hour apart, written newest first: at 3600x they take about two seconds and arrive
+    oldest first; with --max-gap 0.1 the hours are cut short."""
+    from kafka import KafkaConsumer
+
+    from pulsewire.streams.replay import read_event_file, replay
+    from pulsewire.streams.topics import CONNECTOR_TOPICS, TopicMap, ensure_topics
+
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    lines = [{"event_id": f"sp-{h}", "source": "itest-speed", "kind": "review", "customer_id": "c-sp",
+              "occurred_at": (now - timedelta(hours=h)).isoformat(), "text": "ok"} for h in (0, 1, 2)]
+    path = tmp_path / "e.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in lines))
+    topics = TopicMap(prefix=namespace, group=namespace.rstrip("."))
+    ensure_topics(broker, topics, specs=CONNECTOR_TOPICS)
+    f = read_event_file(path)
+    paced = replay(f, broker, topics, speed=3600.0)
+    cut = replay(f, broker, topics, speed=3600.0, max_gap_s=0.1)
+    assert 1.9 <= paced.seconds < 10 and cut.seconds < 1.5, (paced.seconds, cut.seconds)
+    consumer = KafkaConsumer(topics.name("events.review"), bootstrap_servers=broker, auto_offset_reset="earliest",
+                             consumer_timeout_ms=5000, group_id=None)
+    got = [json.loads(r.value)["event_id"] for r in consumer]
+    consumer.close()
+    assert got == ["sp-2", "sp-1", "sp-0"] * 2
