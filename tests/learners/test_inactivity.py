@@ -118,6 +118,19 @@ def test_sweeping_again_and_replaying_everything_change_nothing():
     assert len({x["id"] for x in r.examples}) == len(r.examples)
 
 
+def test_a_silent_customer_is_predicted_at_most_once_a_day_however_often_the_sweep_runs():
+    c = cfg()
+    r = run([chat("a1", "a", 0), chat("a2", "a", 5)] + clock(20), c)
+    day20 = (BASE.replace(hour=0) + timedelta(days=20)).timestamp()
+    assert [p["t"] for p in of(r, "a", "predictions")][-1] == day20      # swept at 00:00 UTC of day 20
+    n = len(r.predictions)
+    state = r.states["customer:a"]
+    for now in (day20, day20 + 3600, day20 + 20 * 3600):
+        assert sweep_entity(state, now, r.handles, c).prediction is None
+    assert sweep_entity(state, day20 + DAY, r.handles, c).prediction["event_id"] == f"silence:a:{(BASE + timedelta(days=21)).date()}"
+    assert len(r.predictions) == n
+
+
 def test_subscription_definition_has_no_sweep_and_no_inactivity_labels():
     r = run([chat("a1", "a", 0), chat("a2", "a", 5)] + clock(80), LearnerConfig(min_positives_to_alert=0))
     assert of(r, "a") == [] and not [p for p in r.predictions if p["event_id"].startswith("silence:")]
