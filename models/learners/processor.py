@@ -233,8 +233,13 @@ def process_event(state: dict | None, ev: dict, sentiment: dict | None, models: 
     out = Output(entity_type=etype, entity_id=eid)
     by_inactivity = etype == "customer" and cfg.churn_definition == "inactivity"
     y = inactivity.label_of(ev) if by_inactivity else label_of(etype, ev)
-    if by_inactivity and y == 0:  # active again: what was predicted since the last activity did not lapse
-        out.examples = join_label(state, model_name, eid, ev.get("event_id", ""), 0, t, inactivity.horizon_s(cfg))
+    if by_inactivity and y == 0:
+        # back after N_c days or more: churned first (labelled at D, whether or not a sweep saw it), then a new life
+        if inactivity.sweep_decision(state, t, cfg) == "lapse":
+            out.notes.append("lapsed")
+        out.examples = inactivity.lapse(state, eid, t, cfg)
+        # active again: what was predicted since the last activity did not lapse
+        out.examples += join_label(state, model_name, eid, ev.get("event_id", ""), 0, t, inactivity.horizon_s(cfg))
         if inactivity.note_active(state, t):
             out.notes.append("reactivated")
     elif y is not None:

@@ -210,3 +210,11 @@ def test_a_worker_with_an_unknown_churn_definition_stops_at_start_with_one_line(
     assert r.returncode == 2, r.stderr
     assert r.stderr.strip().splitlines() == [
         "error: PULSEWIRE_LEARN_*: unknown churn definition 'silence': use 'subscription' or 'inactivity'"]
+
+
+def test_a_customer_back_after_more_than_n_days_was_churned_even_before_any_sweep_saw_it():
+    # back 30 days 10 hours later (N = 30): no sweep has passed D yet, the return itself establishes the lapse
+    r = run([chat("a1", "a", 0), chat("a2", "a", 30 + 10 / 24)], cfg())
+    ex = [(x["pred_event_id"], x["y"], x["labelled_at"]) for x in of(r, "a") if x["pred_event_id"] == "a1"]
+    assert ex == [("a1", 1, (BASE + timedelta(days=30)).timestamp())]
+    assert r.notes["reactivated"] == 1
