@@ -148,7 +148,11 @@ def install(app, ctx) -> None:
             for key, state in list(table.data.items()):
                 if not key.startswith("customer:") or not state or state.get("partition") != partition:
                     continue
-                out = sweep_entity(state, now, models, cfg)
+                try:
+                    out = sweep_entity(state, now, models, cfg)
+                except Exception:  # one broken state must not stop the sweep, nor dead-letter the record that moved it
+                    log.exception("inactivity sweep failed for %s at %s", key, now)
+                    continue
                 if out.examples or out.prediction or out.notes:
                     dirty[key] = partition
                     await publish(out)
