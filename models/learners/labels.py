@@ -9,7 +9,8 @@ prediction leaks into it. Pending entries are thinned to one per half day
 
 Labels
 ------
-* churn: ``account/cancellation`` → 1, ``account/renewal`` → 0.
+* churn: ``account/cancellation`` → 1, ``account/renewal`` → 0 (the *subscription* definition; under the
+  *inactivity* definition, ``inactivity.py`` labels by silence and activity and joins with the same functions).
 * burnout: ``hr/exit`` with ``exit_type=voluntary`` → 1; ``hr/pulse`` with
   ``question=burnout`` → 1 for answers 4-5 ("I feel burned out often"), else 0;
   an involuntary exit drops the pending entries (no label).
