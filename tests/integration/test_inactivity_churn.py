@@ -9,6 +9,7 @@ Event times are relative to now: nothing here depends on today's date.
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -81,5 +82,35 @@ def test_a_silent_customer_is_labelled_churned_once_by_the_sweep_and_a_resend_ad
         got2 = p.query(n="SELECT count() AS n FROM predictions WHERE entity_id = 'c-gone' "
                           "AND event_id LIKE 'silence:c-gone:%'")
         assert got2["n"] == [{"n": len(silent_ids)}]
+    finally:
+        p.close()
+
+
+def test_on_a_quiet_live_stream_the_idle_timer_moves_the_watermark_with_the_clock(
+        broker, namespace, tmp_path, pseudonym_key):
+    p = Pipeline(broker, namespace, tmp_path / "data", pseudonym_key, partitions=1)
+    p.data_dir.mkdir()
+    base_env = p.env
+    # N of about a second, no lateness, and a partition quiet for 2 s follows the clock
+    p.env = lambda: {**base_env(), "PULSEWIRE_LEARN_CHURN_DEFINITION": "inactivity",
+                     "PULSEWIRE_LEARN_CHURN_INACTIVE_DAYS": "0.00001", "PULSEWIRE_LEARN_CHURN_INACTIVE_MIN_DAYS": "0.00001",
+                     "PULSEWIRE_LEARN_CHURN_SWEEP_LATENESS_HOURS": "0",
+                     "PULSEWIRE_LEARN_CHURN_SWEEP_IDLE_HOURS": str(2 / 3600)}
+    now = datetime.now(timezone.utc)
+    midnight = datetime(now.year, now.month, now.day, tzinfo=timezone.utc) + timedelta(days=1)
+    last = midnight - timedelta(seconds=20)  # the only event, just before the next 00:00 UTC (maybe in the future)
+    try:
+        p.start()
+        p.produce([review("live-1", "c-live", last)])
+        p.wait_processed(1, timeout_s=240)
+        deadline = time.monotonic() + 90
+        churned = []
+        while not churned and time.monotonic() < deadline:
+            time.sleep(3)
+            examples, _ = churn_records(p, "c-live")
+            churned = [x for x in examples if x["y"] == 1]
+        assert p.stop() in (0, -15)
+        assert [x["pred_event_id"] for x in churned] == ["live-1"], p.log_tail()
+        assert churned[0]["labelled_at"] < midnight.timestamp()
     finally:
         p.close()
