@@ -45,6 +45,11 @@ from datetime import datetime, timezone
 
 from .labels import HORIZON_S, add_pending, join_label
 
+try:  # the customer's rhythm as the features know it (activity features); until then, the gaps kept here
+    from .features import rhythm as _rhythm
+except ImportError:
+    _rhythm = None
+
 DAY = 86400.0
 DEFINITIONS = ("subscription", "inactivity")
 GAPS_KEPT = 8          # the usual gap is the median of the customer's last 8 gaps between active days
@@ -154,11 +159,7 @@ def usual_gap_days(state: dict) -> float | None:
     >>> usual_gap_days({"lapse": {"gaps": [10.0, 12.0, 30.0]}})
     12.0
     """
-    try:
-        from .features import rhythm
-        known = rhythm(state).get("active_gap_days")
-    except (ImportError, KeyError, TypeError):
-        known = None
+    known = _rhythm(state).get("active_gap_days") if _rhythm is not None else None
     if known is not None:
         return float(known)
     gaps = (state.get("lapse") or {}).get("gaps") or []
