@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
-from .activity import activity_features, fold_activity, mark_active, rhythm  # noqa: F401 (rhythm: for the inactivity sweep)
+# rhythm is re-exported for the inactivity sweep
+from .activity import activity_features, fold_activity, mark_active, rhythm  # noqa: F401
 
 DAY = 86400.0
 WINDOW_KEEP = 28 * DAY  # timestamps older than this are pruned from window lists

@@ -132,7 +132,8 @@ def test_out_of_order_events_give_the_same_features():
 
 
 @pytest.mark.parametrize("name, values, sentence", [
-    ("purchase_overdue", {"days_since_purchase": 41.0, "purchase_gap_days": 12.0}, "no order in 41 days, usually every 12"),
+    ("purchase_overdue", {"days_since_purchase": 41.0, "purchase_gap_days": 12.0},
+     "no order in 41 days, usually every 12"),
     ("act_login_trend", {"act_login_rate_7d": 2.0, "act_login_rate_long": 9.0}, "logins down from 9 to 2 a week"),
     ("act_feature_used_days_since", {"act_feature_used_days_since": 23.0}, "no feature_used in 23 days"),
     ("act_feature_used_rate_7d", {"act_feature_used_rate_7d": 1.0}, "feature_used 1 time in the last 7 days"),
