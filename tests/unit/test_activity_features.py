@@ -209,3 +209,23 @@ def test_activity_events_are_routed_in_the_fast_replay():
     st = r.states["customer:cus-1"]
     assert st["events"] == 2 and st["f"]["act"]["types"]["login"]
     assert r.predictions[-1]["entity_id"] == "cus-1"
+
+
+def test_docs_and_card_list_the_activity_features_from_their_declarations(monkeypatch, tmp_path):
+    from pulsewire.models.learners import card, features
+
+    docs = card.DOCS_FILE.read_text()
+    assert not card.docs_drift()
+    assert '| `act_<type>_trend` | Events of this type in the last 7 days minus the long-run weekly rate' in docs
+    assert '"logins down from 9 to 2 a week" |' in docs and '"no order in 41 days, usually every 12" |' in docs
+    churn_card = (card.CARD_DIR / "CHURN_CARD.md").read_text()
+    assert "| `act_<type>_days_since` | Days since the last event of this type (capped at 90). | more risk |" in churn_card
+    # a changed declaration makes the committed tables drift (the --check fails)
+    spec = features.CUSTOMER_FEATURES["purchase_overdue"]
+    monkeypatch.setitem(features.CUSTOMER_FEATURES, "purchase_overdue",
+                        features.Feature(spec.name, "Something else.", spec.words, spec.direction))
+    assert card.docs_drift()
+    bad = tmp_path / "learners.md"
+    bad.write_text("# no markers\n")
+    with pytest.raises(card.CardError, match="markers"):
+        card.docs_drift(bad)
