@@ -425,6 +425,13 @@ CHURN_PRIOR = {
     "csat_drop": (0.3, 0.0, 1.0),
     "rating_last": (-0.3, 4.0, 1.0),        # bad review
     "downgrades_90d": (1.0, 0.0, 0.7),      # paying less
+    # what the customer does (activity events). Centred on the value a customer without activity events
+    # has (0), so a deployment that sends none keeps the prior it had. Only signals whose scale does not
+    # depend on the business: going quiet, activity falling against their own usual, a late order. Absolute
+    # rates and spend are left to the learned part (a high rate for one product is a low one for another).
+    "days_since_active": (0.5, 0.0, 14.0),   # two quiet weeks: +0.5
+    "activity_trend_rel": (-0.8, 0.0, 0.5),  # activity halved against their usual: +0.8
+    "purchase_overdue": (0.4, 0.0, 1.0),     # next order late: three usual gaps without one: +1.2
 }
 
 

@@ -8,7 +8,11 @@ feature vector *as of* an event time. Every window and decay runs on event time
 
 Each feature is declared once in ``CUSTOMER_FEATURES`` / ``EMPLOYEE_FEATURES``
 with a description (docs/learners.md is generated from it) and a plain-words
-template used for alert reasons.
+template used for alert reasons; the per-activity-type features
+(``act_<type>_rate_7d`` ...) are declared once as a family in
+``ACTIVITY_TYPE_FEATURES``, and ``feature_spec`` resolves any name to its
+declaration. What customers *do* (the ``activity`` kind) is folded by
+``activity.py``; ``rhythm(state)`` gives their usual rhythm.
 
 >>> s = new_state("customer")
 >>> t = 1_800_000_000.0
@@ -25,9 +29,13 @@ True
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
+
+# rhythm is re-exported for the inactivity sweep
+from .activity import activity_features, fold_activity, mark_active, rhythm  # noqa: F401
 
 DAY = 86400.0
 WINDOW_KEEP = 28 * DAY  # timestamps older than this are pruned from window lists
@@ -101,6 +109,22 @@ def _n(x: float) -> str:
     return str(int(round(x)))
 
 
+def _times(n: float, activity: str) -> str:
+    """``"2 logins"`` for a one-word type, ``"feature_used 2 times"`` otherwise (no guessing at grammar)."""
+    if activity.isalpha() and not activity.endswith(("s", "ed")):
+        return f"{_n(n)} {activity}{'' if _n(n) == '1' else 's'}"
+    return f"{activity} {_n(n)} time{'' if _n(n) == '1' else 's'}"
+
+
+def _plural(activity: str) -> str:
+    return f"{activity}s" if activity.isalpha() and not activity.endswith(("s", "ed")) else activity
+
+
+def _change(what: str, before: float, now: float, unit: str = " a week") -> str:
+    word = "down" if now < before else "up"
+    return f"{what} {word} from {_n(before)} to {_n(now)}{unit}"
+
+
 CUSTOMER_FEATURES: dict[str, Feature] = dict([
     _f("sent_recent", "Exponentially weighted sentiment (-1..1) of the customer's own texts (tickets, chats, "
        "reviews), half-life 7 days; 0 before any text.",
@@ -141,7 +165,48 @@ CUSTOMER_FEATURES: dict[str, Feature] = dict([
        lambda f: f"{_n(f['days_since_renewal'])} days since renewal"),
     _f("tenure_weeks", "Weeks since signup (capped at 52).",
        lambda f: f"customer for {_n(f['tenure_weeks'])} weeks", -1),
+    # what the customer does (activity events; all 0 for a customer who sends none)
+    _f("activity_rate_7d", "Activity events of any type in the last 7 days (counted per UTC day; the day a "
+       "week ago pro rata); 0 without activity events.",
+       lambda f: f"{_n(f['activity_rate_7d'])} actions in the last 7 days", -1),
+    _f("activity_rate_long", "Long-run activity events a week, any type: a count decaying with a half-life of 42 "
+       "days over the decayed length of their history (at least a week); 0 without activity events.",
+       lambda f: f"usually {f['activity_rate_long']:.0f} actions a week", -1),
+    _f("activity_trend_rel", "Relative change of activity: (last 7 days - long-run weekly rate) / max(long-run "
+       "rate, 1), between -1 (stopped) and 2; 0 without activity events.",
+       lambda f: _change("activity", f["activity_rate_long"], f["activity_rate_7d"]), -1),
+    _f("days_since_active", "Days since the customer's last activity event (capped at 90); 0 without activity "
+       "events.",
+       lambda f: f"no activity in {_n(f['days_since_active'])} days"),
+    _f("days_since_purchase", "Days since the last purchase (an activity of a purchase type, or with a positive "
+       "amount; capped at 360); 0 before any purchase.",
+       lambda f: f"no order in {_n(f['days_since_purchase'])} days"),
+    _f("purchases_90d", "Purchases in the last 90 days.",
+       lambda f: f"{_n(f['purchases_90d'])} orders in 90 days", -1),
+    _f("spend_90d", "Amount spent in the last 90 days, refunds deducted, in the currency of the customer's first "
+       "purchase (amounts in other currencies are not added); 0 before any purchase.",
+       lambda f: f"spent {f['spend_90d']:,.0f} in 90 days", -1),
+    _f("purchase_gap_days", "Their usual gap between purchases, in days (the first three gaps averaged, then "
+       "each new gap weighs a third; purchases within a day are one); 0 before purchases on two days.",
+       lambda f: f"usually orders every {_n(f['purchase_gap_days'])} days"),
+    _f("purchase_overdue", "Days since the last purchase divided by their usual gap (capped at 10): above 1 the "
+       "next order is late; 0 before purchases on two days.",
+       lambda f: f"no order in {_n(f['days_since_purchase'])} days, usually every {_n(f['purchase_gap_days'])}"),
 ])
+
+#: One group of features per activity type a customer is seen doing (at most ``ACTIVITY_TYPES_MAX`` types per
+#: customer, or those of ``PULSEWIRE_LEARN_ACTIVITY_TYPES``): ``act_<type>_<suffix>``, ``<type>`` as ``type_key``
+#: writes it. ``words`` gets the whole feature dict and the type.
+ACTIVITY_TYPE_FEATURES: dict[str, tuple[str, Callable[[dict, str], str], int]] = {
+    "rate_7d": ("Events of this type in the last 7 days (as `activity_rate_7d`).",
+                lambda f, a: f"{_times(f[f'act_{a}_rate_7d'], a)} in the last 7 days", -1),
+    "rate_long": ("Long-run events of this type a week (half-life 42 days, as `activity_rate_long`).",
+                  lambda f, a: f"usually {_times(f[f'act_{a}_rate_long'], a)} a week", -1),
+    "trend": ("Events of this type in the last 7 days minus the long-run weekly rate (negative: doing it less).",
+              lambda f, a: _change(_plural(a), f[f"act_{a}_rate_long"], f[f"act_{a}_rate_7d"]), -1),
+    "days_since": ("Days since the last event of this type (capped at 90).",
+                   lambda f, a: f"no {a} in {_n(f[f'act_{a}_days_since'])} days", 1),
+}
 
 EMPLOYEE_FEATURES: dict[str, Feature] = dict([
     _f("overtime_recent", "Weighted weekly overtime hours, half-life 14 days.",
@@ -178,6 +243,30 @@ EMPLOYEE_FEATURES: dict[str, Feature] = dict([
 ])
 
 FEATURES = {"customer": CUSTOMER_FEATURES, "employee": EMPLOYEE_FEATURES}
+_TYPE_FEATURE = re.compile(r"^act_([a-z0-9_]+?)_(" + "|".join(ACTIVITY_TYPE_FEATURES) + r")$")
+
+
+def feature_spec(entity_type: str, name: str) -> Feature | None:
+    """The declaration of a feature, fixed or per activity type (``act_<type>_<suffix>``), or None.
+
+    >>> f = {"act_login_rate_7d": 2.0, "act_login_rate_long": 9.0, "act_login_trend": -7.0,
+    ...      "act_feature_used_days_since": 23.0}
+    >>> feature_spec("customer", "act_login_trend").words(f)
+    'logins down from 9 to 2 a week'
+    >>> feature_spec("customer", "act_feature_used_days_since").words(f)
+    'no feature_used in 23 days'
+    >>> feature_spec("customer", "csat_drop").name, feature_spec("employee", "act_login_trend")
+    ('csat_drop', None)
+    """
+    declared = FEATURES.get(entity_type, {})
+    if name in declared:
+        return declared[name]
+    m = _TYPE_FEATURE.match(name) if entity_type == "customer" else None
+    if m is None:
+        return None
+    activity, suffix = m.groups()
+    doc, words, direction = ACTIVITY_TYPE_FEATURES[suffix]
+    return Feature(name, doc, lambda f: words(f, activity), direction)
 
 
 def new_state(entity_type: str) -> dict:
@@ -224,7 +313,7 @@ def customer_authored(ev: dict) -> bool:
     """Events that say something about the customer (agent replies in a chat do not)."""
     if ev.get("kind") == "chat":
         return ev.get("author_role") == "customer"
-    return ev.get("kind") in ("review", "ticket", "account")
+    return ev.get("kind") in ("review", "ticket", "account", "activity")
 
 
 def update_customer(state: dict, ev: dict, sentiment: dict | None, t: float) -> None:
@@ -255,6 +344,9 @@ def update_customer(state: dict, ev: dict, sentiment: dict | None, t: float) -> 
     if kind in ("ticket", "chat", "review") and typ != "status_changed":
         _win(state, "activity", t)
         f["last_activity"] = max(t, f.get("last_activity") or t)
+        mark_active(f, t)
+    if kind == "activity":
+        fold_activity(f, ev, t)
     if kind == "account":
         if typ in ("signup", "renewal"):
             f["renewed_at"] = max(t, f.get("renewed_at") or t)
@@ -301,6 +393,7 @@ def customer_features(state: dict, t: float) -> dict[str, float]:
         "downgrades_90d": _sum_in(state, "downgrades", t, 90),
         "days_since_renewal": min(60.0, max(0.0, (t - since) / DAY)),
         "tenure_weeks": min(52.0, max(0.0, (t - signup) / (7 * DAY))),
+        **activity_features(f, t),
     }
 
 

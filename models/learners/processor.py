@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass, field
 
 from .estimators import ModelHandle, OnlineLearner, explain
-from .features import (FEATURES, FEATURES_OF, UPDATE, customer_authored, employee_authored, event_time, finite,
+from .features import (FEATURES_OF, UPDATE, customer_authored, employee_authored, event_time, feature_spec, finite,
                        last_sentiment, new_state, note_sentiment)
 from . import inactivity
 from .labels import HORIZON_S, MODEL_OF, add_pending, ends_entity, join_label, join_late, label_of, late_label
@@ -204,14 +204,15 @@ def route(ev: dict) -> tuple[str, str] | None:
 
 
 def reasons_for(handle: ModelHandle, x: dict, entity_type: str, n: int = 3) -> list[dict]:
-    """The top positive contributions, in plain words."""
-    feats = FEATURES[entity_type]
+    """The top positive contributions, in plain words (per-activity-type features included)."""
     out = []
     for name, c in explain(handle.model, x):
-        if c <= 0 or len(out) >= n or name not in feats:
+        if c <= 0 or len(out) >= n:
             break
-        out.append({"feature": name, "value": round(float(x[name]), 4), "contribution": round(c, 4),
-                    "text": feats[name].words(x)})
+        spec = feature_spec(entity_type, name) if name in x else None
+        if spec is not None:
+            out.append({"feature": name, "value": round(float(x[name]), 4), "contribution": round(c, 4),
+                        "text": spec.words(x)})
     return out
 
 

@@ -13,6 +13,13 @@ function you pass (the generator's hidden text labels, or the real scorer).
 ...         "occurred_at": "2026-05-20T00:00:00+00:00"})
 >>> len(r.examples), r.examples[0]["y"], r.learners["churn"].n_labels
 (1, 1, 1)
+
+What a customer does (the ``activity`` kind) is routed to the customer like their texts:
+
+>>> r.feed({"event_id": "c", "kind": "activity", "type": "login", "customer_id": "c2",
+...         "occurred_at": "2026-05-21T00:00:00+00:00"})
+>>> list(r.states["customer:c2"]["f"]["act"]["types"]), r.predictions[-1]["entity_id"]
+(['login'], 'c2')
 """
 
 from __future__ import annotations
