@@ -59,7 +59,9 @@ def ends_entity(entity_type: str, ev: dict) -> bool:
 
 def add_pending(state: dict, entry: dict, max_pending: int = MAX_PENDING, min_gap_s: float = MIN_GAP_S) -> None:
     pend = state["pending"]
-    if pend and abs(entry["t"] - pend[-1]["t"]) < min_gap_s and entry["t"] >= pend[-1]["t"]:
+    # one entry per half-day slot of event time (the newest wins): comparing with the previous entry
+    # instead would let a customer who acts every few hours keep moving one entry forward for ever
+    if pend and entry["t"] >= pend[-1]["t"] and entry["t"] // min_gap_s == pend[-1]["t"] // min_gap_s:
         pend[-1] = entry
     else:
         pend.append(entry)
