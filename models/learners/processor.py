@@ -19,6 +19,8 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 
+from pulsewire.schemas.events import PURCHASE_TYPES
+
 from .estimators import ModelHandle, OnlineLearner, explain
 from .features import (FEATURES_OF, UPDATE, customer_authored, employee_authored, event_time, feature_spec, finite,
                        last_sentiment, new_state, note_sentiment)
@@ -71,6 +73,8 @@ class LearnerConfig:
     # live streams only: a partition quiet for this many wall-clock hours has its watermark follow the
     # clock from its last event (0: off; never for a backfill or a replay, whose event time is not now)
     churn_sweep_idle_hours: float = 0.0
+    # activity events that are not purchases predict at most this often per customer (event time)
+    activity_predict_hours: float = 6.0
 
     def __post_init__(self):
         inactivity.check_definition(self.churn_definition)
@@ -216,6 +220,24 @@ def reasons_for(handle: ModelHandle, x: dict, entity_type: str, n: int = 3) -> l
     return out
 
 
+def folded_activity(state: dict, ev: dict, t: float, cfg: LearnerConfig) -> bool:
+    """An activity event that only updates the features: not a purchase, and the customer was predicted
+    less than ``activity_predict_hours`` of event time ago. High-volume usage (a login every few minutes)
+    then costs a prediction row a few times a day, not one per click.
+
+    >>> cfg, st = LearnerConfig(), {"last_pred_t": 1000.0}
+    >>> login, order = {"kind": "activity", "type": "login"}, {"kind": "activity", "type": "order_placed"}
+    >>> folded_activity(st, login, 2000.0, cfg), folded_activity(st, order, 2000.0, cfg)
+    (True, False)
+    >>> folded_activity(st, login, 1000.0 + 6 * 3600, cfg), folded_activity(st, {"kind": "ticket"}, 2000.0, cfg)
+    (False, False)
+    """
+    if ev.get("kind") != "activity" or ev.get("type") in PURCHASE_TYPES or (ev.get("amount") or 0) > 0:
+        return False
+    last = state.get("last_pred_t")
+    return last is not None and 0 <= t - last < cfg.activity_predict_hours * 3600
+
+
 def process_event(state: dict | None, ev: dict, sentiment: dict | None, models: dict[str, ModelHandle],
                   cfg: LearnerConfig) -> tuple[dict | None, Output]:
     r = route(ev)
@@ -275,6 +297,10 @@ def process_event(state: dict | None, ev: dict, sentiment: dict | None, models: 
     if state.get("ended_at") is not None and t >= state["ended_at"]:
         out.notes.append("after_end")
         return state, out
+    if folded_activity(state, ev, t, cfg):
+        out.notes.append("activity_folded")
+        return state, out
+    state["last_pred_t"] = t
     handle = models.get(model_name) or cold_handle(model_name)
     x = finite(FEATURES_OF[etype](state, t))
     ls = last_sentiment(state)
