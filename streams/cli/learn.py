@@ -26,6 +26,13 @@ def register(app: typer.Typer) -> None:
             "Where --write-card writes (default: beside the learners' code, models/learners/).")),
         bias: Optional[str] = typer.Option(None, "--bias", help="Plant a bias for testing the audit: "
                                            "'plan:<starter|growth|business>' or 'team:<team id>' (see docs/oversight.md)."),
+        mode: str = typer.Option("subscription", "--mode", help=(
+            "The simulated business: 'subscription' (accounts that cancel) or 'shop' (no subscriptions).")),
+        no_activity: bool = typer.Option(False, "--no-activity", help=(
+            "The same generated stream with its activity events removed (same customers, same churn).")),
+        churn_definition: Optional[str] = typer.Option(None, "--churn-definition", help=(
+            "'subscription' (a cancellation) or 'inactivity' (no activity for N days); "
+            "default: subscription in subscription mode, inactivity in shop mode.")),
     ):
         """Run the generator through the pipeline and print churn / burnout quality against a baseline."""
         from rich.console import Console
@@ -46,12 +53,22 @@ def register(app: typer.Typer) -> None:
             parse_bias(bias)
         except ValueError as exc:
             fail(str(exc))
+        if mode not in ("subscription", "shop"):
+            fail(f"--mode must be 'subscription' or 'shop', got {mode!r}")
+        if churn_definition not in (None, "subscription", "inactivity"):
+            fail(f"--churn-definition must be 'subscription' or 'inactivity', got {churn_definition!r}")
+        if mode == "shop" and churn_definition == "subscription":
+            fail("a shop has no subscriptions to cancel: use --churn-definition inactivity with --mode shop")
+        if write_card and (mode != "subscription" or no_activity or churn_definition not in (None, "subscription")):
+            fail("--write-card records the model cards' figures, measured in subscription mode with activity: "
+                 "drop --write-card or the other options")
         if bias and write_card:
             fail("--write-card records the model cards' figures, which are measured without a planted bias: "
                  "drop --bias or --write-card")
         logging.getLogger().setLevel(logging.WARNING)
         console = Console(stderr=True)
-        opts = EvalOptions(events=events, seed=seed, data_dir=data_dir, show_progress=not as_json, bias=bias)
+        opts = EvalOptions(events=events, seed=seed, data_dir=data_dir, show_progress=not as_json, bias=bias,
+                           mode=mode, activity=not no_activity, churn_definition=churn_definition)
         try:
             fig = run_fast(opts) if fast else run_pipeline(opts, console=None if as_json else console)
         except EvaluateError as exc:
@@ -65,6 +82,8 @@ def register(app: typer.Typer) -> None:
         run = fig["run"]
         typer.echo(f"pulsewire evaluate: {run['events']} events, seed {run['seed']}, mode {run['mode']}, "
                    f"{run['wall_s']}s")
+        typer.echo(f"measured: {run['generator_mode']} business, churn by {run['churn_definition']}, "
+                   f"{'with' if run['activity'] else 'without'} activity events")
         typer.echo(format_table(fig))
         typer.echo(f"alerts published: {fig.get('alerts_published')}")
         if pop := fig.get("burnout_population"):

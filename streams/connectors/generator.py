@@ -23,6 +23,29 @@ shows 40% less and they fall silent (up to 60% fewer events) instead of
 complaining. So churn is predictable weeks ahead but not perfectly.
 Cancelled customers are replaced by new signups the following week.
 
+**What customers do** (``activity``, on by default; ``generator_activity``): each
+customer has a usage habit (0.5-2.3 active days a week; on an active day one
+``login`` event, sometimes ``feature_used`` or ``report_exported``, each with a
+``quantity``) and a purchase rhythm (an ``order_placed`` with ``quantity``,
+``product`` and an ``amount`` in EUR around its usual basket, every 7-35 days as
+usual gap). Over a churner's lead weeks its usage falls to about a fifth, quiet
+churners included (what their text does not show, their usage does), orders
+that are due are skipped more and more often and the gaps between them grow to
+3.5 times the usual; an incident halves the week's usage, fading with it; about
+one week in 33 anyone is away (a harmless dip). That is about two activity
+events per customer-week, so for a given ``limit`` the population is about half
+as large as without activity. Activity draws from its own RNG and numbers its
+events apart: with ``activity=False`` the stream is exactly the one without
+this model, and with it the other events are the same (for the same population).
+
+**Shop mode** (``mode="shop"``): no subscriptions, so no account events at
+all. The usage types are ``page_view``, ``product_viewed`` and
+``added_to_cart``; a customer present at the start appears with its first order
+or visit, a later one with an order in its first week. A churner's distress and
+decline go as above, and in its churn week it stops buying and visiting, for
+good; the others keep their rhythm; each one gone is replaced by a new customer
+the following week.
+
 **Employees** (``emp-0001`` ...) belong to teams (``team-support`` first; sizes
 vary; with enough people exactly one team has 3 members, for small-group
 suppression) and get a ``hire`` event in week 0. Each has a hidden *burnout
@@ -43,9 +66,21 @@ Text is real crowd-labelled sentences (see ``text_corpus``) drawn with the
 label that the hidden state asks for; the chosen labels are kept in
 ``sim.text_labels`` (event_id -> -1/0/1) for tests and never put into events.
 
+**Ground truth** (``ground_truth()``, as of the last record yielded): every
+customer has ``last_active_at``, the time of its last activity event or text
+(agents' replies and account events do not count), and ``stopped``: it cancelled
+or stopped buying for good. In subscription mode a
+customer ``churned`` when its ``cancellation`` was yielded and ``churned_at`` is
+that time. In shop mode a customer ``churned`` when it stopped for good and N
+days have passed since its last activity: ``churned_at`` is that last activity
+plus N days, the moment an inactivity rule can know it (N: the argument
+``churn_inactive_days``, by default the learners' setting, else 45). A stopped
+customer whose moment falls after the last record is not churned yet (censored).
+
 Size and ``limit``: without explicit ``customers``/``employees``/``teams``, the
 population scales with ``limit`` so that ``limit`` records fill about ``weeks``
-weeks (20,000 -> ~316 customers, 63 employees, 8 teams). The stream stops at
+weeks (20,000 -> ~171 customers, 34 employees, 5 teams with activity; ~316
+customers, 63 employees, 8 teams without). The stream stops at
 exactly ``limit`` records; if the weeks run out first, the simulation simply
 continues past ``weeks`` (with replacements keeping the population steady).
 Without a limit it runs ``weeks`` weeks. Everything derives from ``seed``.
@@ -332,7 +367,8 @@ class SmbSimulation:
                     at = datetime.fromisoformat(seen) + timedelta(days=days)
                     ended = at.isoformat() if at.timestamp() <= last else None  # later: censored
             customers[c.id] = {"churn_propensity": round(c.p, 4), "churned": ended is not None, "churned_at": ended,
-                               "last_active_at": self.last_active.get(c.id), "signup_week": c.signup_week,
+                               "stopped": not c.active, "last_active_at": self.last_active.get(c.id),
+                               "signup_week": c.signup_week,
                                "quiet": c.quiet}
         employees = {}
         for e in self.employees:
