@@ -10,6 +10,12 @@
    over the employees who consented: the only ones whose predictions the pipeline stores (the model
    learns from everyone).
 
+What is measured: ``--mode`` picks the simulated business (``subscription``: accounts that cancel;
+``shop``: no subscriptions), ``--churn-definition`` what counts as churn (a ``subscription`` cancellation,
+or ``inactivity``: no activity for ``churn_inactive_days``; the default follows the mode) and
+``--no-activity`` removes the activity events from the same generated stream (same customers, same churn),
+so that figures with and without them compare fairly. The output names all three.
+
 ``--fast`` runs the same pure functions in-process instead (no Kafka, hidden text labels as sentiment):
 seconds instead of minutes, for experiments; the headline figures come from the real pipeline.
 """

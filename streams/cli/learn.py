@@ -57,6 +57,8 @@ def register(app: typer.Typer) -> None:
             fail(f"--mode must be 'subscription' or 'shop', got {mode!r}")
         if churn_definition not in (None, "subscription", "inactivity"):
             fail(f"--churn-definition must be 'subscription' or 'inactivity', got {churn_definition!r}")
+        if mode == "shop" and bias and bias.startswith("plan:"):
+            fail("a shop has no plans: a planted bias in shop mode is 'team:<team id>'")
         if mode == "shop" and churn_definition == "subscription":
             fail("a shop has no subscriptions to cancel: use --churn-definition inactivity with --mode shop")
         if write_card and (mode != "subscription" or no_activity or churn_definition not in (None, "subscription")):

@@ -180,3 +180,20 @@ def test_an_overdue_purchase_separates_churners_without_any_learner(mode):
             stayers.append(overdue)
     assert len(churners) >= 20 and len(stayers) >= 150
     assert rank_auc(churners, stayers) > 0.8
+
+
+def test_evaluate_says_what_it_measured_and_refuses_a_shop_with_cancellations(tmp_path):
+    from typer.testing import CliRunner
+
+    from pulsewire.streams.cli import app
+
+    runner = CliRunner()
+    out = runner.invoke(app, ["evaluate", "--fast", "--json", "-n", "3000", "--mode", "shop", "--no-activity",
+                              "--data-dir", str(tmp_path / "ev")])
+    assert out.exit_code == 0, out.output
+    run = json.loads(out.stdout.strip().splitlines()[-1])["run"]
+    assert (run["generator_mode"], run["churn_definition"], run["activity"]) == ("shop", "inactivity", False)
+    assert run["events"] < 3000  # the activity events were removed from the 3000 generated
+    bad = runner.invoke(app, ["evaluate", "--fast", "--mode", "shop", "--churn-definition", "subscription",
+                              "--data-dir", str(tmp_path / "ev")])
+    assert bad.exit_code == 2 and "no subscriptions" in bad.output and "Traceback" not in bad.output
