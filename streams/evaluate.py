@@ -233,7 +233,9 @@ def run_pipeline(opts: EvalOptions, console=None) -> dict:
                              console)
         if console is not None:
             console.print(f"sent {sent} events in {time.monotonic() - t0:.1f}s; waiting for the pipeline")
-        t_done = wait_all_drained(bootstrap, topics, worker, sent, opts.stall_timeout_s, console)
+        # activity events are not text-scored: only the others are expected on scored.text
+        to_score = sum(1 for r in records if not (isinstance(r, dict) and r.get("kind") == "activity"))
+        t_done = wait_all_drained(bootstrap, topics, worker, min(sent, to_score), opts.stall_timeout_s, console)
         rc = stop_process(worker, timeout_s=60)
         worker = None
         if rc not in (0, -15):
