@@ -224,9 +224,10 @@ def with_churn_definition(truth: dict, churn_definition: str, inactive_days: flo
     from datetime import datetime, timezone
 
     churn = positives_from_truth(truth, churn_definition=churn_definition, inactive_days=inactive_days)["churn"]
-    customers = {cid: {**c, "churned": cid in churn,
-                       "churned_at": datetime.fromtimestamp(churn[cid], timezone.utc).isoformat() if cid in churn else None}
-                 for cid, c in truth["customers"].items()}
+    def iso(cid):
+        return datetime.fromtimestamp(churn[cid], timezone.utc).isoformat() if cid in churn else None
+
+    customers = {cid: {**c, "churned": cid in churn, "churned_at": iso(cid)} for cid, c in truth["customers"].items()}
     return {**truth, "customers": customers}
 
 

@@ -333,7 +333,8 @@ class SmbSimulation:
 
     def _note(self, rec: dict) -> None:
         self.last_t = rec["occurred_at"]
-        if rec.get("customer_id") and (rec["kind"] == "activity" or (rec.get("text") and rec.get("author_role") != "agent")):
+        acted = rec["kind"] == "activity" or (rec.get("text") and rec.get("author_role") != "agent")
+        if acted and rec.get("customer_id"):
             self.last_active[rec["customer_id"]] = rec["occurred_at"]
         if rec["type"] == "cancellation":
             self.emitted_end[rec["customer_id"]] = rec["occurred_at"]

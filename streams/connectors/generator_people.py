@@ -127,7 +127,8 @@ def _account_week(sim, c: Customer, w: int, ramp: float, s: float) -> None:
     rng = sim.rng
     plan, mrr = PLANS[c.plan]
     if (w - c.signup_week) % 4 == 0:
-        sim.push(c, sim.at(w, c.renew_day, 6 + rng.random()), "account", "renewal", customer_id=c.id, plan=plan, mrr=mrr)
+        sim.push(c, sim.at(w, c.renew_day, 6 + rng.random()), "account", "renewal", customer_id=c.id, plan=plan,
+                 mrr=mrr)
     if ramp > 0.3 and c.plan > 0 and rng.random() < 0.12:
         c.plan -= 1
         sim.push(c, customer_time(sim, w), "account", "plan_change", customer_id=c.id,

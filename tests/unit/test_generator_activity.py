@@ -133,7 +133,7 @@ def test_activity_off_is_the_same_stream_without_activity():
     with_activity = list(on.records())
     assert any(r["kind"] == "activity" for r in with_activity)
     assert [r for r in with_activity if r["kind"] != "activity"] == list(off.records())
-    assert not any("activity" == r["kind"] for r in SmbSimulation(GeneratorConfig(seed=9, activity=False)).records(5000))
+    assert not any(r["kind"] == "activity" for r in SmbSimulation(GeneratorConfig(seed=9, activity=False)).records(5000))
     big = SmbSimulation(GeneratorConfig(seed=9, activity=False))
     list(big.records(limit=20_000))
     assert big.sizes == {"customers": 316, "employees": 63, "teams": 8}  # today's population without activity
