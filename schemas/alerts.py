@@ -77,6 +77,21 @@ def model_card_link(kind: str) -> dict:
     return {"path": MODEL_CARDS[kind], "command": f"pulsewire model-card {kind}"}
 
 
+class WinBack(BaseModel):
+    """A silent customer, under the inactivity definition of churn: what a CRM needs to reach out."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    last_active_at: datetime = Field(description="Event time of the customer's last activity (any event of theirs).")
+    silent_days: float = Field(description="Days without activity when the alert was raised.")
+    usual_gap_days: float | None = Field(default=None, description=(
+        "Their usual gap in days between active days (median of their recent gaps); null before two."))
+    inactive_days: float = Field(description="N for this customer: this many silent days make them churned.")
+    churned_at: datetime = Field(description="When they count as churned if nothing happens before: "
+                                             "last_active_at + inactive_days.")
+    text: str = Field(description="The same in plain words, e.g. 'no activity in 41 days, usually every 12'.")
+
+
 class AlertData(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -107,6 +122,14 @@ class AlertData(BaseModel):
         "The model card of the model behind this alert: what its features and reasons mean, its labels, "
         "thresholds, measured quality, limits, and intended and forbidden uses. data.model_version says "
         "which version scored it."))
+    # Optional (an additive change to v1): churn alerts only
+    churn_definition: Literal["subscription", "inactivity"] | None = Field(default=None, description=(
+        "Churn alerts: what churn means in this deployment. 'subscription': the customer cancels; "
+        "'inactivity': no activity for data.win_back.inactive_days (or the deployment's N)."))
+    action: Literal["win_back"] | None = Field(default=None, description=(
+        "'win_back': the customer has gone silent (inactivity definition) and the alert was raised by the "
+        "daily check of silent customers, not by an event of theirs; data.win_back says since when."))
+    win_back: WinBack | None = Field(default=None, description="Set when data.action is 'win_back'.")
 
 
 class _CloudEvent(BaseModel):
@@ -182,8 +205,31 @@ def make_cloudevent(alert: dict) -> dict:
             "episode_event_id": episode_id, "episode_started_at": _iso(episode["t"]),
             "alert_number": int(alert.get("n_alerts") or 1), "suggestion_only": True, "notice": SUGGESTION,
             "model_card": model_card_link(kind),
+            **_churn_fields(alert),
         },
     }
+
+
+def _churn_fields(alert: dict) -> dict:
+    """The optional churn-definition fields of an alert decision that has them; a win-back alert's
+    summary starts with the silence in plain words.
+
+    >>> wb = {"last_active_at": "2026-05-01T00:00:00+00:00", "silent_days": 41.0, "usual_gap_days": 12.0,
+    ...       "inactive_days": 45.0, "churned_at": "2026-06-15T00:00:00+00:00",
+    ...       "text": "no activity in 41 days, usually every 12"}
+    >>> ce = make_cloudevent({"alert_type": "churn", "subject": "cus-2", "subject_type": "customer", "score": 0.7,
+    ...     "threshold": 0.3, "model_version": "churn-v3-n420", "t": 1_781_000_000.0, "reasons": [],
+    ...     "trigger_event_id": "silence:cus-2:2026-06-11", "churn_definition": "inactivity", "action": "win_back",
+    ...     "win_back": wb})
+    >>> ce["data"]["action"], ce["data"]["summary"], ce["data"]["win_back"]["silent_days"]
+    ('win_back', 'no activity in 41 days, usually every 12', 41.0)
+    >>> _ = ChurnAlert.model_validate(ce)
+    """
+    out = {k: alert[k] for k in ("churn_definition", "action", "win_back") if alert.get(k) is not None}
+    if out.get("win_back"):
+        texts = [out["win_back"]["text"]] + [r["text"] for r in alert.get("reasons") or []]
+        out["summary"] = "; ".join(texts)
+    return out
 
 
 def kafka_record(ce: dict) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:

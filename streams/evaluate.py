@@ -48,6 +48,9 @@ class EvalOptions:
     chunk: int = 250
     max_lag: int = 250
     bias: str | None = None  # a planted bias (generator_bias), for the bias audit's tests
+    # events from a file instead of the generator (``load_input``), scored against ``load_truth(truth)``
+    input: Path | None = None
+    truth: Path | None = None
     mode: str = "subscription"  # the generator's mode: "subscription" or "shop"
     activity: bool = True  # False: the same stream with its activity events removed
     churn_definition: str | None = None  # None: "subscription" in subscription mode, "inactivity" in shop mode
@@ -61,13 +64,12 @@ class EvalOptions:
 
         from pulsewire.models.learners.processor import LearnerConfig
 
-        cfg = LearnerConfig.from_env()
-        if "churn_definition" in LearnerConfig.__dataclass_fields__:
-            cfg = replace(cfg, churn_definition=self.definition())
-        return cfg
+        return replace(LearnerConfig.from_env(), churn_definition=self.definition())
 
     def measured(self) -> dict:
         """What a run measured, for its printed figures."""
+        if self.input is not None:  # a file's events: no generator, whatever they hold
+            return {"churn_definition": self.definition()}
         return {"generator_mode": self.mode, "churn_definition": self.definition(), "activity": self.activity}
 
 
@@ -124,9 +126,66 @@ def generate(seed: int, events: int, bias: str | None = None, mode: str = "subsc
     return sim, records
 
 
-def inactive_days(cfg) -> float | None:
-    """The learners' ``churn_inactive_days`` when they have one (the generator's default otherwise)."""
-    return getattr(cfg, "churn_inactive_days", None)
+def load_input(path: Path) -> tuple[list[dict], dict[str, int]]:
+    """The events of a ``pulsewire replay`` file in event-time order, and its unusable lines per reason
+    (not produced: ``pulsewire replay`` dead-letters them)."""
+    from .replay import ReplayError, load_records
+
+    try:
+        records, bad = load_records(path)
+    except ReplayError as exc:
+        raise EvaluateError(str(exc)) from None
+    if not records:
+        raise EvaluateError(f"{path}: no line is an event ({len(bad)} unusable lines)")
+    skipped: dict[str, int] = {}
+    for b in bad:
+        skipped[b.reason.value] = skipped.get(b.reason.value, 0) + 1
+    return records, skipped
+
+
+def load_truth(path: Path) -> dict:
+    """A ground truth shaped like ``SmbSimulation.ground_truth()``, with the ids the events carry (raw
+    employee ids: they are pseudonymised here with the run's key, as the worker does)."""
+    try:
+        truth = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise EvaluateError(f"cannot read the truth file {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise EvaluateError(f"the truth file {path} is not JSON: {exc}") from None
+    if problem := truth_problem(truth):
+        raise EvaluateError(f"the truth file {path}: {problem}")
+    return truth
+
+
+def truth_problem(truth) -> str | None:
+    """What keeps ``truth`` from being scored against, or None. Needed: ``customers`` {id: {churned,
+    churned_at (when churned)}} and ``employees`` {id: {burned_out, consent; left, left_at, exit_type for
+    lead times}}; other fields are ignored.
+
+    >>> truth_problem({"customers": {"c1": {"churned": True}}, "employees": {}})
+    "customers['c1']: churned is true but churned_at is not an ISO 8601 time"
+    """
+    from datetime import datetime
+
+    def iso(v) -> bool:
+        try:
+            return isinstance(v, str) and datetime.fromisoformat(v).tzinfo is not None
+        except ValueError:
+            return False
+
+    if not isinstance(truth, dict) or not all(isinstance(truth.get(k), dict) for k in ("customers", "employees")):
+        return 'needs "customers" and "employees" objects (id -> facts), like `pulsewire generate --truth` writes'
+    for cid, c in truth["customers"].items():
+        if not isinstance(c, dict) or not isinstance(c.get("churned"), bool):
+            return f"customers[{cid!r}]: churned must be true or false"
+        if c["churned"] and not iso(c.get("churned_at")):
+            return f"customers[{cid!r}]: churned is true but churned_at is not an ISO 8601 time"
+    for eid, e in truth["employees"].items():
+        if not isinstance(e, dict) or not all(isinstance(e.get(k), bool) for k in ("burned_out", "consent")):
+            return f"employees[{eid!r}]: burned_out and consent must be true or false"
+        if e.get("left") and e.get("exit_type") == "voluntary" and not iso(e.get("left_at")):
+            return f"employees[{eid!r}]: left voluntarily but left_at is not an ISO 8601 time"
+    return None
 
 
 def wait_all_drained(bootstrap: str, topics: TopicMap, worker, produced: int, stall_timeout_s: float,
@@ -189,7 +248,7 @@ def figures_from(results: dict, truth: dict, pseudonymise, cfg, end_t: float,
     from pulsewire.models.learners.evaluation import evaluate_model, positives_from_truth
 
     pos = positives_from_truth(truth, pseudonymise, consenting_only=True, churn_definition=churn_definition,
-                               inactive_days=inactive_days(cfg))
+                               inactive_days=cfg.churn_inactive_days)
     out = {m: evaluate_model(m, results["examples"], results["predictions"], pos[m], end_t, cfg.policy(m),
                              cfg.baseline_policy(m), cfg.min_positives_to_alert) for m in ("churn", "burnout")}
     alerts = results.get("alerts", [])
@@ -217,7 +276,16 @@ def run_pipeline(opts: EvalOptions, console=None) -> dict:
     key = demo_key(data_dir)
     settings = Settings(data_dir=data_dir, pseudonym_key=key)
     topics = TopicMap.from_settings(settings)
-    sim, records = generate(opts.seed, opts.events, opts.bias, opts.mode, opts.activity)
+    cfg = opts.learner_config()
+    if opts.input is not None:
+        from . import replay
+
+        (records, skipped), truth = load_input(opts.input), load_truth(opts.truth)
+        topic_for, key_for, source = replay.topic_for, replay.key_for, {"input": str(opts.input), "skipped": skipped}
+    else:
+        sim, records = generate(opts.seed, opts.events, opts.bias, opts.mode, opts.activity)
+        truth, topic_for, key_for, source = (sim.ground_truth(cfg.churn_inactive_days), sim.topic_for, sim.key_for,
+                                             {"seed": opts.seed})
     from datetime import datetime
 
     end_t = max(datetime.fromisoformat(r["occurred_at"]).timestamp() for r in records if isinstance(r, dict))
@@ -229,8 +297,7 @@ def run_pipeline(opts: EvalOptions, console=None) -> dict:
         worker = start_worker(bootstrap, data_dir, key, topics=topics,
                               extra_env={"PULSEWIRE_LEARN_CHURN_DEFINITION": opts.definition()})
         t0 = time.monotonic()
-        sent = produce_paced(bootstrap, topics, records, sim.topic_for, sim.key_for, worker, opts.chunk, opts.max_lag,
-                             console)
+        sent = produce_paced(bootstrap, topics, records, topic_for, key_for, worker, opts.chunk, opts.max_lag, console)
         if console is not None:
             console.print(f"sent {sent} events in {time.monotonic() - t0:.1f}s; waiting for the pipeline")
         # activity events are not text-scored: only the others are expected on scored.text
@@ -245,10 +312,8 @@ def run_pipeline(opts: EvalOptions, console=None) -> dict:
             stop_process(worker)
         broker.stop()
     results = read_results(settings.store_url)
-    cfg = opts.learner_config()
-    fig = figures_from(results, sim.ground_truth(inactive_days(cfg)), KeyRing(key.encode()).pseudonymise, cfg, end_t,
-                       opts.definition())
-    fig["run"] = {"mode": "pipeline", "events": sent, "seed": opts.seed, "pipeline_s": round(t_done - t0, 1),
+    fig = figures_from(results, truth, KeyRing(key.encode()).pseudonymise, cfg, end_t, opts.definition())
+    fig["run"] = {"mode": "pipeline", "events": sent, **source, "pipeline_s": round(t_done - t0, 1),
                   "wall_s": round(time.monotonic() - t_start, 1), "data_dir": str(data_dir), **opts.measured()}
     (data_dir / "evaluation.json").write_text(json.dumps(fig, indent=1, default=str))
     return fig
@@ -262,7 +327,7 @@ def run_fast(opts: EvalOptions) -> dict:
     sim, records = generate(opts.seed, opts.events, opts.bias, opts.mode, opts.activity)
     cfg = opts.learner_config()
     r = Replay(cfg).run(records, hidden_label_sentiment(sim.text_labels))
-    days = inactive_days(cfg)
+    days = cfg.churn_inactive_days
     fig = r.figures(with_churn_definition(sim.ground_truth(days), opts.definition(), days))
     fig["alerts_published"] = {k: sum(1 for a in r.alerts if a["alert_type"] == k) for k in ("churn", "burnout", "sentiment")}
     fig["run"] = {"mode": "fast (in-process, hidden text labels as sentiment)", "events": len(records),

@@ -15,6 +15,9 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
     from .topics import TopicMap, ensure_topics
 
     key = settings.require_pseudonym_key()  # refuse to start without it, before touching anything
+    from pulsewire.models.learners.processor import LearnerConfig
+
+    LearnerConfig.from_env()  # a bad PULSEWIRE_LEARN_* value stops here too, before the broker is touched
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     topic_map = TopicMap.from_settings(settings)
     ensure_topics(settings.kafka, topic_map)

@@ -9,7 +9,10 @@ prediction leaks into it. Pending entries are thinned to one per half day
 
 Labels
 ------
-* churn: ``account/cancellation`` → 1, ``account/renewal`` → 0.
+* churn: ``account/cancellation`` → 1, ``account/renewal`` → 0 (the default *subscription* definition). With
+  ``PULSEWIRE_LEARN_CHURN_DEFINITION=inactivity`` (shops): N days without any activity → 1, labelled at the
+  end of those N days; active again before → 0; a cancellation → 1 (``inactivity.py``; docs/learners.md,
+  "Churn definitions").
 * burnout: ``hr/exit`` with ``exit_type=voluntary`` → 1; ``hr/pulse`` with
   ``question=burnout`` → 1 for answers 4-5 ("I feel burned out often"), else 0;
   an involuntary exit drops the pending entries (no label).

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from .estimators import ModelHandle, OnlineLearner, explain
 from .features import (FEATURES, FEATURES_OF, UPDATE, customer_authored, employee_authored, event_time, finite,
                        last_sentiment, new_state, note_sentiment)
-from .labels import MODEL_OF, add_pending, ends_entity, join_label, join_late, label_of, late_label
+from . import inactivity
+from .labels import HORIZON_S, MODEL_OF, add_pending, ends_entity, join_label, join_late, label_of, late_label
 from .policy import AlertPolicy
 
 
@@ -57,15 +58,55 @@ class LearnerConfig:
     # team-level burnout (for people without per-person consent): at-risk people needed
     team_burnout_min_flagged: int = 2
     reasons: int = 3
+    # what churn means (docs/learners.md, "Churn definitions"): "subscription" (a cancellation) or
+    # "inactivity" (no activity for N days: shops without subscriptions)
+    churn_definition: str = "subscription"
+    churn_inactive_days: float = 45.0  # N
+    # k > 0: each customer's own N_c = clamp(k x their usual gap, churn_inactive_min_days, N); 0: N for all
+    churn_inactive_rhythm: float = 0.0
+    churn_inactive_min_days: float = 14.0
+    # the sweep's event-time watermark trails the newest event of a partition by this much: an event
+    # later than that is too late to stop a lapse that was already established
+    churn_sweep_lateness_hours: float = 6.0
+    # live streams only: a partition quiet for this many wall-clock hours has its watermark follow the
+    # clock from its last event (0: off; never for a backfill or a replay, whose event time is not now)
+    churn_sweep_idle_hours: float = 0.0
+
+    def __post_init__(self):
+        inactivity.check_definition(self.churn_definition)
+        inactivity.settings_of(self)
 
     @classmethod
     def from_env(cls, environ=os.environ) -> "LearnerConfig":
+        """The defaults with ``PULSEWIRE_LEARN_<FIELD>`` overrides; a bad value raises ``ChurnDefinitionError``
+        (a ``ValueError``) naming the variable.
+
+        >>> LearnerConfig.from_env({"PULSEWIRE_LEARN_CHURN_DEFINITION": "inactivity"}).churn_definition
+        'inactivity'
+        >>> try:
+        ...     LearnerConfig.from_env({"PULSEWIRE_LEARN_CHURN_INACTIVE_DAYS": "soon"})
+        ... except ValueError as exc:
+        ...     print(exc)
+        PULSEWIRE_LEARN_CHURN_INACTIVE_DAYS: expected a number, got 'soon'
+        >>> try:
+        ...     LearnerConfig.from_env({"PULSEWIRE_LEARN_CHURN_DEFINITION": "silence"})
+        ... except ValueError as exc:
+        ...     print(exc)
+        PULSEWIRE_LEARN_*: unknown churn definition 'silence': use 'subscription' or 'inactivity'
+        """
         kw = {}
         for name, f in cls.__dataclass_fields__.items():
-            v = environ.get(f"PULSEWIRE_LEARN_{name.upper()}")
+            var = f"PULSEWIRE_LEARN_{name.upper()}"
+            v = environ.get(var)
             if v is not None:
-                kw[name] = type(f.default)(v)
-        return cls(**kw)
+                try:
+                    kw[name] = type(f.default)(v)
+                except ValueError:
+                    raise inactivity.ChurnDefinitionError(f"{var}: expected a number, got {v!r}") from None
+        try:
+            return cls(**kw)
+        except inactivity.ChurnDefinitionError as exc:
+            raise inactivity.ChurnDefinitionError(f"PULSEWIRE_LEARN_*: {exc}") from None
 
     def policy(self, model: str) -> AlertPolicy:
         if model == "churn":
@@ -155,7 +196,7 @@ class Output:
 
 def route(ev: dict) -> tuple[str, str] | None:
     """Which entity's features an event updates (customer-authored or employee-authored), or None."""
-    if ev.get("customer_id") and customer_authored(ev):
+    if ev.get("customer_id") and (customer_authored(ev) or ev.get("kind") == "activity"):
         return "customer", ev["customer_id"]
     if ev.get("employee_id") and employee_authored(ev):
         return "employee", ev["employee_id"]
@@ -184,18 +225,30 @@ def process_event(state: dict | None, ev: dict, sentiment: dict | None, models: 
     t = event_time(ev)
     if state is None:
         state = new_state(etype)
+    state.setdefault("entity_id", eid)  # the sweep reads states, not events
     skip = skip_reason(state, ev.get("event_id", ""), t)
     if skip:
         dup_label = skip == "duplicate_event" and label_of(etype, ev) is not None
         return state, Output(notes=[skip, "label_duplicate"] if dup_label else [skip])
     out = Output(entity_type=etype, entity_id=eid)
-    y = label_of(etype, ev)
-    if y is not None:
+    by_inactivity = etype == "customer" and cfg.churn_definition == "inactivity"
+    y = inactivity.label_of(ev) if by_inactivity else label_of(etype, ev)
+    if by_inactivity and y == 0:
+        # back after N_c days or more: churned first (labelled at D, whether or not a sweep saw it), then a new life
+        if inactivity.sweep_decision(state, t, cfg) == "lapse":
+            out.notes.append("lapsed")
+        out.examples = inactivity.lapse(state, eid, t, cfg)
+        # active again: what was predicted since the last activity did not lapse
+        out.examples += join_label(state, model_name, eid, ev.get("event_id", ""), 0, t, inactivity.horizon_s(cfg))
+        if inactivity.note_active(state, t):
+            out.notes.append("reactivated")
+    elif y is not None:
         if state["events"] == 0:
             out.notes.append("label_unknown_entity")
         n_before = len(state.get("labels_seen", []))
         dup = ev.get("event_id") in state.get("labels_seen", [])
-        out.examples = join_label(state, model_name, eid, ev.get("event_id", ""), y, t)
+        out.examples = join_label(state, model_name, eid, ev.get("event_id", ""), y, t,
+                                  inactivity.horizon_s(cfg) if by_inactivity else HORIZON_S)
         if dup or len(state.get("labels_seen", [])) == n_before:
             out.notes.append("label_duplicate")
     consent_before, team_before = state["f"].get("consent"), state["f"].get("team_id", "")
@@ -229,7 +282,7 @@ def process_event(state: dict | None, ev: dict, sentiment: dict | None, models: 
     version, n_labels, n_pos = handle.version_str, handle.n_labels, handle.n_pos
     entry = {"id": ev.get("event_id", ""), "t": t, "x": x, "p": p, "b": baseline, "v": version, "n": n_labels,
              "np": n_pos}
-    late = late_label(state, t)
+    late = late_label(state, t, inactivity.horizon_s(cfg) if by_inactivity else HORIZON_S)
     if late is not None:  # this event arrived after a later label was processed: label it at once
         out.examples.extend(dict(ex, consent=out.consent) for ex in join_late(state, model_name, eid, entry, late))
     else:
@@ -249,4 +302,53 @@ def process_event(state: dict | None, ev: dict, sentiment: dict | None, models: 
                      "score": p, "threshold": pol.threshold, "model_version": version, "reasons": reasons,
                      "inputs": x, "t": t, "trigger_event_id": ev.get("event_id", ""),
                      "episode": state["alert"]["episode"], "n_alerts": state["alert"].get("n", 1)}
+        if model_name == "churn":
+            out.alert["churn_definition"] = cfg.churn_definition
     return state, out
+
+
+def sweep_entity(state: dict, now: float, models: dict[str, ModelHandle], cfg: LearnerConfig) -> Output:
+    """The daily event-time sweep of one customer's state at ``now`` (inactivity definition only):
+    a lapse labels its pending predictions y = 1; a silent customer is predicted with the features as
+    of ``now`` (a pending prediction like any other) and the alert policy may send a win-back alert.
+    Deterministic ids, decisions kept in ``state``: sweeping again changes nothing.
+
+    >>> cfg = LearnerConfig(churn_definition="inactivity", churn_inactive_days=30, min_positives_to_alert=0)
+    >>> ev = {"event_id": "o1", "kind": "activity", "type": "order_placed", "customer_id": "cus-1",
+    ...       "occurred_at": "2026-05-01T10:00:00+00:00"}
+    >>> state, _ = process_event(None, ev, None, {}, cfg)
+    >>> t0 = state["first_t"]
+    >>> out = sweep_entity(state, t0 + 5 * 86400, {}, cfg)
+    >>> out.prediction["event_id"], len(state["pending"]), sweep_entity(state, t0 + 5 * 86400, {}, cfg).prediction
+    ('silence:cus-1:2026-05-06', 2, None)
+    >>> [(e["pred_event_id"], e["y"]) for e in sweep_entity(state, t0 + 31 * 86400, {}, cfg).examples]
+    [('o1', 1), ('silence:cus-1:2026-05-06', 1)]
+    """
+    if cfg.churn_definition != "inactivity" or not state or state.get("type") != "customer":
+        return Output()
+    eid = state.get("entity_id") or ""
+    decision = inactivity.sweep_decision(state, now, cfg)
+    out = Output(entity_type="customer", entity_id=eid)
+    if decision == "lapse":
+        out.examples = inactivity.lapse(state, eid, now, cfg)
+        out.notes.append("lapsed")
+    if decision != "silent":
+        return out
+    handle = models.get("churn") or cold_handle("churn")
+    x = finite(FEATURES_OF["customer"](state, now))
+    entry = inactivity.silent_prediction(state, eid, now, cfg, handle, x)
+    p, pol = entry["p"], cfg.policy("churn")
+    warm = handle.n_pos >= cfg.min_positives_to_alert
+    fire = pol.decide(state["alert"], p, now, entry["id"]) if warm else False
+    reasons = reasons_for(handle, x, "customer", cfg.reasons) if fire or p >= pol.threshold else []
+    out.prediction = {"model": "churn", "entity_type": "customer", "entity_id": eid, "team_id": "",
+                      "probability": p, "baseline": 0.0, "model_version": entry["v"], "n_labels": entry["n"],
+                      "n_pos": entry["np"], "event_id": entry["id"], "t": now, "reasons": reasons, "alerted": fire,
+                      "consent": True}
+    if fire:
+        out.alert = {"alert_type": "churn", "subject": eid, "subject_type": "customer", "team_id": "",
+                     "score": p, "threshold": pol.threshold, "model_version": entry["v"], "reasons": reasons,
+                     "inputs": x, "t": now, "trigger_event_id": entry["id"], "episode": state["alert"]["episode"],
+                     "n_alerts": state["alert"].get("n", 1), "churn_definition": "inactivity", "action": "win_back",
+                     "win_back": inactivity.win_back(state, now, cfg)}
+    return out

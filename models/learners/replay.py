@@ -24,7 +24,8 @@ from .estimators import OnlineLearner
 from .evaluation import evaluate_model, positives_from_truth
 from .features import event_time
 from .metrics import apply, contributions, new_dim_state
-from .processor import LearnerConfig, process_event
+from .inactivity import advance
+from .processor import LearnerConfig, Output, process_event, sweep_entity
 
 
 def hidden_label_sentiment(text_labels: dict[str, int], noise: float = 0.25, seed: int = 0):
@@ -63,16 +64,24 @@ class Replay:
         self.last_t = None
         self._buffer: dict[str, list] = {m: [] for m in self.learners}
         self._rng = random.Random(seed)
+        self._mark: dict = {}  # the event-time watermark of the sweep (one partition here)
 
     def feed(self, ev: dict, sentiment: dict | None = None) -> None:
         from .processor import route
 
         r = route(ev)
         key = f"{r[0]}:{r[1]}" if r else None
+        if self.cfg.churn_definition == "inactivity":  # like the worker: sweep each day the watermark passes
+            for now in advance(self._mark, event_time(ev), self.cfg.churn_sweep_lateness_hours * 3600):
+                for st in list(self.states.values()):
+                    self._collect(sweep_entity(st, now, self.handles, self.cfg), None, None)
         state, out = process_event(self.states.get(key) if key else None, ev, sentiment, self.handles, self.cfg)
         if key:
             self.states[key] = state
         self.last_t = max(self.last_t or event_time(ev), event_time(ev))
+        self._collect(out, ev, sentiment)
+
+    def _collect(self, out: Output, ev: dict | None, sentiment: dict | None) -> None:
         for n in out.notes:
             self.notes[n] += 1
         if out.prediction:
@@ -89,6 +98,8 @@ class Replay:
                 self.learners[ex["model"]].learn_batch(buf)
                 self.handles[ex["model"]] = self.learners[ex["model"]].publish_handle()
                 buf.clear()
+        if ev is None:  # a sweep: no event, no metric contribution
+            return
         by_dim = defaultdict(list)
         for dim, item in contributions(ev, sentiment, out.entity_type, out.team_id, out.entity_id,
                                        team_risk=out.team_risk, previous_team=out.previous_team):

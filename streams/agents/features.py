@@ -14,6 +14,15 @@ partitions' states, pending predictions included). Per event (``models.learners.
    or, for an employee who consented, ``alerts.burnout`` (others only count in team-level alerts);
 4. metric contributions go, keyed by dimension, to the internal topic ``signals.metrics``.
 
+Churn by inactivity (``PULSEWIRE_LEARN_CHURN_DEFINITION=inactivity``): a customer who went silent sends no
+event that could label them churned, so each partition keeps an event-time watermark (its newest
+``occurred_at`` minus ``churn_sweep_lateness_hours``, kept in the table under ``sweep:<partition>``) and,
+each time it passes 00:00 UTC of a new day, sweeps that partition's customer states at that moment
+(``processor.sweep_entity``): lapsed customers' y = 1 examples, silent customers' predictions and win-back
+alerts. The sweep runs before the record that advanced the watermark is processed, exactly as in the
+in-process replay. With ``churn_sweep_idle_hours`` > 0 (live streams only), a timer also lets the
+watermark of a partition that has been quiet that long follow the wall clock from its last event.
+
 Consent: an employee's burnout prediction, reasons and latest risk are stored only after an explicit
 yes from a consent source (unknown means no); everyone's probability still feeds the team aggregates
 (metrics agent). Every accepted change of consent is recorded in ``consent_audit``; a withdrawal removes
@@ -24,14 +33,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import faust
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from pulsewire.models.learners.features import event_time
+from pulsewire.models.learners.inactivity import advance
 from pulsewire.models.learners.metrics import contributions
-from pulsewire.models.learners.processor import Output, process_event, route
+from pulsewire.models.learners.processor import Output, process_event, route, sweep_entity
 from pulsewire.schemas.alerts import kafka_record, make_cloudevent
 
 from ..sinks import forget_burnout_rows
@@ -110,34 +122,74 @@ def install(app, ctx) -> None:
                       schema=faust.Schema(key_serializer="json", value_serializer="json"),
                       help="per-entity feature state, pending predictions and alert state (JSON)")
     signals = ctx.topics[SIGNALS_TOPIC]
+    by_inactivity = cfg.churn_definition == "inactivity"
+    lateness_s = cfg.churn_sweep_lateness_hours * 3600
+    lock = asyncio.Lock()  # the batch loop and the idle timer never sweep or update states at once
+    newest: dict[int, tuple[float, float]] = {}  # partition -> (newest event time, wall clock when seen)
+
+    async def publish(out) -> None:
+        for ex in out.examples:
+            await ctx.topics[f"learn.{ex['model']}"].send(key=ex["entity_id"].encode(), value=json.dumps(ex).encode())
+        if out.alert and publishable(out):
+            key_b, value_b, headers = kafka_record(make_cloudevent(out.alert))
+            await ctx.topics[f"alerts.{out.alert['alert_type']}"].send(key=key_b, value=value_b, headers=headers)
+
+    async def sweep(partition: int, t: float, dirty: dict, rows: "SignalRows") -> None:
+        """Advance the partition's watermark to event time ``t``; sweep its customers at each day passed."""
+        mark_key = f"sweep:{partition}"
+        mark = dict(table.data.get(mark_key) or {})
+        times = advance(mark, t, lateness_s)
+        if not times:
+            return
+        table.data[mark_key] = mark
+        dirty[mark_key] = partition
+        models = registry.handles
+        for now in times:
+            for key, state in list(table.data.items()):
+                if not key.startswith("customer:") or not state or state.get("partition") != partition:
+                    continue
+                try:
+                    out = sweep_entity(state, now, models, cfg)
+                except Exception:  # one broken state must not stop the sweep, nor dead-letter the record that moved it
+                    log.exception("inactivity sweep failed for %s at %s", key, now)
+                    continue
+                if out.examples or out.prediction or out.notes:
+                    dirty[key] = partition
+                    await publish(out)
+                    rows.add({}, out)
 
     async def handle(batch: Batch) -> None:
-        models = registry.handles
+        async with lock:
+            await _handle(batch)
+
+    async def _handle(batch: Batch) -> None:
         dirty: dict[str, int] = {}
         rows, dims = SignalRows(), defaultdict(list)
         for rec in batch.records:
             try:
                 e, sentiment = rec.value["event"], rec.value.get("sentiment")
+                if by_inactivity:
+                    t = event_time(e)
+                    newest[rec.partition] = (max(t, newest.get(rec.partition, (t, 0))[0]), time.time())
+                    await sweep(rec.partition, t, dirty, rows)
                 r = route(e)
                 key = f"{r[0]}:{r[1]}" if r else None
-                state, out = process_event(table.data.get(key) if key else None, e, sentiment, models, cfg)
+                state, out = process_event(table.data.get(key) if key else None, e, sentiment, registry.handles, cfg)
                 if key:
+                    state["partition"] = rec.partition  # the sweep finds a partition's states by it
                     table.data[key] = state
                     dirty[key] = rec.partition
-                for ex in out.examples:
-                    await ctx.topics[f"learn.{ex['model']}"].send(key=ex["entity_id"].encode(),
-                                                                   value=json.dumps(ex).encode())
+                await publish(out)
                 rows.add(e, out)
-                if out.alert and publishable(out):
-                    key_b, value_b, headers = kafka_record(make_cloudevent(out.alert))
-                    await ctx.topics[f"alerts.{out.alert['alert_type']}"].send(
-                        key=key_b, value=value_b, headers=headers)
                 for dim, item in contributions(e, sentiment, out.entity_type, out.team_id, out.entity_id,
                                                team_risk=out.team_risk, previous_team=out.previous_team):
                     dims[dim].append(item)
             except Exception as exc:
                 log.exception("features failed on %s[%s]@%s", rec.topic, rec.partition, rec.offset)
                 await batch.dead(rec, exc)
+        await store(dirty, rows, dims)
+
+    async def store(dirty: dict, rows: "SignalRows", dims: dict) -> None:
         for key, partition in dirty.items():
             if key in table.data:  # the erase agent may have dropped it meanwhile (pulsewire forget)
                 table.send_changelog(partition, key, table.data[key])
@@ -149,6 +201,20 @@ def install(app, ctx) -> None:
                                                 forget_burnout_rows, sorted(rows.withdrawn))
         await ctx.sinks["predictions"].write(rows.predictions)
         await ctx.sinks["risk_latest"].write(rows.risks)
+
+    if by_inactivity and cfg.churn_sweep_idle_hours > 0:
+        @app.timer(min(600.0, cfg.churn_sweep_idle_hours * 900), name="pulsewire.features.idle_sweep")
+        async def idle_sweep():
+            """A live partition that has been quiet for churn_sweep_idle_hours: its event time follows the clock."""
+            assigned = {tp.partition for tp in app.consumer.assignment()
+                        if tp.topic == ctx.topic_map.name("scored.text")}
+            async with lock:
+                dirty, rows = {}, SignalRows()
+                for partition, (t, wall) in list(newest.items()):
+                    quiet = time.time() - wall
+                    if partition in assigned and quiet >= cfg.churn_sweep_idle_hours * 3600:
+                        await sweep(partition, t + quiet, dirty, rows)
+                await store(dirty, rows, {})
 
     @app.agent(ctx.topics["scored.text"], name="pulsewire.features")
     async def features(stream):

@@ -55,3 +55,24 @@ def store_errors() -> tuple[type[BaseException], ...]:
     from ..store import StoreError, StoreInUse
 
     return (StoreError, StoreInUse, ClickHouseError)
+
+
+def one_line_usage_errors():
+    """A command class whose usage errors (a mistyped flag, a missing argument, a bad value) are one
+    ``error:`` line and exit 2, instead of click's usage box."""
+    from typer.core import TyperCommand
+
+    try:  # typer 0.2x parses with its own copy of click
+        from typer._click.exceptions import UsageError
+    except ImportError:
+        from click import UsageError
+
+    class OneLineUsage(TyperCommand):
+        def make_context(self, info_name, args, parent=None, **extra):
+            try:
+                return super().make_context(info_name, args, parent=parent, **extra)
+            except UsageError as exc:
+                typer.echo(f"error: {first_line(exc.format_message())} (see: pulsewire {info_name} --help)", err=True)
+                raise typer.Exit(EXIT_USAGE) from None
+
+    return OneLineUsage

@@ -14,6 +14,7 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command()
     def evaluate(
+        ctx: typer.Context,
         events: int = typer.Option(20_000, "--events", "-n", min=100, help="How many generated events."),
         seed: int = typer.Option(7, help="Generator seed (fixed: the same seed, the same events)."),
         data_dir: Path = typer.Option(Path("pulsewire-evaluate"), "--data-dir",
@@ -33,8 +34,13 @@ def register(app: typer.Typer) -> None:
         churn_definition: Optional[str] = typer.Option(None, "--churn-definition", help=(
             "'subscription' (a cancellation) or 'inactivity' (no activity for N days); "
             "default: subscription in subscription mode, inactivity in shop mode.")),
+        input_file: Optional[Path] = typer.Option(None, "--input", help=(
+            "Events from this file (as `pulsewire replay` reads it) instead of the generator; needs --truth.")),
+        truth: Optional[Path] = typer.Option(None, "--truth", help=(
+            "With --input: the ground truth (JSON, shaped like `pulsewire generate --truth` writes).")),
     ):
-        """Run the generator through the pipeline and print churn / burnout quality against a baseline."""
+        """Run the generator (or --input's events) through the pipeline and print churn / burnout quality
+        against a baseline."""
         from rich.console import Console
 
         from pulsewire.models.learners.evaluation import format_table
@@ -46,6 +52,8 @@ def register(app: typer.Typer) -> None:
         from .errors import fail
 
         load_settings(data_dir=data_dir)  # a bad setting is one line, before the data dir is touched
+        if input_file is not None or truth is not None:
+            _check_input(ctx, input_file, truth)
         if card_dir is not None and not card_dir.is_dir():
             typer.echo(f"pulsewire evaluate: --card-dir {card_dir} is not a directory", err=True)
             raise typer.Exit(2)
@@ -70,7 +78,8 @@ def register(app: typer.Typer) -> None:
         logging.getLogger().setLevel(logging.WARNING)
         console = Console(stderr=True)
         opts = EvalOptions(events=events, seed=seed, data_dir=data_dir, show_progress=not as_json, bias=bias,
-                           mode=mode, activity=not no_activity, churn_definition=churn_definition)
+                           mode=mode, activity=not no_activity, churn_definition=churn_definition,
+                           input=input_file, truth=truth)
         try:
             fig = run_fast(opts) if fast else run_pipeline(opts, console=None if as_json else console)
         except EvaluateError as exc:
@@ -82,10 +91,15 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(fig, default=str))
             return
         run = fig["run"]
-        typer.echo(f"pulsewire evaluate: {run['events']} events, seed {run['seed']}, mode {run['mode']}, "
-                   f"{run['wall_s']}s")
-        typer.echo(f"measured: {run['generator_mode']} business, churn by {run['churn_definition']}, "
-                   f"{'with' if run['activity'] else 'without'} activity events")
+        source = f"input {run['input']}" if "input" in run else f"seed {run['seed']}"
+        typer.echo(f"pulsewire evaluate: {run['events']} events, {source}, mode {run['mode']}, {run['wall_s']}s")
+        if run.get("skipped"):
+            typer.echo(f"lines of the input that are not events (not produced): {run['skipped']}")
+        measured = f"churn by {run['churn_definition']}"
+        if "generator_mode" in run:
+            measured = (f"{run['generator_mode']} business, {measured}, "
+                        f"{'with' if run['activity'] else 'without'} activity events")
+        typer.echo(f"measured: {measured}")
         typer.echo(format_table(fig))
         typer.echo(f"alerts published: {fig.get('alerts_published')}")
         if pop := fig.get("burnout_population"):
@@ -104,6 +118,26 @@ def register(app: typer.Typer) -> None:
 
             fail(f"no model {model!r}: one of {', '.join(MODEL_CARDS)}")
         typer.echo(card_file(model).read_text(), nl=False)
+
+
+def _check_input(ctx: typer.Context, input_file: Path | None, truth: Path | None) -> None:
+    """--input goes with --truth and with none of the generator's options."""
+    from ..evaluate import EvaluateError, load_truth
+    from .errors import fail
+
+    if input_file is None or truth is None:
+        fail("--input and --truth go together: the events to run and who really churned or burned out")
+    generator_only = ("events", "seed", "bias", "fast", "write_card", "mode", "no_activity")
+    given = [f"--{name.replace('_', '-')}" for name in generator_only
+             if ctx.get_parameter_source(name).name == "COMMANDLINE"]
+    if given:
+        fail(f"{', '.join(given)}: only for generated events; with --input the events are the file's")
+    if not input_file.is_file():
+        fail(f"no file {input_file}")
+    try:
+        load_truth(truth)
+    except EvaluateError as exc:
+        fail(str(exc))
 
 
 def card_file(model: str) -> Path:

@@ -55,13 +55,15 @@ def register(app: typer.Typer) -> None:
         Requires PULSEWIRE_PSEUDONYM_KEY (16+ characters): the key that pseudonymises employee
         ids before they reach any topic or table. Generate one with
         python -c 'import secrets; print(secrets.token_hex(32))'."""
+        from pulsewire.models.learners.inactivity import ChurnDefinitionError
+
         from ..topics import BrokerUnreachable
         from ..worker import run_worker
         from .errors import fail, load_settings, store_errors
 
         try:
             run_worker(load_settings(), loglevel=loglevel)
-        except (BrokerUnreachable, *store_errors()) as exc:
+        except (BrokerUnreachable, ChurnDefinitionError, *store_errors()) as exc:
             fail(exc)
 
     @app.command()

@@ -12,6 +12,9 @@ Map fields with ``columns`` (canonical field -> source column, dotted paths for 
     event_id = "review_id"
     occurred_at = "created_at"
     text = "body"
+
+Shop order exports: ``mapping = "orders"`` (or ``"shopify_orders"``, ``"woocommerce_orders"``) turns
+each order into one ``activity`` event (``orders.py``); ``[columns]`` then names the order's columns.
 """
 
 from __future__ import annotations
@@ -26,17 +29,18 @@ import time
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from pulsewire.schemas.events import EVENT_MODELS, KINDS, PERSONAL_FIELDS
 
 from ..json_input import JsonRejected, loads_json
 from ..sdk import Connector, ConnectorConfig, ConnectorError, Raw, Reason, Reject, compact, parse_time, stable_id
 from ..sdk import to_float, to_int
+from . import orders
 
 log = logging.getLogger(__name__)
 BOM = b"\xef\xbb\xbf"
-INTS, FLOATS = {"rating", "csat", "score"}, {"hours", "days", "mrr"}
+INTS, FLOATS = {"rating", "csat", "score"}, {"hours", "days", "mrr", "quantity", "amount"}
 ID_MAX_CHARS = next(m.max_length for m in EVENT_MODELS["review"].model_fields["event_id"].metadata
                     if hasattr(m, "max_length"))
 
@@ -261,10 +265,21 @@ def coerce(field: str, value: Any, assume_tz: str | None) -> Any:
 
 
 class FilesConfig(FileOptions):
-    kind: Literal["review", "ticket", "chat", "hr", "account"] = "review"
+    kind: Literal["review", "ticket", "chat", "hr", "account", "activity"] = "review"
     columns: dict[str, str] = Field(default_factory=dict, description="canonical field -> source column")
     constants: dict[str, Any] = Field(default_factory=dict, description="fields set on every event")
     attributes: list[str] = Field(default_factory=list, description="source columns kept as attributes")
+    mapping: Literal["orders", "shopify_orders", "woocommerce_orders"] | None = Field(
+        None, description="A shop order export: one activity event per order; [columns] names the order's columns "
+                          "(order_id, customer_id, ordered_at, amount, currency, quantity, product, status, cancelled_at).")
+
+    @model_validator(mode="after")
+    def _orders_are_activity(self) -> "FilesConfig":
+        if self.mapping:
+            if self.constants or self.attributes:
+                raise ValueError("an orders mapping takes no constants or attributes")
+            self.kind = "activity"
+        return self
 
 
 class Files(FileConnector):
@@ -277,19 +292,35 @@ class Files(FileConnector):
     # and the columns kept as attributes: see declared_personal_fields.
     personal_fields = PERSONAL_FIELDS
 
+    def __init__(self, config=None, **kw):
+        super().__init__(config, **kw)
+        c = self.config
+        self._orders = orders.roles(c.mapping, c.columns) if c.mapping else None
+
     def declared_personal_fields(self) -> tuple[str, ...]:
         c = self.config
+        if self._orders:
+            return tuple(dict.fromkeys((self._orders["customer_id"], *orders.CONTACT_COLUMNS, *c.personal_fields)))
         mapped = [c.columns.get(f, f) for f in PERSONAL_FIELDS if f != "attributes"]
         return tuple(dict.fromkeys((*mapped, *c.attributes, *c.personal_fields)))
 
     def known_field_names(self) -> tuple[str, ...]:
+        if self._orders:
+            return tuple(col for col in self._orders.values() if col)
         return tuple(dict.fromkeys((*self.config.columns.values(), *self.config.attributes)))
+
+    def poll(self, cursor: str | None) -> Iterator[Raw | None]:
+        if self._orders:  # an order's lines as one record
+            return orders.group_lines(super().poll(cursor), self._orders["order_id"])
+        return super().poll(cursor)
 
     def _fields(self) -> list[str]:
         skip = {"schema_version", "kind", "source", "ingested_at", "attributes"}
         return [f for f in EVENT_MODELS[self.config.kind].model_fields if f not in skip]
 
     def required_columns(self) -> list[str]:
+        if self._orders:
+            return orders.required_columns(self._orders)
         model = EVENT_MODELS[self.config.kind]
         need = [f for f in self._fields() if model.model_fields[f].is_required()
                 and f not in self.config.constants and f != "event_id"]
@@ -316,8 +347,10 @@ class Files(FileConnector):
                          f"characters ({event_id[:40]}...); the limit is {ID_MAX_CHARS}")
         return event_id
 
-    def map(self, row: dict) -> dict:
+    def map(self, row: dict | list[dict]) -> dict | None:
         c = self.config
+        if self._orders:
+            return orders.map_order(row, self._orders, c.source, c.assume_tz)
         ev = {f: coerce(f, pick(row, c.columns.get(f, f)), c.assume_tz) for f in self._fields()}
         ev.pop("event_id", None)
         ev.update(c.constants)

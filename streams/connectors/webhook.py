@@ -1,8 +1,9 @@
-"""``webhook``: an HTTP receiver for help-desk tickets (Zendesk, Freshdesk) and chat (Slack, Intercom).
+"""``webhook``: an HTTP receiver for help-desk tickets (Zendesk, Freshdesk), chat (Slack, Intercom) and
+product-analytics calls in the Segment spec (``track``, ``identify``: ``activity`` events, see ``segment.py``).
 
 * Every route needs a secret (fail closed): a route without ``secret_env``, or whose variable is
   unset or empty, stops the connector at start. Signatures are verified where the source signs
-  (Zendesk, Slack, Intercom; Freshdesk: a shared token header); a missing, duplicated, unreadable,
+  (Zendesk, Slack, Intercom, Segment; Freshdesk: a shared token header); a missing, duplicated, unreadable,
   bad or stale signature gets 401 and nothing is produced. Secrets come from environment
   variables named in the config, never from the config file.
 * A request is answered 200 only after its event is produced (``Raw.ack``); a malformed or
@@ -22,6 +23,7 @@ import base64
 import hashlib
 import hmac
 import html
+import json
 import logging
 import math
 import os
@@ -37,9 +39,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..json_input import JsonRejected, loads_json
 from ..sdk import Connector, ConnectorConfig, ConnectorError, Raw, Reason, Reject, compact, parse_time
+from .segment import map_segment
 
 log = logging.getLogger(__name__)
-Provider = Literal["zendesk", "freshdesk", "slack", "intercom"]
+Provider = Literal["zendesk", "freshdesk", "slack", "intercom", "segment"]
 
 
 class Route(BaseModel):
@@ -49,6 +52,8 @@ class Route(BaseModel):
     secret_env: str | None = Field(None, description="Env var with the signing secret (Freshdesk: shared token)")
     source: str | None = Field(None, description="The events' `source`; default: the provider")
     author_role: Literal["employee", "customer"] = Field("employee", description="slack: who writes in the channel")
+    keep_traits: list[str] = Field(default_factory=list, description="segment: identify traits kept as attributes "
+                                   "(personal data: name only what you need; default none)")
 
 
 class WebhookConfig(ConnectorConfig):
@@ -79,6 +84,8 @@ def sign(provider: str, secret: str, body: bytes, ts: str | None = None) -> dict
         return {"X-Slack-Signature": f"v0={mac}", "X-Slack-Request-Timestamp": ts}
     if provider == "intercom":
         return {"X-Hub-Signature": "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()}
+    if provider == "segment":  # Segment's webhook destinations: hex HMAC-SHA1 of the body, no timestamp
+        return {"X-Signature": hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()}
     if provider == "pulsewire":  # pulsewire's own routes (alert outcomes): HMAC-SHA256 over "<ts>." + body
         ts = ts or str(int(time.time()))
         mac = hmac.new(secret.encode(), ts.encode() + b"." + body, hashlib.sha256).hexdigest()
@@ -90,6 +97,7 @@ SIGNATURE_HEADERS = {
     "zendesk": ("x-zendesk-webhook-signature", "x-zendesk-webhook-signature-timestamp"),
     "slack": ("x-slack-signature", "x-slack-request-timestamp"),
     "intercom": ("x-hub-signature",),
+    "segment": ("x-signature",),
     "freshdesk": ("x-pulsewire-token",),
     "pulsewire": ("x-pulsewire-signature", "x-pulsewire-timestamp"),
 }
@@ -131,6 +139,8 @@ def verify(provider: str, secret: str, headers, body: bytes, now: float, skew_s:
         age, want = now - int(ts), sign("pulsewire", secret, body, ts)["X-Pulsewire-Signature"]
     elif provider == "intercom":
         age, got, want = 0, h.get("x-hub-signature", ""), sign("intercom", secret, body)["X-Hub-Signature"]
+    elif provider == "segment":
+        age, got, want = 0, h.get("x-signature", "").lower(), sign("segment", secret, body)["X-Signature"]
     else:
         age, got, want = 0, h.get("x-pulsewire-token", ""), secret
     if not hmac.compare_digest(got.encode(), want.encode()):
@@ -153,7 +163,7 @@ def delivery_age_s(provider: str, obj: dict, now: float) -> float | None:
 
 
 def delivery_id(provider: str, obj: dict, body: bytes) -> str:
-    key = {"zendesk": "id", "slack": "event_id", "intercom": "id"}.get(provider)
+    key = {"zendesk": "id", "slack": "event_id", "intercom": "id", "segment": "messageId"}.get(provider)
     found = obj.get(key) if key else None
     return f"{provider}:{found}" if found else f"{provider}:sha256:{hashlib.sha256(body).hexdigest()}"
 
@@ -243,13 +253,13 @@ def map_intercom(body: dict, source: str) -> dict | None:
 
 
 class Webhook(Connector):
-    """HTTP webhooks: Zendesk / Freshdesk tickets, Slack / Intercom chat; signed, acknowledged after produce."""
+    """HTTP webhooks: Zendesk / Freshdesk tickets, Slack / Intercom chat, Segment track / identify; signed."""
 
     name = "webhook"
-    kinds = ("ticket", "chat")  # Zendesk and Freshdesk tickets, Slack and Intercom messages
+    kinds = ("ticket", "chat", "activity")  # help-desk tickets, chat messages, Segment calls
     Config = WebhookConfig
     remembers = True  # delivery ids, so a restarted webhook refuses replays
-    personal_fields = ("body",)  # the provider's request: requester, author ids, e-mail addresses, text
+    personal_fields = ("body",)  # the provider's request: requester, author ids, e-mail addresses, text, traits
 
     def __init__(self, config=None, **kw):
         super().__init__(config, **kw)
@@ -288,6 +298,8 @@ class Webhook(Connector):
             return map_freshdesk(body, src, p["received_at"], p["body_sha256"])
         if r.provider == "slack":
             return map_slack(body, src, r.author_role)
+        if r.provider == "segment":
+            return map_segment(body, src, r.keep_traits)
         return map_intercom(body, src)
 
     # -- server --
@@ -378,6 +390,8 @@ class Webhook(Connector):
         if route.provider == "slack" and obj.get("type") == "url_verification":
             challenge = obj.get("challenge")
             return web.json_response({"challenge": challenge if isinstance(challenge, str) else ""})
+        if route.provider == "segment" and obj.get("type") == "batch":
+            return await self._segment_batch(path, obj)
         age = delivery_age_s(route.provider, obj, time.time())
         if age is not None and age > c.max_delivery_age_s:
             why = f"delivery is {int(age)}s old (limit {c.max_delivery_age_s}s): a replayed or delayed request"
@@ -389,6 +403,37 @@ class Webhook(Connector):
         payload = {"route": path, "received_at": datetime.now(timezone.utc).isoformat(),
                    "body_sha256": hashlib.sha256(body).hexdigest(), "body": obj}
         return self._answer(await self._submit(did, Raw(payload, raw=body, remember=did)))
+
+    async def _segment_batch(self, path: str, obj: dict):
+        """Segment's ``{"type": "batch", "batch": [calls]}``: each call on its own (its own delivery id and
+        outcome); answered like its worst call (503, else 400 when one was dead-lettered), with the counts."""
+        from aiohttp import web
+
+        calls = obj.get("batch")
+        if not isinstance(calls, list) or not calls:
+            raw = Raw(None, raw=json.dumps(obj), reject=(Reason.MISSING_FIELD, f"{path}: a batch without calls"))
+            return self._answer(await self._submit(None, raw), error="a batch without calls")
+        received_at = datetime.now(timezone.utc).isoformat()
+
+        async def one(i: int, call) -> str:
+            text = json.dumps(call, ensure_ascii=False)
+            if not isinstance(call, dict):
+                return await self._submit(None, Raw(None, raw=text, reject=(
+                    Reason.NOT_AN_OBJECT, f"{path}: batch[{i}] is a {type(call).__name__}, not a call")))
+            did = delivery_id("segment", call, text.encode())
+            if did in self._seen:
+                return "duplicate"
+            payload = {"route": path, "received_at": received_at,
+                       "body_sha256": hashlib.sha256(text.encode()).hexdigest(), "body": call}
+            return await self._submit(did, Raw(payload, raw=text, remember=did))
+
+        outcomes = await asyncio.gather(*(one(i, call) for i, call in enumerate(calls)))
+        counts = {k: outcomes.count(k) for k in dict.fromkeys(outcomes)}
+        if "busy" in counts:
+            return web.json_response({"error": "busy; retry", "calls": counts}, status=503, headers={"Retry-After": "1"})
+        if "dead_lettered" in counts:
+            return web.json_response({"status": "dead_lettered", "calls": counts}, status=400)
+        return web.json_response({"status": "produced" if "produced" in counts else outcomes[0], "calls": counts})
 
     async def _submit(self, did: str | None, raw: Raw) -> str:
         if did in self._inflight:  # the same delivery, twice at once: answer both from one production

@@ -8,7 +8,8 @@ import pytest
 MODULES = ["pulsewire.models.learners.features", "pulsewire.models.learners.estimators",
            "pulsewire.models.learners.labels", "pulsewire.models.learners.policy",
            "pulsewire.models.learners.processor", "pulsewire.models.learners.metrics",
-           "pulsewire.models.learners.evaluation", "pulsewire.models.learners.replay", "pulsewire.schemas.alerts"]
+           "pulsewire.models.learners.evaluation", "pulsewire.models.learners.replay", "pulsewire.schemas.alerts",
+           "pulsewire.models.learners.inactivity"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -118,12 +118,16 @@ def _expand(names: list[str], fields) -> list[str]:
 
 
 def test_readme_configuration_table_names_real_settings_with_their_defaults():
-    """Every variable in README's Configuration table is a setting, and a plain number shown as its
-    default is the setting's default."""
+    """Every variable in README's Configuration table is a setting (or a learner setting,
+    ``PULSEWIRE_LEARN_<field of LearnerConfig>``), and a plain number shown as its default is the default."""
+    from types import SimpleNamespace
+
+    from pulsewire.models.learners.processor import LearnerConfig
     from pulsewire.streams.settings import Settings
 
     section = (ROOT / "README.md").read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
-    fields = Settings.model_fields
+    fields = {**Settings.model_fields, **{f"learn_{name}": SimpleNamespace(default=f.default)
+                                          for name, f in LearnerConfig.__dataclass_fields__.items()}}
     checked = 0
     for line in section.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]

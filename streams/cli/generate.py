@@ -1,0 +1,52 @@
+"""``pulsewire generate``: the simulated SMB's events (and its ground truth) as files, for ``pulsewire replay``
+and ``pulsewire evaluate --input``."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .errors import one_line_usage_errors
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(cls=one_line_usage_errors())
+    def generate(
+        output: Path = typer.Option(..., "--output", "-o", help="The events file: JSON Lines, gzipped when it ends "
+                                    "in .gz."),
+        truth: Optional[Path] = typer.Option(None, "--truth", help="Also write the ground truth (JSON): who churned, "
+                                             "burned out or left, and when."),
+        events: int = typer.Option(20_000, "--events", "-n", min=1, help="How many events."),
+        seed: int = typer.Option(7, help="Generator seed: the same seed, the same events as "
+                                 "`pulsewire evaluate -n N --seed S`."),
+    ):
+        """Write the generator's events (one canonical event per line, in event-time order) and its ground truth.
+
+        `pulsewire evaluate --input FILE --truth TRUTH` on them gives the figures of
+        `pulsewire evaluate -n N --seed S`; `pulsewire replay FILE` sends them to a running deployment."""
+        from ..evaluate import generate as generated
+        from .errors import fail
+
+        for path in (output, truth):
+            if path is not None and not path.parent.is_dir():
+                fail(f"no directory {path.parent} for {path}")
+        sim, records = generated(seed, events)
+        try:
+            with (gzip.open(output, "wb") if output.suffix.lower() == ".gz" else open(output, "wb")) as f:
+                for rec in records:
+                    f.write(rec if isinstance(rec, bytes) else json.dumps(rec, ensure_ascii=False).encode())
+                    f.write(b"\n")
+            if truth is not None:
+                truth.write_text(json.dumps(sim.ground_truth(), indent=1, default=str))
+        except OSError as exc:
+            fail(f"cannot write {exc.filename or output}: {exc.strerror or exc}")
+        span = f" ({records[0]['occurred_at']} .. {records[-1]['occurred_at']})" if records else ""
+        typer.echo(f"wrote {len(records)} events{span} to {output}")
+        if truth is not None:
+            t = sim.ground_truth()
+            typer.echo(f"wrote the ground truth of {len(t['customers'])} customers and {len(t['employees'])} "
+                       f"employees to {truth}")
