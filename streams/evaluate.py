@@ -10,6 +10,12 @@
    over the employees who consented: the only ones whose predictions the pipeline stores (the model
    learns from everyone).
 
+What is measured: ``--mode`` picks the simulated business (``subscription``: accounts that cancel;
+``shop``: no subscriptions), ``--churn-definition`` what counts as churn (a ``subscription`` cancellation,
+or ``inactivity``: no activity for ``churn_inactive_days``; the default follows the mode) and
+``--no-activity`` removes the activity events from the same generated stream (same customers, same churn),
+so that figures with and without them compare fairly. The output names all three.
+
 ``--fast`` runs the same pure functions in-process instead (no Kafka, hidden text labels as sentiment):
 seconds instead of minutes, for experiments; the headline figures come from the real pipeline.
 """
@@ -45,6 +51,26 @@ class EvalOptions:
     # events from a file instead of the generator (``load_input``), scored against ``load_truth(truth)``
     input: Path | None = None
     truth: Path | None = None
+    mode: str = "subscription"  # the generator's mode: "subscription" or "shop"
+    activity: bool = True  # False: the same stream with its activity events removed
+    churn_definition: str | None = None  # None: "subscription" in subscription mode, "inactivity" in shop mode
+
+    def definition(self) -> str:
+        return self.churn_definition or ("inactivity" if self.mode == "shop" else "subscription")
+
+    def learner_config(self):
+        """The learners' configuration from the environment, with this run's churn definition."""
+        from dataclasses import replace
+
+        from pulsewire.models.learners.processor import LearnerConfig
+
+        return replace(LearnerConfig.from_env(), churn_definition=self.definition())
+
+    def measured(self) -> dict:
+        """What a run measured, for its printed figures."""
+        if self.input is not None:  # a file's events: no generator, whatever they hold
+            return {"churn_definition": self.definition()}
+        return {"generator_mode": self.mode, "churn_definition": self.definition(), "activity": self.activity}
 
 
 def produce_paced(bootstrap: str, topics: TopicMap, records, topic_for, key_for, worker, chunk: int, max_lag: int,
@@ -88,11 +114,15 @@ def produce_paced(bootstrap: str, topics: TopicMap, records, topic_for, key_for,
     return n
 
 
-def generate(seed: int, events: int, bias: str | None = None):
+def generate(seed: int, events: int, bias: str | None = None, mode: str = "subscription", activity: bool = True):
+    """The simulated SMB's first ``events`` records; with ``activity=False`` the same records without their
+    activity events (the same customers and churn, so figures with and without activity compare fairly)."""
     from .connectors.generator import GeneratorConfig, SmbSimulation
 
-    sim = SmbSimulation(GeneratorConfig(seed=seed, bias=bias))
+    sim = SmbSimulation(GeneratorConfig(seed=seed, bias=bias, mode=mode))
     records = list(sim.records(limit=events))
+    if not activity:
+        records = [r for r in records if not (isinstance(r, dict) and r.get("kind") == "activity")]
     return sim, records
 
 
@@ -213,10 +243,12 @@ def read_results(store_url: str) -> dict:
     return {"predictions": preds, "examples": examples, "alerts": alerts, "metrics": metrics}
 
 
-def figures_from(results: dict, truth: dict, pseudonymise, cfg, end_t: float) -> dict:
+def figures_from(results: dict, truth: dict, pseudonymise, cfg, end_t: float,
+                 churn_definition: str = "subscription") -> dict:
     from pulsewire.models.learners.evaluation import evaluate_model, positives_from_truth
 
-    pos = positives_from_truth(truth, pseudonymise, consenting_only=True)
+    pos = positives_from_truth(truth, pseudonymise, consenting_only=True, churn_definition=churn_definition,
+                               inactive_days=cfg.churn_inactive_days)
     out = {m: evaluate_model(m, results["examples"], results["predictions"], pos[m], end_t, cfg.policy(m),
                              cfg.baseline_policy(m), cfg.min_positives_to_alert) for m in ("churn", "burnout")}
     alerts = results.get("alerts", [])
@@ -234,7 +266,6 @@ def figures_from(results: dict, truth: dict, pseudonymise, cfg, end_t: float) ->
 
 def run_pipeline(opts: EvalOptions, console=None) -> dict:
     from pulsewire.infra.broker.embedded import EmbeddedBroker
-    from pulsewire.models.learners.processor import LearnerConfig
 
     from .demo import demo_key, prepare_data_dir, start_worker, stop_process
     from .privacy import KeyRing
@@ -245,14 +276,16 @@ def run_pipeline(opts: EvalOptions, console=None) -> dict:
     key = demo_key(data_dir)
     settings = Settings(data_dir=data_dir, pseudonym_key=key)
     topics = TopicMap.from_settings(settings)
+    cfg = opts.learner_config()
     if opts.input is not None:
         from . import replay
 
         (records, skipped), truth = load_input(opts.input), load_truth(opts.truth)
         topic_for, key_for, source = replay.topic_for, replay.key_for, {"input": str(opts.input), "skipped": skipped}
     else:
-        sim, records = generate(opts.seed, opts.events, opts.bias)
-        truth, topic_for, key_for, source = sim.ground_truth(), sim.topic_for, sim.key_for, {"seed": opts.seed}
+        sim, records = generate(opts.seed, opts.events, opts.bias, opts.mode, opts.activity)
+        truth, topic_for, key_for, source = (sim.ground_truth(cfg.churn_inactive_days), sim.topic_for, sim.key_for,
+                                             {"seed": opts.seed})
     from datetime import datetime
 
     end_t = max(datetime.fromisoformat(r["occurred_at"]).timestamp() for r in records if isinstance(r, dict))
@@ -261,12 +294,15 @@ def run_pipeline(opts: EvalOptions, console=None) -> dict:
     try:
         bootstrap = broker.start()
         ensure_topics(bootstrap, topics)
-        worker = start_worker(bootstrap, data_dir, key, topics=topics)
+        worker = start_worker(bootstrap, data_dir, key, topics=topics,
+                              extra_env={"PULSEWIRE_LEARN_CHURN_DEFINITION": opts.definition()})
         t0 = time.monotonic()
         sent = produce_paced(bootstrap, topics, records, topic_for, key_for, worker, opts.chunk, opts.max_lag, console)
         if console is not None:
             console.print(f"sent {sent} events in {time.monotonic() - t0:.1f}s; waiting for the pipeline")
-        t_done = wait_all_drained(bootstrap, topics, worker, sent, opts.stall_timeout_s, console)
+        # activity events are not text-scored: only the others are expected on scored.text
+        to_score = sum(1 for r in records if not (isinstance(r, dict) and r.get("kind") == "activity"))
+        t_done = wait_all_drained(bootstrap, topics, worker, min(sent, to_score), opts.stall_timeout_s, console)
         rc = stop_process(worker, timeout_s=60)
         worker = None
         if rc not in (0, -15):
@@ -276,22 +312,24 @@ def run_pipeline(opts: EvalOptions, console=None) -> dict:
             stop_process(worker)
         broker.stop()
     results = read_results(settings.store_url)
-    fig = figures_from(results, truth, KeyRing(key.encode()).pseudonymise, LearnerConfig.from_env(), end_t)
+    fig = figures_from(results, truth, KeyRing(key.encode()).pseudonymise, cfg, end_t, opts.definition())
     fig["run"] = {"mode": "pipeline", "events": sent, **source, "pipeline_s": round(t_done - t0, 1),
-                  "wall_s": round(time.monotonic() - t_start, 1), "data_dir": str(data_dir)}
+                  "wall_s": round(time.monotonic() - t_start, 1), "data_dir": str(data_dir), **opts.measured()}
     (data_dir / "evaluation.json").write_text(json.dumps(fig, indent=1, default=str))
     return fig
 
 
 def run_fast(opts: EvalOptions) -> dict:
-    from pulsewire.models.learners.processor import LearnerConfig
+    from pulsewire.models.learners.evaluation import with_churn_definition
     from pulsewire.models.learners.replay import Replay, hidden_label_sentiment
 
     t0 = time.monotonic()
-    sim, records = generate(opts.seed, opts.events, opts.bias)
-    r = Replay(LearnerConfig.from_env()).run(records, hidden_label_sentiment(sim.text_labels))
-    fig = r.figures(sim.ground_truth())
+    sim, records = generate(opts.seed, opts.events, opts.bias, opts.mode, opts.activity)
+    cfg = opts.learner_config()
+    r = Replay(cfg).run(records, hidden_label_sentiment(sim.text_labels))
+    days = cfg.churn_inactive_days
+    fig = r.figures(with_churn_definition(sim.ground_truth(days), opts.definition(), days))
     fig["alerts_published"] = {k: sum(1 for a in r.alerts if a["alert_type"] == k) for k in ("churn", "burnout", "sentiment")}
     fig["run"] = {"mode": "fast (in-process, hidden text labels as sentiment)", "events": len(records),
-                  "seed": opts.seed, "wall_s": round(time.monotonic() - t0, 1)}
+                  "seed": opts.seed, "wall_s": round(time.monotonic() - t0, 1), **opts.measured()}
     return fig

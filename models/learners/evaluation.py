@@ -149,8 +149,9 @@ def evaluate_model(model: str, examples: list[dict], predictions: list[dict], po
     }
 
 
-def positives_from_truth(truth: dict, pseudonymise=None,
-                         consenting_only: bool = False) -> dict[str, dict[str, float | None]]:
+def positives_from_truth(truth: dict, pseudonymise=None, consenting_only: bool = False,
+                         churn_definition: str = "subscription",
+                         inactive_days: float | None = None) -> dict[str, dict[str, float | None]]:
     """{"churn": {customer: churned_at}, "burnout": {employee (pseudonymised): left_at or None}}; with
     ``consenting_only``, burnout positives only among the employees who consented (the ones measured).
 
@@ -158,6 +159,10 @@ def positives_from_truth(truth: dict, pseudonymise=None,
     ...                                         "e2": {"burned_out": True, "consent": False}}}
     >>> sorted(positives_from_truth(truth)["burnout"]), sorted(positives_from_truth(truth, consenting_only=True)["burnout"])
     (['e1', 'e2'], ['e1'])
+
+    With ``churn_definition="inactivity"`` a customer is positive when it stopped for good (cancelled or
+    stopped buying) and ``inactive_days`` have passed since its last activity before the last record: the
+    churn time is that moment, when an inactivity rule can know it (see ``inactivity_churn``).
     """
     from datetime import datetime
 
@@ -165,12 +170,65 @@ def positives_from_truth(truth: dict, pseudonymise=None,
         return datetime.fromisoformat(x).timestamp() if x else None
 
     pz = pseudonymise or (lambda x: x)
-    churn = {cid: ts(c["churned_at"]) for cid, c in truth["customers"].items() if c.get("churned")}
+    if churn_definition == "inactivity":
+        churn = inactivity_churn(truth, inactive_days)
+    elif churn_definition == "subscription":
+        churn = {cid: ts(c["churned_at"]) for cid, c in truth["customers"].items() if c.get("churned")}
+    else:
+        raise ValueError(f"churn_definition must be 'subscription' or 'inactivity', got {churn_definition!r}")
     burn = {}
     for eid, e in truth["employees"].items():
         if e.get("burned_out") and (e.get("consent") or not consenting_only):
             burn[pz(eid)] = ts(e["left_at"]) if e.get("left") and e.get("exit_type") == "voluntary" else None
     return {"churn": churn, "burnout": burn}
+
+
+def inactivity_churn(truth: dict, inactive_days: float | None = None) -> dict[str, float]:
+    """Customer -> the moment it counts as churned by inactivity: its last activity plus ``inactive_days``
+    (default: the days the truth was made with), for customers who stopped for good, when that moment is
+    not after the last record (later: censored). A truth without ``stopped`` keeps its own churn times.
+
+    >>> truth = {"config": {"last_record_at": "2026-07-01T00:00:00+00:00", "churn_inactive_days": 45.0},
+    ...          "customers": {"a": {"stopped": True, "last_active_at": "2026-05-01T00:00:00+00:00"},
+    ...                        "b": {"stopped": True, "last_active_at": "2026-06-01T00:00:00+00:00"},
+    ...                        "c": {"stopped": False, "last_active_at": "2026-04-01T00:00:00+00:00"}}}
+    >>> from datetime import datetime, timezone
+    >>> {k: datetime.fromtimestamp(v, timezone.utc).date().isoformat() for k, v in inactivity_churn(truth).items()}
+    {'a': '2026-06-15'}
+    >>> list(inactivity_churn(truth, 20.0))
+    ['a', 'b']
+    """
+    from datetime import datetime
+
+    config = truth.get("config", {})
+    days = inactive_days if inactive_days is not None else config.get("churn_inactive_days")
+    end = config.get("last_record_at")
+    out = {}
+    for cid, c in truth["customers"].items():
+        if "stopped" not in c or days is None or end is None:
+            if c.get("churned") and c.get("churned_at"):
+                out[cid] = datetime.fromisoformat(c["churned_at"]).timestamp()
+            continue
+        if c["stopped"] and c.get("last_active_at"):
+            at = datetime.fromisoformat(c["last_active_at"]).timestamp() + float(days) * DAY
+            if at <= datetime.fromisoformat(end).timestamp():
+                out[cid] = at
+    return out
+
+
+def with_churn_definition(truth: dict, churn_definition: str, inactive_days: float | None = None) -> dict:
+    """``truth`` whose customers' ``churned``/``churned_at`` follow ``churn_definition`` (for code that reads
+    those two fields, like the in-process replay's figures)."""
+    if churn_definition == "subscription":
+        return truth
+    from datetime import datetime, timezone
+
+    churn = positives_from_truth(truth, churn_definition=churn_definition, inactive_days=inactive_days)["churn"]
+    def iso(cid):
+        return datetime.fromtimestamp(churn[cid], timezone.utc).isoformat() if cid in churn else None
+
+    customers = {cid: {**c, "churned": cid in churn, "churned_at": iso(cid)} for cid, c in truth["customers"].items()}
+    return {**truth, "customers": customers}
 
 
 def format_table(fig: dict) -> str:

@@ -27,6 +27,13 @@ def register(app: typer.Typer) -> None:
             "Where --write-card writes (default: beside the learners' code, models/learners/).")),
         bias: Optional[str] = typer.Option(None, "--bias", help="Plant a bias for testing the audit: "
                                            "'plan:<starter|growth|business>' or 'team:<team id>' (see docs/oversight.md)."),
+        mode: str = typer.Option("subscription", "--mode", help=(
+            "The simulated business: 'subscription' (accounts that cancel) or 'shop' (no subscriptions).")),
+        no_activity: bool = typer.Option(False, "--no-activity", help=(
+            "The same generated stream with its activity events removed (same customers, same churn).")),
+        churn_definition: Optional[str] = typer.Option(None, "--churn-definition", help=(
+            "'subscription' (a cancellation) or 'inactivity' (no activity for N days); "
+            "default: subscription in subscription mode, inactivity in shop mode.")),
         input_file: Optional[Path] = typer.Option(None, "--input", help=(
             "Events from this file (as `pulsewire replay` reads it) instead of the generator; needs --truth.")),
         truth: Optional[Path] = typer.Option(None, "--truth", help=(
@@ -54,12 +61,24 @@ def register(app: typer.Typer) -> None:
             parse_bias(bias)
         except ValueError as exc:
             fail(str(exc))
+        if mode not in ("subscription", "shop"):
+            fail(f"--mode must be 'subscription' or 'shop', got {mode!r}")
+        if churn_definition not in (None, "subscription", "inactivity"):
+            fail(f"--churn-definition must be 'subscription' or 'inactivity', got {churn_definition!r}")
+        if mode == "shop" and bias and bias.startswith("plan:"):
+            fail("a shop has no plans: a planted bias in shop mode is 'team:<team id>'")
+        if mode == "shop" and churn_definition == "subscription":
+            fail("a shop has no subscriptions to cancel: use --churn-definition inactivity with --mode shop")
+        if write_card and (mode != "subscription" or no_activity or churn_definition not in (None, "subscription")):
+            fail("--write-card records the model cards' figures, measured in subscription mode with activity: "
+                 "drop --write-card or the other options")
         if bias and write_card:
             fail("--write-card records the model cards' figures, which are measured without a planted bias: "
                  "drop --bias or --write-card")
         logging.getLogger().setLevel(logging.WARNING)
         console = Console(stderr=True)
         opts = EvalOptions(events=events, seed=seed, data_dir=data_dir, show_progress=not as_json, bias=bias,
+                           mode=mode, activity=not no_activity, churn_definition=churn_definition,
                            input=input_file, truth=truth)
         try:
             fig = run_fast(opts) if fast else run_pipeline(opts, console=None if as_json else console)
@@ -76,6 +95,11 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"pulsewire evaluate: {run['events']} events, {source}, mode {run['mode']}, {run['wall_s']}s")
         if run.get("skipped"):
             typer.echo(f"lines of the input that are not events (not produced): {run['skipped']}")
+        measured = f"churn by {run['churn_definition']}"
+        if "generator_mode" in run:
+            measured = (f"{run['generator_mode']} business, {measured}, "
+                        f"{'with' if run['activity'] else 'without'} activity events")
+        typer.echo(f"measured: {measured}")
         typer.echo(format_table(fig))
         typer.echo(f"alerts published: {fig.get('alerts_published')}")
         if pop := fig.get("burnout_population"):
@@ -103,7 +127,8 @@ def _check_input(ctx: typer.Context, input_file: Path | None, truth: Path | None
 
     if input_file is None or truth is None:
         fail("--input and --truth go together: the events to run and who really churned or burned out")
-    given = [f"--{name.replace('_', '-')}" for name in ("events", "seed", "bias", "fast", "write_card")
+    generator_only = ("events", "seed", "bias", "fast", "write_card", "mode", "no_activity")
+    given = [f"--{name.replace('_', '-')}" for name in generator_only
              if ctx.get_parameter_source(name).name == "COMMANDLINE"]
     if given:
         fail(f"{', '.join(given)}: only for generated events; with --input the events are the file's")

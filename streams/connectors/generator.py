@@ -23,6 +23,29 @@ shows 40% less and they fall silent (up to 60% fewer events) instead of
 complaining. So churn is predictable weeks ahead but not perfectly.
 Cancelled customers are replaced by new signups the following week.
 
+**What customers do** (``activity``, on by default; ``generator_activity``): each
+customer has a usage habit (0.5-2.3 active days a week; on an active day one
+``login`` event, sometimes ``feature_used`` or ``report_exported``, each with a
+``quantity``) and a purchase rhythm (an ``order_placed`` with ``quantity``,
+``product`` and an ``amount`` in EUR around its usual basket, every 7-35 days as
+usual gap). Over a churner's lead weeks its usage falls to about a fifth, quiet
+churners included (what their text does not show, their usage does), orders
+that are due are skipped more and more often and the gaps between them grow to
+3.5 times the usual; an incident halves the week's usage, fading with it; about
+one week in 33 anyone is away (a harmless dip). That is about two activity
+events per customer-week, so for a given ``limit`` the population is about half
+as large as without activity. Activity draws from its own RNG and numbers its
+events apart: with ``activity=False`` the stream is exactly the one without
+this model, and with it the other events are the same (for the same population).
+
+**Shop mode** (``mode="shop"``): no subscriptions, so no account events at
+all. The usage types are ``page_view``, ``product_viewed`` and
+``added_to_cart``; a customer present at the start appears with its first order
+or visit, a later one with an order in its first week. A churner's distress and
+decline go as above, and in its churn week it stops buying and visiting, for
+good; the others keep their rhythm; each one gone is replaced by a new customer
+the following week.
+
 **Employees** (``emp-0001`` ...) belong to teams (``team-support`` first; sizes
 vary; with enough people exactly one team has 3 members, for small-group
 suppression) and get a ``hire`` event in week 0. Each has a hidden *burnout
@@ -43,9 +66,21 @@ Text is real crowd-labelled sentences (see ``text_corpus``) drawn with the
 label that the hidden state asks for; the chosen labels are kept in
 ``sim.text_labels`` (event_id -> -1/0/1) for tests and never put into events.
 
+**Ground truth** (``ground_truth()``, as of the last record yielded): every
+customer has ``last_active_at``, the time of its last activity event or text
+(agents' replies and account events do not count), and ``stopped``: it cancelled
+or stopped buying for good. In subscription mode a
+customer ``churned`` when its ``cancellation`` was yielded and ``churned_at`` is
+that time. In shop mode a customer ``churned`` when it stopped for good and N
+days have passed since its last activity: ``churned_at`` is that last activity
+plus N days, the moment an inactivity rule can know it (N: the argument
+``churn_inactive_days``, by default the learners' setting, else 45). A stopped
+customer whose moment falls after the last record is not churned yet (censored).
+
 Size and ``limit``: without explicit ``customers``/``employees``/``teams``, the
 population scales with ``limit`` so that ``limit`` records fill about ``weeks``
-weeks (20,000 -> ~316 customers, 63 employees, 8 teams). The stream stops at
+weeks (20,000 -> ~171 customers, 34 employees, 5 teams with activity; ~316
+customers, 63 employees, 8 teams without). The stream stops at
 exactly ``limit`` records; if the weeks run out first, the simulation simply
 continues past ``weeks`` (with replacements keeping the population steady).
 Without a limit it runs ``weeks`` weeks. Everything derives from ``seed``.
@@ -60,13 +95,20 @@ import random
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 
-from . import generator_bias, generator_drift, generator_faults as faults
+from . import generator_activity, generator_bias, generator_drift, generator_faults as faults
 from .generator_people import PLANS, Customer, Employee, customer_week, employee_week, plan_sizes
 from .text_corpus import AGENT_REPLIES, pools
 
 WEEK, DAY, HOUR = 7 * 86400, 86400, 3600
 DEFAULT_CUSTOMERS, DEFAULT_EMPLOYEES = 300, 60
 EVENTS_PER_WEEK_DEFAULT = 730  # what 300 customers + 60 employees produce per week (measured, seeds 7-9)
+# the same with activity events, per mode (measured, seeds 7-9): the population scales with these
+EVENTS_PER_WEEK = {("subscription", False): EVENTS_PER_WEEK_DEFAULT, ("subscription", True): 1350,
+                   ("shop", True): 1280}
+MODES = ("subscription", "shop")
+#: Days without activity after which a shop customer counts as gone, when nobody says otherwise
+#: (the learners' ``churn_inactive_days`` when it exists).
+CHURN_INACTIVE_DAYS_DEFAULT = 45.0
 TEAM_NAMES = ("support", "sales", "engineering", "operations", "marketing", "finance", "product", "people",
               "design", "data", "success", "legal")
 
@@ -84,6 +126,8 @@ class GeneratorConfig:
     company: str = "Northwind"
     shift: str | None = None  # a planted drift, e.g. "channel:email@week10" (generator_drift)
     bias: str | None = None  # a planted bias for the audit's tests, e.g. "plan:business" (see generator_bias)
+    mode: str = "subscription"  # or "shop": no subscriptions, churn is stopping for good
+    activity: bool = True  # usage and purchase events (generator_activity)
 
 
 class SmbSimulation:
@@ -97,6 +141,10 @@ class SmbSimulation:
         if start.tzinfo is None:
             raise ValueError("start needs a time zone, e.g. 2026-05-01T00:00:00+00:00")
         generator_bias.parse_bias(self.config.bias)
+        if self.config.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.config.mode!r}")
+        if self.config.mode == "shop" and not self.config.activity:
+            raise ValueError("shop mode needs activity: a shop's customers are seen through their orders")
         self.start_ts = int(start.timestamp())
         midnight = start.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
         self.t0 = int(midnight.timestamp())  # times of day count from the start date's midnight (UTC)
@@ -107,11 +155,17 @@ class SmbSimulation:
     # ------------------------------------------------------------------ population
     def _setup(self, limit: int | None) -> None:
         cfg = self.config
-        scale = 1.0 if limit is None else limit / (EVENTS_PER_WEEK_DEFAULT * max(1, cfg.weeks))
+        per_week = EVENTS_PER_WEEK[cfg.mode, cfg.activity]
+        scale = 1.0 if limit is None else limit / (per_week * max(1, cfg.weeks))
         n_cust = cfg.customers if cfg.customers is not None else max(8, round(DEFAULT_CUSTOMERS * scale))
         n_emp = cfg.employees if cfg.employees is not None else max(6, round(DEFAULT_EMPLOYEES * scale))
         n_teams = cfg.teams if cfg.teams is not None else max(2, round(n_emp / 7.5))
         self.rng = random.Random(f"pulsewire-generator:{cfg.seed}")
+        # its own RNG: the other events are the same with activity on or off
+        self.activity_rng = random.Random(f"pulsewire-generator-activity:{cfg.seed}")
+        self.habits: dict[str, generator_activity.Habit] = {}
+        self.activity_seq: dict[str, int] = {}
+        self.last_active: dict[str, str] = {}  # customer id -> iso time of its last activity or text, once yielded
         self.text = pools(cfg.company)
         self.planted = generator_drift.planted(cfg.shift, cfg.seed, self.text)
         self.heap: list = []
@@ -153,7 +207,10 @@ class SmbSimulation:
             c.quiet = rng.random() < 0.25
         self.customers.append(c)
         t = self.at(week, rng.choice(self.workdays), rng.uniform(8, 19))
-        self.push(c, t, "account", "signup", customer_id=c.id, plan=PLANS[c.plan][0], mrr=PLANS[c.plan][1])
+        if self.config.mode != "shop":
+            self.push(c, t, "account", "signup", customer_id=c.id, plan=PLANS[c.plan][0], mrr=PLANS[c.plan][1])
+        if self.config.activity:
+            generator_activity.join(self, c, week)
         return c
 
     def new_employee(self, team_id: str, week: int) -> Employee:
@@ -182,8 +239,12 @@ class SmbSimulation:
         return max(self.start_ts, self.t0 + week * WEEK + day * DAY + int(hour * HOUR))
 
     def push(self, who, t: int, kind: str, type_: str, label: int | None = None, **fields) -> dict:
-        who.seq += 1
-        digest = hashlib.sha1(f"{self.config.seed}:{who.id}:{who.seq}".encode()).hexdigest()
+        if kind == "activity":  # numbered apart, so that the other events' ids do not depend on activity
+            self.activity_seq[who.id] = n = self.activity_seq.get(who.id, 0) + 1
+            digest = hashlib.sha1(f"{self.config.seed}:{who.id}:activity:{n}".encode()).hexdigest()
+        else:
+            who.seq += 1
+            digest = hashlib.sha1(f"{self.config.seed}:{who.id}:{who.seq}".encode()).hexdigest()
         rec = {"schema_version": 1, "event_id": "gen-" + digest[:16], "source": self.config.source, "kind": kind,
                "type": type_, "occurred_at": datetime.fromtimestamp(t, timezone.utc).isoformat()}
         rec.update(fields)
@@ -194,6 +255,10 @@ class SmbSimulation:
         heapq.heappush(self.heap, (t, self.n_pushed, rec))
         self.n_pushed += 1
         return rec
+
+    def activity_week(self, c: Customer, w: int, ramp: float, incident: float) -> None:
+        if self.config.activity:
+            generator_activity.customer_week(self, c, w, ramp, incident)
 
     def sentences(self, who: str, label: int, n: int = 1) -> str:
         pool = self.text[who][label]
@@ -268,6 +333,9 @@ class SmbSimulation:
 
     def _note(self, rec: dict) -> None:
         self.last_t = rec["occurred_at"]
+        acted = rec["kind"] == "activity" or (rec.get("text") and rec.get("author_role") != "agent")
+        if acted and rec.get("customer_id"):
+            self.last_active[rec["customer_id"]] = rec["occurred_at"]
         if rec["type"] == "cancellation":
             self.emitted_end[rec["customer_id"]] = rec["occurred_at"]
         elif rec["type"] == "exit":
@@ -282,12 +350,27 @@ class SmbSimulation:
     def key_for(rec) -> str:
         return faults.key_for(rec)
 
-    def ground_truth(self) -> dict:
-        """Who churned / burned out / left, as of the last record yielded so far."""
+    def ground_truth(self, churn_inactive_days: float | None = None) -> dict:
+        """Who churned / burned out / left, as of the last record yielded so far.
+
+        In shop mode a customer churned when it stopped for good and ``churn_inactive_days`` (default:
+        the learners' setting, else 45) have passed since its last activity: ``churned_at`` is that moment.
+        """
         last = datetime.fromisoformat(self.last_t).timestamp() if self.last_t else -math.inf
-        customers = {c.id: {"churn_propensity": round(c.p, 4), "churned": c.id in self.emitted_end,
-                            "churned_at": self.emitted_end.get(c.id), "signup_week": c.signup_week,
-                            "quiet": c.quiet} for c in self.customers}
+        days = default_inactive_days() if churn_inactive_days is None else float(churn_inactive_days)
+        customers = {}
+        for c in self.customers:
+            ended = self.emitted_end.get(c.id)
+            if self.config.mode == "shop":
+                ended = None
+                seen = self.last_active.get(c.id)
+                if not c.active and seen is not None:  # stopped for good: never active after ``seen``
+                    at = datetime.fromisoformat(seen) + timedelta(days=days)
+                    ended = at.isoformat() if at.timestamp() <= last else None  # later: censored
+            customers[c.id] = {"churn_propensity": round(c.p, 4), "churned": ended is not None, "churned_at": ended,
+                               "stopped": not c.active, "last_active_at": self.last_active.get(c.id),
+                               "signup_week": c.signup_week,
+                               "quiet": c.quiet}
         employees = {}
         for e in self.employees:
             bt = self.burnout_t.get(e.id)
@@ -298,6 +381,7 @@ class SmbSimulation:
                                "consent": e.consent, "hired_week": e.hired_week}
         return {"customers": customers, "employees": employees,
                 "config": {**asdict(self.config), **self.sizes, "weeks_simulated": self.week,
+                           "last_record_at": self.last_t, "churn_inactive_days": days,
                            "team_sizes": self.team_sizes()}}
 
     def team_sizes(self) -> dict[str, int]:
@@ -306,3 +390,12 @@ class SmbSimulation:
             if e.id not in self.emitted_end:
                 sizes[e.team] += 1
         return sizes
+
+
+def default_inactive_days() -> float:
+    """The learners' ``churn_inactive_days`` when their configuration has one, else 45."""
+    try:
+        from pulsewire.models.learners.processor import LearnerConfig
+    except ImportError:  # the generator alone, without the learners
+        return CHURN_INACTIVE_DAYS_DEFAULT
+    return float(getattr(LearnerConfig(), "churn_inactive_days", CHURN_INACTIVE_DAYS_DEFAULT))

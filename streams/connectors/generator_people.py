@@ -90,10 +90,13 @@ def daytime(sim, t: int) -> int:
 
 def customer_week(sim, c: Customer, w: int) -> None:
     rng = sim.rng
-    plan, mrr = PLANS[c.plan]
     if c.churn_week is not None and w >= c.churn_week:
+        if sim.config.mode == "shop":  # no account to cancel: the customer just stops, for good
+            c.active = False
+            sim.churned_pending += 1
+            return
         t = sim.at(w, rng.choice(sim.workdays), rng.uniform(8, 19))
-        sim.push(c, t, "account", "cancellation", customer_id=c.id, plan=plan, mrr=0.0)
+        sim.push(c, t, "account", "cancellation", customer_id=c.id, plan=PLANS[c.plan][0], mrr=0.0)
         c.active = False
         sim.churned_pending += 1
         return
@@ -105,16 +108,9 @@ def customer_week(sim, c: Customer, w: int) -> None:
     incident, c.carry = c.carry, (c.carry * 0.4 if c.carry > 0.05 else 0.0)
     s = clamp(0.3 * c.p + 0.85 * ramp ** 0.6 * (0.6 if c.quiet else 1.0) + incident + rng.gauss(0, 0.08))
     act = 1.0 - 0.6 * ramp if c.quiet else 1.0
-    if (w - c.signup_week) % 4 == 0:
-        sim.push(c, sim.at(w, c.renew_day, 6 + rng.random()), "account", "renewal", customer_id=c.id, plan=plan, mrr=mrr)
-    if ramp > 0.3 and c.plan > 0 and rng.random() < 0.12:
-        c.plan -= 1
-        sim.push(c, customer_time(sim, w), "account", "plan_change", customer_id=c.id,
-                 plan=PLANS[c.plan][0], previous_plan=plan, mrr=PLANS[c.plan][1])
-    elif s < 0.15 and c.plan < 2 and rng.random() < 0.008:
-        c.plan += 1
-        sim.push(c, customer_time(sim, w), "account", "plan_change", customer_id=c.id,
-                 plan=PLANS[c.plan][0], previous_plan=plan, mrr=PLANS[c.plan][1])
+    sim.activity_week(c, w, ramp, incident)
+    if sim.config.mode != "shop":  # a shop has no accounts: no renewals, no plan changes
+        _account_week(sim, c, w, ramp, s)
     for _ in range(poisson(rng, (0.14 + 0.55 * s) * act)):
         _ticket(sim, c, w, s)
     for _ in range(poisson(rng, (0.17 + 0.35 * s) * act)):
@@ -125,6 +121,22 @@ def customer_week(sim, c: Customer, w: int) -> None:
         sim.push(c, customer_time(sim, w), "review", "review", label, customer_id=c.id, rating=rating,
                  text=sim.sentences("customer", label, rng.randint(1, 3)), product=rng.choice(PRODUCTS),
                  channel=rng.choice(REVIEW_CHANNELS))
+
+
+def _account_week(sim, c: Customer, w: int, ramp: float, s: float) -> None:
+    rng = sim.rng
+    plan, mrr = PLANS[c.plan]
+    if (w - c.signup_week) % 4 == 0:
+        sim.push(c, sim.at(w, c.renew_day, 6 + rng.random()), "account", "renewal", customer_id=c.id, plan=plan,
+                 mrr=mrr)
+    if ramp > 0.3 and c.plan > 0 and rng.random() < 0.12:
+        c.plan -= 1
+        sim.push(c, customer_time(sim, w), "account", "plan_change", customer_id=c.id,
+                 plan=PLANS[c.plan][0], previous_plan=plan, mrr=PLANS[c.plan][1])
+    elif s < 0.15 and c.plan < 2 and rng.random() < 0.008:
+        c.plan += 1
+        sim.push(c, customer_time(sim, w), "account", "plan_change", customer_id=c.id,
+                 plan=PLANS[c.plan][0], previous_plan=plan, mrr=PLANS[c.plan][1])
 
 
 def _ticket(sim, c: Customer, w: int, s: float) -> None:

@@ -12,7 +12,7 @@ from pulsewire.models.learners.replay import Replay, hidden_label_sentiment
 from pulsewire.schemas import generate
 from pulsewire.schemas.alerts import ALERT_KINDS, MODELS, alert_id, kafka_record, make_cloudevent
 from pulsewire.streams.cli import app
-from pulsewire.streams.evaluate import generate as generate_events
+from pulsewire.streams.connectors.generator import GeneratorConfig, SmbSimulation
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,7 +44,8 @@ def test_every_alert_kind_links_its_model_card_and_the_link_resolves(kind):
 
 def test_the_alerts_the_learners_raise_link_their_cards():
     """Churn, a person's burnout and a team's burnout, as the per-entity and team logic raise them."""
-    sim, records = generate_events(11, 6000)
+    sim = SmbSimulation(GeneratorConfig(seed=11, activity=False))  # the text and account stream
+    records = list(sim.records(limit=6000))
     r = Replay(LearnerConfig(min_positives_to_alert=0)).run(records, hidden_label_sentiment(sim.text_labels))
     raised = {(a["alert_type"], a["subject_type"]) for a in r.alerts}
     assert {("churn", "customer"), ("burnout", "employee"), ("burnout", "team")} <= raised

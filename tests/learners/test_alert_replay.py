@@ -4,7 +4,7 @@ from pulsewire.models.learners.policy import DAY, AlertPolicy
 from pulsewire.models.learners.processor import LearnerConfig, process_event, route
 from pulsewire.models.learners.replay import Replay, hidden_label_sentiment
 from pulsewire.schemas.alerts import MODELS, make_cloudevent
-from pulsewire.streams.evaluate import generate
+from pulsewire.streams.connectors.generator import GeneratorConfig, SmbSimulation
 
 from .helpers import NEG, ev
 
@@ -16,7 +16,8 @@ def _ids(alerts) -> list[str]:
 
 
 def test_same_events_twice_give_the_same_alerts():
-    sim, records = generate(11, 6000)
+    sim = SmbSimulation(GeneratorConfig(seed=11, activity=False))  # the text and account stream
+    records = list(sim.records(limit=6000))
     sentiment = hidden_label_sentiment(sim.text_labels)
     scored = [(r, sentiment(r)) for r in records if isinstance(r, dict) and "kind" in r]
     r = Replay(CFG)

@@ -33,7 +33,8 @@ def _ts(iso: str) -> datetime:
 
 @pytest.fixture(scope="module")
 def run():
-    sim = SmbSimulation(GeneratorConfig(seed=7, start=START))
+    # the text, account and hr model; activity (tests/unit/test_generator_activity.py) leaves it unchanged
+    sim = SmbSimulation(GeneratorConfig(seed=7, start=START, activity=False))
     records = list(sim.records(limit=20_000))
     return sim, records, sim.ground_truth()
 

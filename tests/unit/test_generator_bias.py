@@ -6,7 +6,7 @@ from pulsewire.streams.connectors.generator import GeneratorConfig, SmbSimulatio
 
 
 def _run(bias, n=8000):
-    sim = SmbSimulation(GeneratorConfig(seed=11, bias=bias))
+    sim = SmbSimulation(GeneratorConfig(seed=11, bias=bias, activity=False))
     records = [r for r in sim.records(limit=n) if isinstance(r, dict)]
     return sim, records
 
