@@ -224,5 +224,5 @@ def _stored_versions(store, table: str, ids: list[str]) -> dict[str, list[Versio
 
 def _remove_versions(store, table: str, pairs: list[tuple[str, str]]) -> None:
     for event_id, digest in pairs:
-        store.command(f"DELETE FROM {table} WHERE event_id = {e:String} AND content_hash = {h:String}",
+        store.command(f"DELETE FROM {table} WHERE event_id = {{e:String}} AND content_hash = {{h:String}}",
                       {"e": event_id, "h": digest})
