@@ -45,6 +45,7 @@ def test_activity_is_aggregated_replays_change_nothing_and_bad_records_are_dead_
         scored="SELECT kind, count() AS n FROM events_scored FINAL GROUP BY kind ORDER BY kind",
         dead="SELECT reason, stage, detail FROM dead_letters FINAL WHERE source_topic = 'events.activity' "
              "ORDER BY detail",
+        other_dead="SELECT source_topic, reason, stage FROM dead_letters FINAL WHERE source_topic != 'events.activity'",
     )
     day = when.date().isoformat()
     assert r["daily"] == [
@@ -59,4 +60,5 @@ def test_activity_is_aggregated_replays_change_nothing_and_bad_records_are_dead_
     assert r["scored"] == [{"kind": "review", "n": 1}]  # no activity in events_scored; the worker went on
     assert [(d["reason"], d["stage"]) for d in r["dead"]] == [("invalid_value", "validate")] * 3
     details = " ".join(d["detail"] for d in r["dead"])
+    assert r["other_dead"] == []  # no later stage refused an activity event
     assert "needs currency" in details and "carry no text" in details and "activity.type" in details
