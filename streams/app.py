@@ -21,6 +21,7 @@ from pulsewire.models.learners.processor import LearnerConfig
 
 from . import faust_patches, readiness
 from .agents._common import StageStats
+from .activity import ActivitySink
 from .agents.learn import ModelRegistry, follow_snapshots
 from .fetch_pacing import pace_empty_fetches
 from .privacy import KeyRing, Pseudonymiser
@@ -73,6 +74,7 @@ class WorkerContext:
     resources: Resources
     sinks: dict[str, TableSink]
     events: EventSink  # events_scored, first version wins
+    activity: ActivitySink  # activity_events (first version wins), then activity_daily
     models: ModelRegistry
     learner_config: LearnerConfig
     agents: dict[str, Any] = field(default_factory=dict)
@@ -147,6 +149,7 @@ def create_app(settings: Settings, *, key: bytes | None = None, topics: TopicMap
         settings=settings, topic_map=topic_map, keys=keys, pseudonymise=keys.pseudonymise, topics=faust_topics,
         stats=StageStats(), resources=resources,
         sinks=sinks, events=EventSink(sinks["events_scored"]),
+        activity=ActivitySink(EventSink(sinks["activity_events"]), settings.activity_raw_days),
         models=ModelRegistry(keys.snapshot_key, settings.data_dir), learner_config=LearnerConfig.from_env())
 
     from .agents import install_all, selected_installers

@@ -164,6 +164,8 @@ class ErasableTable:
 #: in neither this list nor ``NOT_PER_PERSON``.
 ERASABLE: tuple[ErasableTable, ...] = (
     ErasableTable("events_scored", "if({type:String} = 'employee', employee_id, customer_id) = {id:String}"),
+    ErasableTable("activity_events", "{type:String} = 'customer' AND customer_id = {id:String}"),
+    ErasableTable("activity_daily", "{type:String} = 'customer' AND customer_id = {id:String}"),
     ErasableTable("predictions", "entity_id = {id:String}"),
     ErasableTable("risk_latest", "entity_id = {id:String}"),
     ErasableTable("learn_examples", "entity_id = {id:String}"),

@@ -49,6 +49,11 @@ TABLES: tuple[TableRetention, ...] = (
                    "toDateTime(ingested_at)", setting="events_ttl_days"),
     TableRetention("sentiment_minute", "per-minute sentiment sums by team, channel and product, with distinct-people "
                    "counts", "stored_at", setting="events_ttl_days"),
+    TableRetention("activity_events", "raw activity events (what a customer did: type, time, quantity, amount, "
+                   "product, session id, attributes), one row each", "toStartOfDay(stored_at)",
+                   setting="activity_raw_days"),
+    TableRetention("activity_daily", "per customer, day, type and currency: how many activity events, purchases, "
+                   "quantity and amount sums, first and last time", "toDateTime(computed_at)", setting="events_ttl_days"),
     TableRetention("predictions", "every churn and burnout probability per customer or employee pseudonym",
                    "toDateTime(stored_at)", setting="predictions_ttl_days"),
     TableRetention("risk_latest", "the latest churn or burnout probability and reasons per person",

@@ -88,7 +88,9 @@ class Settings(BaseSettings):
     consent_sources: str = Field(default=",".join(DEFAULT_CONSENT_SOURCES), description=(
         "Comma-separated event sources whose consent field is honoured; consent from others is ignored."))
     # How long the store keeps rows (streams/retention.py; the worker applies them, 0044 sets these defaults)
-    events_ttl_days: int = Field(default=365, ge=1, description="events_scored rows, sentiment_minute")
+    events_ttl_days: int = Field(default=365, ge=1, description="events_scored rows, sentiment_minute, activity_daily")
+    activity_raw_days: int = Field(default=7, ge=1, description="activity_events (raw activity rows; the daily "
+                                   "totals stay events_ttl_days); also how long a re-sent activity is a replay")
     predictions_ttl_days: int = Field(default=180, ge=1, description="predictions, risk_latest, learn_examples")
     audit_ttl_days: int = Field(default=365, ge=1, description="alerts_audit, alert_outcomes, consent_audit, "
                                 "data_access_audit")

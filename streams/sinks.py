@@ -61,6 +61,7 @@ SINKS: dict[str, SinkSpec] = {s.table: s for s in (
     SinkSpec("drift_events", "metrics, learn (drift watch)"),
     SinkSpec("bias_audit_daily", "audit"),
     SinkSpec("alert_outcomes", "outcomes"),
+    SinkSpec("activity_events", "sink"),
 )}
 
 #: What a withdrawn consent removes: the person's stored burnout predictions, latest risk and examples.
@@ -180,7 +181,8 @@ class TableSink:
 
 
 class EventSink:
-    """``events_scored`` with first-wins de-duplication (``streams/dedup.py``).
+    """``events_scored`` (or ``activity_events``: the table of ``sink``) with first-wins de-duplication
+    (``streams/dedup.py``).
 
     Per batch: look up the versions already stored for its event_ids, store only first versions,
     then look again, because another worker may have stored an earlier version of the same id
@@ -202,24 +204,25 @@ class EventSink:
         return sorted(plan.conflicts + [plan.insert[j] for j in again.conflicts])
 
     async def _resolve(self, ids: list[str], versions: list[Version]) -> Plan:
-        stored = await self.sink.call(f"look-up of {len(set(ids))} event ids", _stored_versions, sorted(set(ids)))
+        stored = await self.sink.call(f"look-up of {len(set(ids))} event ids", _stored_versions, self.sink.table,
+                                      sorted(set(ids)))
         plan = triage(ids, versions, stored)
         if plan.remove:
             log.warning("removing %d later versions of events stored by a concurrent writer: %s", len(plan.remove),
                         ", ".join(e for e, _ in plan.remove[:5]))
-            await self.sink.call("removal of later versions", _remove_versions, plan.remove)
+            await self.sink.call("removal of later versions", _remove_versions, self.sink.table, plan.remove)
         return plan
 
 
-def _stored_versions(store, ids: list[str]) -> dict[str, list[Version]]:
+def _stored_versions(store, table: str, ids: list[str]) -> dict[str, list[Version]]:
     out: dict[str, list[Version]] = {}
-    for r in store.query_dicts("SELECT event_id, ingested_at, content_hash FROM events_scored "
+    for r in store.query_dicts(f"SELECT event_id, ingested_at, content_hash FROM {table} "
                                "WHERE event_id IN {ids:Array(String)}", {"ids": ids}):
         out.setdefault(r["event_id"], []).append(Version(r["ingested_at"], r["content_hash"]))
     return out
 
 
-def _remove_versions(store, pairs: list[tuple[str, str]]) -> None:
+def _remove_versions(store, table: str, pairs: list[tuple[str, str]]) -> None:
     for event_id, digest in pairs:
-        store.command("DELETE FROM events_scored WHERE event_id = {e:String} AND content_hash = {h:String}",
+        store.command(f"DELETE FROM {table} WHERE event_id = {{e:String}} AND content_hash = {{h:String}}",
                       {"e": event_id, "h": digest})

@@ -5,7 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 
+from ..activity import is_activity
 from ._common import Batch, log, run_batches
+
+
+def to_score(events: list[dict]) -> list[int]:
+    """Indexes of the events whose text is scored: those with text, never an activity event (high
+    volume, no text; it passes on to ``scored.text`` unscored, so the features agent sees it).
+
+    >>> to_score([{"kind": "chat", "text": "slow"}, {"kind": "activity", "text": "x"}, {"kind": "review"}])
+    [0]
+    """
+    return [i for i, ev in enumerate(events) if ev.get("text") and not is_activity(ev)]
 
 
 def _sentiment(res) -> dict:
@@ -18,7 +29,7 @@ def install(app, ctx) -> None:
     scored = ctx.topics["scored.text"]
 
     async def score_batch(events: list[dict]) -> list[dict | None]:
-        idx = [i for i, ev in enumerate(events) if ev.get("text")]
+        idx = to_score(events)
         out: list[dict | None] = [None] * len(events)
         if idx:
             results = await asyncio.to_thread(ctx.scorer.score, [events[i]["text"] for i in idx])

@@ -1,5 +1,7 @@
 """sinks: ``scored.text`` → ``events_scored`` (+ ``pipeline_health``) and ``events.dlq`` → ``dead_letters``.
 
+Activity events go to ``activity_events`` and ``activity_daily`` instead (``streams/activity.py``).
+
 Rows are written through the table sinks (``streams/sinks.py``) before the batch is
 acknowledged (Faust's ``take`` acks after the loop body; the producer is flushed before
 offsets are committed), so a crash replays the batch, and ReplacingMergeTree keeps one row
@@ -18,6 +20,7 @@ from datetime import datetime, timezone
 
 from pulsewire.schemas.dead_letter import DeadLetter, Reason
 
+from ..activity import activity_row, is_activity
 from ..rows import dead_letter_row, scored_row
 from ._common import Batch, failure, run_batches, send_dead_letter
 
@@ -33,17 +36,24 @@ def health_rows(stats: dict[str, dict], ts: datetime | None = None) -> list[dict
 def install(app, ctx) -> None:
     s = ctx.settings
 
-    def scored(raw: bytes) -> dict:
-        return scored_row(json.loads(raw))
+    def scored(raw: bytes) -> tuple[bool, dict]:
+        """(is it an activity event, its row): activity has tables of its own."""
+        ev = json.loads(raw)
+        return (True, activity_row(ev["event"])) if is_activity(ev["event"]) else (False, scored_row(ev))
 
     async def store_scored(batch: Batch) -> None:
-        for i in await ctx.events.write([rec.value for rec in batch.records]):
-            rec = batch.records[i]
+        conflicts = []
+        for activity, sink in ((False, ctx.events), (True, ctx.activity)):
+            recs = [rec for rec in batch.records if rec.value[0] is activity]
+            if recs:
+                conflicts += [recs[i] for i in await sink.write([rec.value[1] for rec in recs])]
+        for rec in conflicts:
+            row = rec.value[1]
             batch.dead_letters += 1
             await send_dead_letter(ctx, DeadLetter.make(
                 rec.topic, rec.raw, Reason.CONFLICTING_DUPLICATE,
-                f"event_id {rec.value['event_id']!r} is already stored with other content; the first version "
-                f"stays (this version's content hash {rec.value['content_hash'][:16]})", where="sink",
+                f"event_id {row['event_id']!r} is already stored with other content; the first version "
+                f"stays (this version's content hash {row['content_hash'][:16]})", where="sink",
                 partition=rec.partition, offset=rec.offset))
         await ctx.sinks["pipeline_health"].write(health_rows(ctx.stats.drain()))
 

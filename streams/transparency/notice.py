@@ -20,7 +20,7 @@ import html
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Literal, Union, get_args
+from typing import Literal, Union, get_args, get_origin
 
 from pulsewire.schemas.events import EVENT_MODELS, KINDS
 
@@ -72,7 +72,7 @@ def _roles(kind: str) -> set[str]:
     or the author roles a chat message allows.
 
     >>> sorted(k for k in KINDS if "employee" in _roles(k)), sorted(k for k in KINDS if "customer" in _roles(k))
-    (['chat', 'hr'], ['account', 'chat', 'review', 'ticket'])
+    (['chat', 'hr'], ['account', 'activity', 'chat', 'review', 'ticket'])
     """
     model = EVENT_MODELS[kind]
     roles = {who for who in ("customer", "employee") if model.model_fields[f"{who}_id"].is_required()}
@@ -88,9 +88,13 @@ def kind_fields(kind: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
     >>> kind_fields("account")
     (('signup', 'renewal', 'cancellation', 'plan_change'), ('customer_id', 'employee_id', 'team_id', 'text', 'attributes', 'plan', 'previous_plan', 'mrr'))
+    >>> kind_fields("activity")[0]
+    ('any type the source names, e.g. login, feature_used, order_placed',)
     """
     model = EVENT_MODELS[kind]
-    types = get_args(model.model_fields["type"].annotation)
+    annotation = model.model_fields["type"].annotation
+    types = get_args(annotation) if get_origin(annotation) is Literal else (
+        "any type the source names, e.g. login, feature_used, order_placed",)
     return tuple(types), tuple(f for f in model.model_fields if f not in _BOOKKEEPING)
 
 

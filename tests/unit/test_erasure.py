@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from pulsewire.streams.activity import activity_row, recompute_daily
 from pulsewire.streams.erasure import ERASABLE, NOT_PER_PERSON, erase_rows, existing_tables, subject_of
 from pulsewire.streams.privacy import KeyRing
 
@@ -64,6 +65,11 @@ def _fill(store, entity_type: str, pid: str, team: str, at: datetime, tag: str) 
                                           "outcome_at": at, "alert_type": "burnout", "subject": pid,
                                           "subject_type": entity_type, "team_id": team, "model_version": "v",
                                           "alert_created_at": at, "alert_occurred_at": at, "content_hash": "h"}])
+    if entity_type == "customer":  # what a customer did: a raw row and its daily total
+        store.insert_rows("activity_events", [activity_row({
+            "event_id": f"{tag}-act-{pid}", "source": "shop", "kind": "activity", "type": "login", "customer_id": pid,
+            "occurred_at": at.isoformat(), "ingested_at": at.isoformat()})])
+        recompute_daily(store, [f"{pid}\x1f{at.date().isoformat()}"], raw_days=7)
     if entity_type == "employee":
         store.insert_rows("consent_audit", [{"entity_id": pid, "old_consent": None, "new_consent": 1, "source": "hris",
                                              "event_id": f"{tag}-c-{pid}", "occurred_at": at, "recorded_at": at}])
@@ -90,10 +96,12 @@ def test_erase_rows_removes_one_person_everywhere_and_nothing_else(store):
     removed, teams = erase_rows(store, gone)
 
     assert removed == {"events_scored": 3, "predictions": 1, "risk_latest": 1, "learn_examples": 1, "consent_audit": 1,
-                       "alerts_audit": 1, "alert_outcomes": 1}
+                       "alerts_audit": 1, "alert_outcomes": 1, "activity_events": 0, "activity_daily": 0}
     assert teams == [team]
     assert set(_person_rows(store, "employee", gone.entity_id).values()) == {0}
-    assert set(_person_rows(store, "employee", kept.entity_id).values()) == {1, 3}
+    kept_rows = _person_rows(store, "employee", kept.entity_id)
+    assert {kept_rows.pop("activity_events"), kept_rows.pop("activity_daily")} == {0}  # customers' tables
+    assert set(kept_rows.values()) == {1, 3}
     customer_rows = _person_rows(store, "customer", customer.entity_id)
     assert customer_rows.pop("consent_audit") == 0 and set(customer_rows.values()) == {1, 3}  # no consent rows
     assert _minute(store, team, at) == (6, 2)  # the minute's aggregate no longer counts them

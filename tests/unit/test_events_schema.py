@@ -68,4 +68,8 @@ def test_json_schema_accepts_what_the_models_accept_and_refuses_drift():
     jsonschema.validate(good, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**good, "kind": "nope"}, schema)
-    assert set(EVENT_MODELS) == {"review", "ticket", "chat", "hr", "account"}
+    assert set(EVENT_MODELS) == {"review", "ticket", "chat", "hr", "account", "activity"}
+    order = {**BASE, "kind": "activity", "type": "order_placed", "customer_id": "c1", "amount": 9.5, "currency": "EUR"}
+    jsonschema.validate(order, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**order, "type": "Order Placed"}, schema)

@@ -62,6 +62,11 @@ def rows_for(table: str, tag: str) -> tuple[list[dict], str, str]:
     t = _now(1)
     if table == "events_scored":
         return [scored_row(_scored(f"{tag}-{i}")) for i in range(3)], "source", "sinks"
+    if table == "activity_events":
+        from pulsewire.streams.activity import activity_row
+
+        return [activity_row({**_scored(f"{tag}-{i}")["event"], "kind": "activity", "type": "login", "text": None,
+                              "customer_id": tag}) for i in range(3)], "customer_id", tag
     if table == "dead_letters":
         return [dead_letter_row(DeadLetter.make(f"t.{tag}", f"x{i}", Reason.MALFORMED_JSON, "bad", personal_fields=[]),
                                 KEYS) for i in range(3)], "source_topic", f"t.{tag}"

@@ -92,7 +92,7 @@ def test_export_holds_the_persons_rows_and_nobody_elses_and_is_recorded_without_
     assert doc["subject"] == {"type": "employee", "id": raw, "stored_as": me.entity_id}
     assert {t: doc["counts"][t] for t in (t.table for t in ERASABLE)} == {
         "events_scored": 2, "predictions": 1, "risk_latest": 1, "learn_examples": 1, "alerts_audit": 1,
-        "alert_outcomes": 1, "consent_audit": 1}
+        "alert_outcomes": 1, "consent_audit": 1, "activity_events": 0, "activity_daily": 0}
     data = doc["data"]
     assert [e["text"] for e in data["events_scored"]] == [f"words of {me.entity_id} #0", f"words of {me.entity_id} #1"]
     assert {e["kind"] for e in data["events_scored"]} == {"hr"} and data["events_scored"][0]["source"] == "hris"
