@@ -19,7 +19,7 @@ set -eu
 BOOTSTRAP="${KAFKA_BOOTSTRAP:-kafka:9092}"
 P="${PULSEWIRE_TOPIC_PREFIX:-}"
 GROUP="${PULSEWIRE_APP_ID:-${P}pulsewire}"
-KINDS="review ticket chat hr account"
+KINDS="review ticket chat hr account activity"
 BIN="${KAFKA_BIN:-/opt/kafka/bin}"  # the Kafka CLI tools (a test swaps in recorders of the calls)
 
 user() {  # $1 name, $2 password
