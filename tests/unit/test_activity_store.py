@@ -97,7 +97,9 @@ def test_raw_rows_past_their_window_never_shrink_a_total(store):
     """Rows stored more days ago than the raw window may be expiring: their bucket is left as it is,
     and a late event for the same customer and day adds to the day's total."""
     c = f"act-{uuid.uuid4().hex[:8]}"
-    stored_before = datetime.now(timezone.utc) - timedelta(days=5)  # the table's own TTL keeps them (7 days)
+    # the store's clock, not ours: the window and the TTL are the store's (under faketime the two differ)
+    store_now = store.query_dicts("SELECT now64(3, 'UTC') AS t")[0]["t"]
+    stored_before = store_now - timedelta(days=5)  # the table's own TTL keeps them (7 days)
     old = [dict(r, stored_at=stored_before) for r in _batch(c)[:2]]  # two logins, stored 5 days ago
     store.insert_rows("activity_events", old)
     asyncio.run(_sink(store, raw_days=30).write(old))  # within a 30-day window: counted in their bucket
