@@ -172,3 +172,17 @@ def test_a_negative_total_is_a_dead_letter_unless_the_order_is_refunded(tmp_path
     assert [(e.event_id, e.amount) for e in sink.events] == [("shop:order:o4:refunded", None)]
     assert [(d.reason.value, d.detail.split(";")[0]) for d in sink.dead_letters] == [
         ("invalid_value", "order o3 has a negative total ('amount')")]
+
+
+def test_a_dead_letter_names_the_order_on_the_dlq_and_is_stored_without_it(tmp_path):
+    """As docs/connectors.md says: the detail names the order for every preset; the dead_letters row
+    of an order export (a personal source) has every value of three characters or more replaced."""
+    from pulsewire.streams.rows import dead_letter_row
+    from pulsewire.streams.privacy import KeyRing
+
+    text = SHOPIFY_HEADER + f"#1005,jo@bakery.example,paid,{T1},EUR,5,0,0,5.00,{T1},1,Tea,5.00,Jo Baker,,,5505\n"
+    p = write(tmp_path, "orders_export.csv", text)
+    (dl,) = run_connector(connector(p, mapping="shopify_orders", columns={"customer_id": "Customer ID"})).dead_letters
+    assert dl.detail.startswith("order #1005 has no customer id")
+    row = dead_letter_row(dl, KeyRing(b"k" * 32))
+    assert row["detail"].startswith("order [value] has no customer id") and "jo@bakery" not in str(row)
