@@ -8,6 +8,8 @@ consecutive lines of one order, whose quantities are summed and whose total is t
 * a cancelled, voided or failed order is ``order_cancelled`` (``...:cancelled``), a fully refunded one
   ``order_refunded`` (``...:refunded``), both without an amount: they are not purchases. An export
   taken after the change adds that event; the ``order_placed`` already stored stays.
+* A negative total on an order that is not refunded or cancelled is a dead letter (``invalid_value``):
+  it would count as a purchase.
 * An order without a customer id (a guest checkout; WooCommerce writes ``0``) or whose customer id is
   an e-mail address is a dead letter: an address is never used as a customer id.
 """
@@ -155,6 +157,9 @@ def map_order(lines: list[dict], cols: dict[str, str | None], source: str, assum
     currency = (value("currency") or "").upper() or None
     if amount is not None and currency is None:
         raise Reject(Reason.MISSING_FIELD, f"order {order} has a total but no currency (column {cols['currency']!r})")
+    if amount is not None and amount < 0 and kind == "order_placed":  # a refund arrives as a refunded status
+        raise Reject(Reason.INVALID_VALUE, f"order {order} has a negative total ({cols['amount']!r}); an order's "
+                                           "total is what was paid, a refund is an order with a refunded status")
     quantities = [q for line in lines if (q := to_float(line.get(cols["quantity"]) if cols["quantity"] else None))
                   is not None]
     products = list(dict.fromkeys(p for line in lines if (p := str(line.get(cols["product"]) or "").strip())))

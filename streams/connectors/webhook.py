@@ -8,7 +8,7 @@ product-analytics calls in the Segment spec (``track``, ``identify``: ``activity
   variables named in the config, never from the config file.
 * A request is answered 200 only after its event is produced (``Raw.ack``); a malformed or
   unmappable body (not JSON, too deeply nested, not an object) is dead-lettered, then answered
-  400; over ``max_body_bytes``: 413; queue full or broker slow past ``ack_timeout_s``: 503 (the
+  400 with the dead letter's reason and its detail without the body's values; over ``max_body_bytes``: 413; queue full or broker slow past ``ack_timeout_s``: 503 (the
   sender retries: same event_id, de-duplicated). Malformed input never gets a 500.
 * Replays: a delivery id already accepted is answered 200 ``duplicate`` without producing again.
   The ids are recorded on ``connectors.deliveries`` with the event they delivered, so a restarted
@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..json_input import JsonRejected, loads_json
 from ..sdk import Connector, ConnectorConfig, ConnectorError, Raw, Reason, Reject, compact, parse_time
+from ..redaction import scrub
 from .segment import map_segment
 
 log = logging.getLogger(__name__)
@@ -383,10 +384,10 @@ class Webhook(Connector):
                 raise JsonRejected(Reason.NOT_AN_OBJECT, f"expected a JSON object, got {type(obj).__name__}")
         except JsonRejected as exc:
             outcome = await self._submit(None, Raw(None, raw=body, reject=(exc.reason, f"{path}: {exc.detail}")))
-            return self._answer(outcome, error=str(exc))
+            return self._answer(*outcome, error=str(exc))
         except ValueError as exc:  # UnicodeDecodeError included
             outcome = await self._submit(None, Raw(None, raw=body, reject=(Reason.MALFORMED_JSON, f"{path}: {exc}")))
-            return self._answer(outcome, error=f"malformed JSON: {exc}")
+            return self._answer(*outcome, error=f"malformed JSON: {exc}")
         if route.provider == "slack" and obj.get("type") == "url_verification":
             challenge = obj.get("challenge")
             return web.json_response({"challenge": challenge if isinstance(challenge, str) else ""})
@@ -402,7 +403,8 @@ class Webhook(Connector):
             return web.json_response({"status": "duplicate"})
         payload = {"route": path, "received_at": datetime.now(timezone.utc).isoformat(),
                    "body_sha256": hashlib.sha256(body).hexdigest(), "body": obj}
-        return self._answer(await self._submit(did, Raw(payload, raw=body, remember=did)))
+        return self._answer(*await self._submit(did, Raw(payload, raw=body, remember=did)),
+                            record=body.decode("utf-8", "replace"))
 
     async def _segment_batch(self, path: str, obj: dict):
         """Segment's ``{"type": "batch", "batch": [calls]}``: each call on its own (its own delivery id and
@@ -412,49 +414,53 @@ class Webhook(Connector):
         calls = obj.get("batch")
         if not isinstance(calls, list) or not calls:
             raw = Raw(None, raw=json.dumps(obj), reject=(Reason.MISSING_FIELD, f"{path}: a batch without calls"))
-            return self._answer(await self._submit(None, raw), error="a batch without calls")
+            return self._answer(*await self._submit(None, raw), error="a batch without calls")
         received_at = datetime.now(timezone.utc).isoformat()
 
-        async def one(i: int, call) -> str:
+        async def one(i: int, call) -> tuple[str, str, tuple | None]:
             text = json.dumps(call, ensure_ascii=False)
             if not isinstance(call, dict):
-                return await self._submit(None, Raw(None, raw=text, reject=(
+                return text, *await self._submit(None, Raw(None, raw=text, reject=(
                     Reason.NOT_AN_OBJECT, f"{path}: batch[{i}] is a {type(call).__name__}, not a call")))
             did = delivery_id("segment", call, text.encode())
             if did in self._seen:
-                return "duplicate"
+                return text, "duplicate", None
             payload = {"route": path, "received_at": received_at,
                        "body_sha256": hashlib.sha256(text.encode()).hexdigest(), "body": call}
-            return await self._submit(did, Raw(payload, raw=text, remember=did))
+            return text, *await self._submit(did, Raw(payload, raw=text, remember=did))
 
-        outcomes = await asyncio.gather(*(one(i, call) for i, call in enumerate(calls)))
+        results = await asyncio.gather(*(one(i, call) for i, call in enumerate(calls)))
+        outcomes = [outcome for _, outcome, _ in results]
         counts = {k: outcomes.count(k) for k in dict.fromkeys(outcomes)}
         if "busy" in counts:
             return web.json_response({"error": "busy; retry", "calls": counts}, status=503, headers={"Retry-After": "1"})
         if "dead_lettered" in counts:
-            return web.json_response({"status": "dead_lettered", "calls": counts}, status=400)
+            errors = [{"index": i, **why(verdict, text)} for i, (text, outcome, verdict) in enumerate(results)
+                      if outcome == "dead_lettered"]
+            return web.json_response({"status": "dead_lettered", "calls": counts, "errors": errors}, status=400)
         return web.json_response({"status": "produced" if "produced" in counts else outcomes[0], "calls": counts})
 
-    async def _submit(self, did: str | None, raw: Raw) -> str:
+    async def _submit(self, did: str | None, raw: Raw) -> tuple[str, tuple | None]:
+        """``(outcome, verdict)``: the runtime's outcome and, for a dead letter, its ``(reason, detail)``."""
         if did in self._inflight:  # the same delivery, twice at once: answer both from one production
             return await asyncio.shield(self._inflight[did])
         fut = self._loop.create_future()
         def ack(outcome: str) -> None:  # called from the runner's thread once the outcome is durable
             try:
-                self._loop.call_soon_threadsafe(lambda: fut.done() or fut.set_result(outcome))
+                self._loop.call_soon_threadsafe(lambda: fut.done() or fut.set_result((outcome, raw.verdict)))
             except RuntimeError:  # server already stopped: the caller has gone
                 pass
         raw.ack = ack
         try:
             self._q.put_nowait(raw)
         except queue.Full:
-            return "busy"
+            return "busy", None
         if did:
             self._inflight[did] = fut
         try:
             outcome = await asyncio.wait_for(asyncio.shield(fut), self.config.ack_timeout_s)
         except asyncio.TimeoutError:
-            return "busy"
+            return "busy", None
         finally:
             self._inflight.pop(did, None)
         if did and self.config.replay_window:
@@ -462,11 +468,26 @@ class Webhook(Connector):
         return outcome
 
     @staticmethod
-    def _answer(outcome: str, error: str = ""):
+    def _answer(outcome: str, verdict: tuple | None, error: str = "", record: str = ""):
         from aiohttp import web
 
         if outcome == "busy":
             return web.json_response({"error": "busy; retry"}, status=503, headers={"Retry-After": "1"})
         if outcome == "dead_lettered":
-            return web.json_response({"status": "dead_lettered", "error": error or "unmappable payload"}, status=400)
+            answer = why(verdict, record)
+            return web.json_response({"status": "dead_lettered", **answer, "error": error or answer["error"]},
+                                     status=400)
         return web.json_response({"status": outcome})
+
+
+def why(verdict: tuple | None, record: str) -> dict[str, str]:
+    """A dead letter's reason and detail as the sender is told them: without any value of its record
+    (an answer may be logged by proxies on the way; a detail written by pydantic can quote the input).
+
+    >>> why((Reason.INVALID_VALUE, "not a Segment call type: 'tarck' (expected track, identify)"), '{"type": "tarck"}')
+    {'reason': 'invalid_value', 'error': 'not a Segment call type: [value] (expected track, identify)'}
+    """
+    if verdict is None:
+        return {"reason": Reason.MAPPING_FAILED.value, "error": "unmappable payload"}
+    reason, detail = verdict
+    return {"reason": reason.value, "error": scrub(detail, record) if record else detail}

@@ -85,6 +85,8 @@ class Raw:
     ack:     called with "produced", "dead_lettered" or "skipped" once the outcome is durable.
     remember: a delivery id the runtime records (topic ``connectors.deliveries``) in the same batch as
              the record's outcome, so a restarted connector gets it back in ``restore()``.
+    verdict: ``(Reason, detail)`` of its dead letter, set by the runtime, so a push source can tell its
+             sender why (read it in ``ack``).
     """
 
     payload: Any
@@ -93,6 +95,7 @@ class Raw:
     reject: tuple[Reason, str] | None = None
     ack: Callable[[str], None] | None = None
     remember: str | None = None
+    verdict: tuple[Reason, str] | None = None
 
 
 class Connector:

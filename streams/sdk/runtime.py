@@ -48,6 +48,7 @@ class Message:
 def to_messages(connector: Connector, raw: Raw) -> tuple[list[Message], str]:
     """Map and validate one raw record: ``(messages, outcome)``; pure apart from calling ``map()``."""
     def dead(reason: Reason, detail: str) -> tuple[list[Message], str]:
+        raw.verdict = (reason, detail)
         dl = dead_letter(connector, raw, reason, detail)
         return [Message(DLQ.name, connector.instance.encode(), dl.model_dump_json().encode())], "dead_lettered"
 

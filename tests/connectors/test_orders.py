@@ -98,14 +98,16 @@ def test_malformed_rows_become_dead_letters_with_reasons_and_the_file_goes_on(tm
         f"A-8,cust-8\n"                                                # too few fields
         f"A-9,cust-9,{DAY}T10:00:00Z,5.00,EUR,1,Tea\n"
         f"A-9,cust-9,{DAY}T10:00:00Z,6.00,EUR,1,Tea\n"                # its lines disagree on the total
-        f"A-10,cust-10,{DAY}T10:00:00Z,5.00,EUR,1,Tea\n")
+        f"A-10,cust-10,{DAY}T10:00:00Z,5.00,EUR,1,Tea\n"
+        f"A-11,cust-11,{DAY}T10:00:00Z,-5.00,EUR,1,Tea\n")            # a negative total, not a refund
     sink = run_connector(connector(write(tmp_path, "orders.csv", text), mapping="orders"))
     assert [e.event_id for e in sink.events] == ["shop:order:A-1", "shop:order:A-2", "shop:order:A-10"]
     reasons = [(d.reason.value, d.detail) for d in sink.dead_letters]
     # a line that cannot be read goes out at once; an order once its last line has been read
     assert [r for r, _ in reasons] == ["missing_field", "missing_field", "wrong_type", "missing_field",
-                                       "missing_field", "invalid_source_id", "invalid_value"]
+                                       "missing_field", "invalid_source_id", "invalid_value", "invalid_value"]
     assert "has 2 fields" in reasons[4][1]
+    assert "order A-11 has a negative total" in reasons[7][1]
     assert "e-mail addresses are not used as ids" in reasons[1][1]
     assert "disagree on amount" in reasons[6][1]
 
@@ -160,3 +162,27 @@ def test_an_order_export_imported_twice_on_a_real_broker_gives_the_same_ids(brok
                                                             "shop:order:#1003:cancelled", "shop:order:#1004"]
                                                 for _ in range(2)]
     assert records[0::2] == records[1::2]
+
+
+def test_a_negative_total_is_a_dead_letter_unless_the_order_is_refunded(tmp_path):
+    text = "order_id,customer_id,ordered_at,amount,currency,quantity,product,status\n" + (
+        f"o3,c2,{DAY}T10:00:00Z,-5,USD,1,Tea,completed\n"
+        f"o4,c2,{DAY}T10:00:00Z,-5,USD,1,Tea,refunded\n")
+    sink = run_connector(connector(write(tmp_path, "orders.csv", text), mapping="orders"))
+    assert [(e.event_id, e.amount) for e in sink.events] == [("shop:order:o4:refunded", None)]
+    assert [(d.reason.value, d.detail.split(";")[0]) for d in sink.dead_letters] == [
+        ("invalid_value", "order o3 has a negative total ('amount')")]
+
+
+def test_a_dead_letter_names_the_order_on_the_dlq_and_is_stored_without_it(tmp_path):
+    """As docs/connectors.md says: the detail names the order for every preset; the dead_letters row
+    of an order export (a personal source) has every value of three characters or more replaced."""
+    from pulsewire.streams.rows import dead_letter_row
+    from pulsewire.streams.privacy import KeyRing
+
+    text = SHOPIFY_HEADER + f"#1005,jo@bakery.example,paid,{T1},EUR,5,0,0,5.00,{T1},1,Tea,5.00,Jo Baker,,,5505\n"
+    p = write(tmp_path, "orders_export.csv", text)
+    (dl,) = run_connector(connector(p, mapping="shopify_orders", columns={"customer_id": "Customer ID"})).dead_letters
+    assert dl.detail.startswith("order #1005 has no customer id")
+    row = dead_letter_row(dl, KeyRing(b"k" * 32))
+    assert row["detail"].startswith("order [value] has no customer id") and "jo@bakery" not in str(row)

@@ -110,7 +110,7 @@ def test_a_retried_delivery_is_answered_duplicate(hook):
     assert len(hook.sink.events) == 1
 
 
-@pytest.mark.parametrize("call, reason, detail", [
+UNUSABLE = [
     ({**ORDER, "userId": None}, "missing_field", "userId missing (anonymousId only)"),
     ({k: v for k, v in ORDER.items() if k != "userId"}, "missing_field", "userId missing (anonymousId only)"),
     ({**ORDER, "userId": "jo@bakery.example"}, "missing_field", "e-mail addresses are not used as ids"),
@@ -120,7 +120,12 @@ def test_a_retried_delivery_is_answered_duplicate(hook):
     ({**ORDER, "properties": {"total": "ten", "currency": "EUR"}}, "wrong_type", "properties.total is not a number"),
     ({**ORDER, "event": "  "}, "missing_field", "without an event name"),
     ({**ORDER, "type": "purchase"}, "invalid_value", "not a Segment call type"),
-])
+    ({**ORDER, "timestamp": (datetime.now(timezone.utc) + timedelta(days=400)).isoformat()},
+     "timestamp_out_of_range", "in the future"),
+]
+
+
+@pytest.mark.parametrize("call, reason, detail", UNUSABLE)
 def test_unusable_calls_are_dead_letters_with_a_reason(call, reason, detail):
     dl = dead_letter_of(call)
     assert dl.reason.value == reason and detail in dl.detail, dl.detail
@@ -132,6 +137,20 @@ def test_an_anonymous_call_is_answered_400_with_its_reason(hook):
     (dl,) = hook.wait_for(1, dead=True)
     assert dl.reason.value == "missing_field" and "anonymous" in dl.detail
     assert not hook.sink.events
+
+
+def test_each_unusable_call_is_answered_400_with_its_reason_and_a_detail_without_its_values(hook):
+    post(hook, FEATURE)  # the server is up
+    for i, (call, reason, detail) in enumerate(UNUSABLE):
+        code, answer = post_json(hook, {**call, "messageId": f"m-bad-{i}"})
+        assert (code, answer["status"], answer["reason"]) == (400, "dead_lettered", reason), answer
+        assert detail in answer["error"], answer
+        assert "jo@bakery.example" not in json.dumps(answer) and "cust-4711" not in json.dumps(answer)
+    code, answer = post_json(hook, {"type": "batch", "batch": [FEATURE, {**ORDER, "userId": "jo@bakery.example"}]})
+    assert (code, answer["errors"]) == (400, [{"index": 1, "reason": "missing_field", "error":
+                                               "userId is an e-mail address; e-mail addresses are not used as ids"}])
+    code, answer = post_json(hook, {**ORDER, "type": "jo@bakery.example", "messageId": "m-bad-type"})
+    assert answer["reason"] == "invalid_value" and "jo@bakery.example" not in answer["error"], answer
 
 
 def test_refunds_are_negative_and_page_calls_are_skipped():
