@@ -27,10 +27,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .topics import ALERT_TOPICS, EVENT_TOPICS, GROUP_TOPICS, TopicMap, ensure_topics
+from .topics import (ALERT_TOPICS, EVENT_TOPICS, GROUP_TOPICS, LEARN_BURNOUT, LEARN_CHURN, SCORED, TopicMap,
+                     ensure_topics)
 
 # Alerts are read by the worker's audit agent too (under the worker's group); waiting for them
 # means the audit table is complete when the figures are read.
+# how far the scorer, the features agent and the learner may trail the produced events (in records): a
+# label releases up to 64 examples at once, so a tight bound here would stall on every renewal wave
+DOWNSTREAM_LAG_FACTOR = 8
 DRAIN_TOPICS = [t.name for t in (*GROUP_TOPICS, *ALERT_TOPICS)]
 
 
@@ -87,7 +91,11 @@ def produce_paced(bootstrap: str, topics: TopicMap, records, topic_for, key_for,
     from .progress import ProgressReader
 
     kinds = topics.names(EVENT_TOPICS)
-    reader = ProgressReader(bootstrap, topics.group, kinds)
+    # Live, event time is wall time and the learner keeps up; a replay compresses months into minutes,
+    # and without this wait the learner fell months of event time behind the predictions (the shop
+    # run's model had learned no positive example by the time 80% of the stream was scored).
+    downstream = topics.names((SCORED, LEARN_CHURN, LEARN_BURNOUT))
+    reader = ProgressReader(bootstrap, topics.group, kinds + downstream)
     producer = KafkaProducer(**KafkaConnection.of(bootstrap).kafka_python_kwargs(
         acks="all", linger_ms=5, enable_idempotence=True, client_id="pulsewire-evaluate"))
     n, last_print = 0, time.monotonic()
@@ -102,7 +110,8 @@ def produce_paced(bootstrap: str, topics: TopicMap, records, topic_for, key_for,
                 if worker.poll() is not None:
                     raise EvaluateError(f"the worker exited early with code {worker.returncode}; see worker.log")
                 p = reader.read()
-                if sum(max(0, p.lag(t)) for t in kinds) <= max_lag:
+                if (sum(max(0, p.lag(t)) for t in kinds) <= max_lag
+                        and sum(max(0, p.lag(t)) for t in downstream) <= DOWNSTREAM_LAG_FACTOR * max_lag):
                     break
                 time.sleep(0.05)
             if console is not None and time.monotonic() - last_print > 15:
