@@ -46,12 +46,11 @@ def register(app: typer.Typer) -> None:
         from pulsewire.models.learners.evaluation import format_table
 
         from ..evaluate import EvalOptions, EvaluateError, run_fast, run_pipeline
-        from .errors import load_settings
-
         from ..connectors.generator_bias import parse_bias
-        from .errors import fail
+        from .errors import fail, load_learner_config, load_settings
 
         load_settings(data_dir=data_dir)  # a bad setting is one line, before the data dir is touched
+        load_learner_config()
         if input_file is not None or truth is not None:
             _check_input(ctx, input_file, truth)
         if card_dir is not None and not card_dir.is_dir():

@@ -27,11 +27,12 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from ..demo import DemoError, DemoOptions, run_demo
-        from .errors import fail, load_settings
+        from .errors import fail, load_learner_config, load_settings
 
         from ..connectors.generator_bias import parse_bias
 
         load_settings(data_dir=data_dir)  # a bad setting is one line, before the data dir is touched
+        load_learner_config()
         try:
             parse_bias(bias)
         except ValueError as exc:
