@@ -187,3 +187,15 @@ def test_evaluate_input_errors_are_one_line(tmp_path, args, needles):
                                    "--data-dir", str(tmp_path / "run")])
     user_error(res, *needles)
     assert not (tmp_path / "run").exists()
+
+
+def test_evaluate_without_activity_says_how_many_it_left_out(tmp_path):
+    from pulsewire.streams.evaluate import generate
+
+    _, records = generate(7, 1000)
+    left_out = sum(1 for r in records if r.get("kind") == "activity")
+    res = CliRunner().invoke(app, ["evaluate", "--fast", "--no-activity", "-n", "1000",
+                                   "--data-dir", str(tmp_path / "run")])
+    assert res.exit_code == 0, res.output
+    assert (f"--no-activity: left out {left_out} activity events of the 1000 generated "
+            f"({1000 - left_out} remain)") in res.output
