@@ -137,7 +137,9 @@ def generate_counted(seed: int, events: int, bias: str | None = None, mode: str 
 
 
 def is_activity_record(rec) -> bool:
-    """>>> is_activity_record({"kind": "activity"}), is_activity_record(b"not json")
+    """An activity event (a bad record, bytes, is none).
+
+    >>> is_activity_record({"kind": "activity"}), is_activity_record(b"not json")
     (True, False)
     """
     return isinstance(rec, dict) and rec.get("kind") == "activity"
