@@ -70,6 +70,10 @@ class EvalOptions:
 
         return replace(LearnerConfig.from_env(), churn_definition=self.definition())
 
+    def left_out(self, n: int) -> dict:
+        """How many activity events --no-activity left out of those generated, for the run's figures."""
+        return {} if self.activity else {"activity_left_out": n}
+
     def measured(self) -> dict:
         """What a run measured, for its printed figures."""
         if self.input is not None:  # a file's events: no generator, whatever they hold
@@ -126,13 +130,28 @@ def produce_paced(bootstrap: str, topics: TopicMap, records, topic_for, key_for,
 def generate(seed: int, events: int, bias: str | None = None, mode: str = "subscription", activity: bool = True):
     """The simulated SMB's first ``events`` records; with ``activity=False`` the same records without their
     activity events (the same customers and churn, so figures with and without activity compare fairly)."""
+    sim, records, _ = generate_counted(seed, events, bias, mode, activity)
+    return sim, records
+
+
+def generate_counted(seed: int, events: int, bias: str | None = None, mode: str = "subscription",
+                     activity: bool = True):
+    """``generate``, and how many activity events ``activity=False`` left out of those generated."""
     from .connectors.generator import GeneratorConfig, SmbSimulation
 
     sim = SmbSimulation(GeneratorConfig(seed=seed, bias=bias, mode=mode))
     records = list(sim.records(limit=events))
-    if not activity:
-        records = [r for r in records if not (isinstance(r, dict) and r.get("kind") == "activity")]
-    return sim, records
+    kept = records if activity else [r for r in records if not is_activity_record(r)]
+    return sim, kept, len(records) - len(kept)
+
+
+def is_activity_record(rec) -> bool:
+    """An activity event (a bad record, bytes, is none).
+
+    >>> is_activity_record({"kind": "activity"}), is_activity_record(b"not json")
+    (True, False)
+    """
+    return isinstance(rec, dict) and rec.get("kind") == "activity"
 
 
 def load_input(path: Path) -> tuple[list[dict], dict[str, int]]:
@@ -214,7 +233,7 @@ def wait_all_drained(bootstrap: str, topics: TopicMap, worker, produced: int, st
             scored = p.done(topics.name("scored.text"))
             if console is not None and time.monotonic() - last_print > 15:
                 last_print = time.monotonic()
-                console.print(f"  scored {scored}/{produced}, lag {lag}")
+                console.print(f"  through scoring {scored}/{produced}, lag {lag}")
             if lag == 0 and scored >= produced * 0.9:
                 quiet_since = quiet_since or time.monotonic()
                 if time.monotonic() - quiet_since >= 6.0:
@@ -292,9 +311,9 @@ def run_pipeline(opts: EvalOptions, console=None) -> dict:
         (records, skipped), truth = load_input(opts.input), load_truth(opts.truth)
         topic_for, key_for, source = replay.topic_for, replay.key_for, {"input": str(opts.input), "skipped": skipped}
     else:
-        sim, records = generate(opts.seed, opts.events, opts.bias, opts.mode, opts.activity)
+        sim, records, left_out = generate_counted(opts.seed, opts.events, opts.bias, opts.mode, opts.activity)
         truth, topic_for, key_for, source = (sim.ground_truth(cfg.churn_inactive_days), sim.topic_for, sim.key_for,
-                                             {"seed": opts.seed})
+                                             {"seed": opts.seed, **opts.left_out(left_out)})
     from datetime import datetime
 
     end_t = max(datetime.fromisoformat(r["occurred_at"]).timestamp() for r in records if isinstance(r, dict))
@@ -309,9 +328,10 @@ def run_pipeline(opts: EvalOptions, console=None) -> dict:
         sent = produce_paced(bootstrap, topics, records, topic_for, key_for, worker, opts.chunk, opts.max_lag, console)
         if console is not None:
             console.print(f"sent {sent} events in {time.monotonic() - t0:.1f}s; waiting for the pipeline")
-        # activity events are not text-scored: only the others are expected on scored.text
-        to_score = sum(1 for r in records if not (isinstance(r, dict) and r.get("kind") == "activity"))
-        t_done = wait_all_drained(bootstrap, topics, worker, min(sent, to_score), opts.stall_timeout_s, console)
+        # every event the validator passes reaches scored.text, activity too (passed on unscored); a bad
+        # record is a dead letter instead
+        expected = sum(1 for r in records if isinstance(r, dict))
+        t_done = wait_all_drained(bootstrap, topics, worker, min(sent, expected), opts.stall_timeout_s, console)
         rc = stop_process(worker, timeout_s=60)
         worker = None
         if rc not in (0, -15):
@@ -333,12 +353,13 @@ def run_fast(opts: EvalOptions) -> dict:
     from pulsewire.models.learners.replay import Replay, hidden_label_sentiment
 
     t0 = time.monotonic()
-    sim, records = generate(opts.seed, opts.events, opts.bias, opts.mode, opts.activity)
+    sim, records, left_out = generate_counted(opts.seed, opts.events, opts.bias, opts.mode, opts.activity)
     cfg = opts.learner_config()
     r = Replay(cfg).run(records, hidden_label_sentiment(sim.text_labels))
     days = cfg.churn_inactive_days
     fig = r.figures(with_churn_definition(sim.ground_truth(days), opts.definition(), days))
     fig["alerts_published"] = {k: sum(1 for a in r.alerts if a["alert_type"] == k) for k in ("churn", "burnout", "sentiment")}
     fig["run"] = {"mode": "fast (in-process, hidden text labels as sentiment)", "events": len(records),
-                  "seed": opts.seed, "wall_s": round(time.monotonic() - t0, 1), **opts.measured()}
+                  "seed": opts.seed, "wall_s": round(time.monotonic() - t0, 1), **opts.measured(),
+                  **opts.left_out(left_out)}
     return fig

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 
 from pulsewire.schemas.events import PURCHASE_TYPES
@@ -96,7 +97,12 @@ class LearnerConfig:
         ...     LearnerConfig.from_env({"PULSEWIRE_LEARN_CHURN_DEFINITION": "silence"})
         ... except ValueError as exc:
         ...     print(exc)
-        PULSEWIRE_LEARN_*: unknown churn definition 'silence': use 'subscription' or 'inactivity'
+        PULSEWIRE_LEARN_CHURN_DEFINITION: 'silence' is not one of subscription, inactivity
+        >>> try:
+        ...     LearnerConfig.from_env({"PULSEWIRE_LEARN_CHURN_INACTIVE_DAYS": "-3"})
+        ... except ValueError as exc:
+        ...     print(exc)
+        PULSEWIRE_LEARN_CHURN_INACTIVE_DAYS must be > 0 (got -3)
         """
         kw = {}
         for name, f in cls.__dataclass_fields__.items():
@@ -107,10 +113,16 @@ class LearnerConfig:
                     kw[name] = type(f.default)(v)
                 except ValueError:
                     raise inactivity.ChurnDefinitionError(f"{var}: expected a number, got {v!r}") from None
+        if kw.get("churn_definition", "subscription") not in inactivity.DEFINITIONS:
+            raise inactivity.ChurnDefinitionError(
+                f"PULSEWIRE_LEARN_CHURN_DEFINITION: {kw['churn_definition']!r} is not one of "
+                f"{', '.join(inactivity.DEFINITIONS)}")
         try:
             return cls(**kw)
         except inactivity.ChurnDefinitionError as exc:
-            raise inactivity.ChurnDefinitionError(f"PULSEWIRE_LEARN_*: {exc}") from None
+            # the rules over several settings name fields: name the variables a user sets instead
+            raise inactivity.ChurnDefinitionError(
+                re.sub(r"\bchurn_\w+", lambda m: f"PULSEWIRE_LEARN_{m.group(0).upper()}", str(exc))) from None
 
     def policy(self, model: str) -> AlertPolicy:
         if model == "churn":

@@ -39,6 +39,16 @@ def load_settings(**overrides):
         fail(f"invalid configuration: {problems}")
 
 
+def load_learner_config():
+    """The learners' configuration (``PULSEWIRE_LEARN_*``), or one line naming the bad variable."""
+    from pulsewire.models.learners.processor import LearnerConfig
+
+    try:
+        return LearnerConfig.from_env()
+    except ValueError as exc:  # from_env's errors name the variable
+        fail(str(exc))
+
+
 def store_failure(url: str, exc: BaseException) -> str:
     """One line for a store that could not be opened or read (our own errors already name the store)."""
     from ..store import StoreError, StoreInUse, redact_url

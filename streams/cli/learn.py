@@ -46,12 +46,12 @@ def register(app: typer.Typer) -> None:
         from pulsewire.models.learners.evaluation import format_table
 
         from ..evaluate import EvalOptions, EvaluateError, run_fast, run_pipeline
-        from .errors import load_settings
-
         from ..connectors.generator_bias import parse_bias
-        from .errors import fail
+        from .errors import fail, load_learner_config, load_settings
+        from .generate import check_mode, left_out_line
 
         load_settings(data_dir=data_dir)  # a bad setting is one line, before the data dir is touched
+        load_learner_config()
         if input_file is not None or truth is not None:
             _check_input(ctx, input_file, truth)
         if card_dir is not None and not card_dir.is_dir():
@@ -61,8 +61,7 @@ def register(app: typer.Typer) -> None:
             parse_bias(bias)
         except ValueError as exc:
             fail(str(exc))
-        if mode not in ("subscription", "shop"):
-            fail(f"--mode must be 'subscription' or 'shop', got {mode!r}")
+        check_mode(mode)
         if churn_definition not in (None, "subscription", "inactivity"):
             fail(f"--churn-definition must be 'subscription' or 'inactivity', got {churn_definition!r}")
         if mode == "shop" and bias and bias.startswith("plan:"):
@@ -93,6 +92,8 @@ def register(app: typer.Typer) -> None:
         run = fig["run"]
         source = f"input {run['input']}" if "input" in run else f"seed {run['seed']}"
         typer.echo(f"pulsewire evaluate: {run['events']} events, {source}, mode {run['mode']}, {run['wall_s']}s")
+        if "activity_left_out" in run:
+            typer.echo(left_out_line(run["activity_left_out"], run["events"] + run["activity_left_out"]))
         if run.get("skipped"):
             typer.echo(f"lines of the input that are not events (not produced): {run['skipped']}")
         measured = f"churn by {run['churn_definition']}"
@@ -132,6 +133,8 @@ def _check_input(ctx: typer.Context, input_file: Path | None, truth: Path | None
              if ctx.get_parameter_source(name).name == "COMMANDLINE"]
     if given:
         fail(f"{', '.join(given)}: only for generated events; with --input the events are the file's")
+    if input_file.is_dir():
+        fail(f"--input {input_file} is a directory: give the events file (JSON Lines, .gz or not)")
     if not input_file.is_file():
         fail(f"no file {input_file}")
     try:

@@ -30,17 +30,12 @@ def register(app: typer.Typer) -> None:
         """What pulsewire collects from which sources, what it infers, who sees what, thresholds, how long
         it keeps each thing, consent and how to withdraw it, and how to ask for a copy or erasure: every
         figure from the configuration this command runs with (run it with the worker's PULSEWIRE_* settings)."""
-        from pulsewire.models.learners.processor import LearnerConfig
-
         from ..sdk.connector import ConnectorError
         from ..transparency.notice import facts, html_page, installed_sources, markdown
-        from .errors import fail, load_settings
+        from .errors import fail, load_learner_config, load_settings
 
         settings = load_settings()
-        try:
-            learner = LearnerConfig.from_env()
-        except (TypeError, ValueError) as exc:
-            fail(f"invalid PULSEWIRE_LEARN_* setting: {exc}")
+        learner = load_learner_config()
         try:
             sources = installed_sources()
         except ConnectorError as exc:

@@ -27,11 +27,12 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from ..demo import DemoError, DemoOptions, run_demo
-        from .errors import fail, load_settings
+        from .errors import fail, load_learner_config, load_settings
 
         from ..connectors.generator_bias import parse_bias
 
         load_settings(data_dir=data_dir)  # a bad setting is one line, before the data dir is touched
+        load_learner_config()
         try:
             parse_bias(bias)
         except ValueError as exc:
@@ -133,6 +134,13 @@ def print_summary(summary: dict) -> None:
     for r in summary["by_source"]:
         s.add_row(r["source"], str(r["events"]), "-" if r["mean_sentiment"] is None else f"{r['mean_sentiment']:+.3f}")
     console.print(s)
+    if summary.get("activity_by_source_type"):
+        a = Table(title=f"Activity events (raw rows kept: {summary['activity_raw_rows']})")
+        for col in ("source", "type", "events"):
+            a.add_column(col, justify="right" if col == "events" else "left")
+        for r in summary["activity_by_source_type"]:
+            a.add_row(r["source"], r["type"], str(r["events"]))
+        console.print(a)
     d = Table(title=f"Dead letters: {summary['dead_letters']}")
     d.add_column("reason")
     d.add_column("count", justify="right")
@@ -140,6 +148,8 @@ def print_summary(summary: dict) -> None:
         d.add_row(reason, str(n))
     console.print(d)
     lines = [f"stored events: {summary['stored_events']} (unique ids {summary['unique_event_ids']})",
+             f"activity events: {summary['activity_events']} (raw rows kept {summary['activity_raw_rows']}, "
+             f"unique ids {summary['activity_unique_ids']}; not in the stored events)",
              f"sentiment labels: {summary['sentiment_labels']}", f"model: {', '.join(summary['model_versions'])}"]
     if "events_per_s" in summary:
         lines += [f"events sent: {summary['events_sent']}  pipeline: {summary['pipeline_s']} s  "

@@ -188,8 +188,11 @@ def test_a_silent_customer_gets_one_win_back_alert_with_what_a_crm_needs_and_a_r
 
 
 @pytest.mark.parametrize("env, words", [
-    ({"PULSEWIRE_LEARN_CHURN_DEFINITION": "silence"}, "unknown churn definition 'silence'"),
-    ({"PULSEWIRE_LEARN_CHURN_INACTIVE_DAYS": "-3"}, "churn_inactive_days must be > 0"),
+    ({"PULSEWIRE_LEARN_CHURN_DEFINITION": "silence"},
+     "^PULSEWIRE_LEARN_CHURN_DEFINITION: 'silence' is not one of subscription, inactivity$"),
+    ({"PULSEWIRE_LEARN_CHURN_INACTIVE_DAYS": "-3"}, r"^PULSEWIRE_LEARN_CHURN_INACTIVE_DAYS must be > 0"),
+    ({"PULSEWIRE_LEARN_CHURN_INACTIVE_MIN_DAYS": "90"},
+     r"^PULSEWIRE_LEARN_CHURN_INACTIVE_MIN_DAYS must be > 0 and <= PULSEWIRE_LEARN_CHURN_INACTIVE_DAYS"),
     ({"PULSEWIRE_LEARN_CHURN_INACTIVE_RHYTHM": "often"}, "PULSEWIRE_LEARN_CHURN_INACTIVE_RHYTHM: expected a number"),
 ])
 def test_a_bad_churn_setting_is_a_clear_error(env, words):
@@ -209,7 +212,7 @@ def test_a_worker_with_an_unknown_churn_definition_stops_at_start_with_one_line(
                        text=True, timeout=120)
     assert r.returncode == 2, r.stderr
     assert r.stderr.strip().splitlines() == [
-        "error: PULSEWIRE_LEARN_*: unknown churn definition 'silence': use 'subscription' or 'inactivity'"]
+        "error: PULSEWIRE_LEARN_CHURN_DEFINITION: 'silence' is not one of subscription, inactivity"]
 
 
 def test_a_customer_back_after_more_than_n_days_was_churned_even_before_any_sweep_saw_it():

@@ -101,6 +101,18 @@ def test_invalid_setting_for_demo_and_evaluate_is_one_line_and_touches_nothing(t
     assert res.returncode == 2 and not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("command", [["demo", "-n", "10"], ["evaluate", "-n", "100"], ["evaluate", "-n", "100", "--fast"]])
+@pytest.mark.parametrize(("variable", "value", "says"), [
+    ("PULSEWIRE_LEARN_CHURN_DEFINITION", "foo", "PULSEWIRE_LEARN_CHURN_DEFINITION: 'foo' is not one of "
+     "subscription, inactivity"),
+    ("PULSEWIRE_LEARN_CHURN_INACTIVE_DAYS", "abc", "PULSEWIRE_LEARN_CHURN_INACTIVE_DAYS: expected a number, got 'abc'"),
+])
+def test_a_bad_learner_setting_is_one_line_naming_it_before_anything_starts(tmp_path, command, variable, value, says):
+    res = pulsewire(*command, "--data-dir", str(tmp_path / "run"), cwd=tmp_path, env={variable: value})
+    assert_user_error(res, says)
+    assert res.returncode == 2 and not (tmp_path / "run").exists()
+
+
 def _help_pages() -> list[list[str]]:
     from typer.main import get_command
 

@@ -133,12 +133,43 @@ def test_generate_writes_what_evaluate_generates(tmp_path):
     assert load_truth(truth) == json.loads(json.dumps(sim.ground_truth(), default=str))
 
 
+def test_generate_a_shop_without_activity_writes_what_evaluate_runs(tmp_path):
+    """`generate --mode shop --no-activity` is `evaluate --mode shop --no-activity`'s stream, says how many
+    activity events it left out, and writes the shop truth with the N it was established with."""
+    from pulsewire.streams.evaluate import generate, generate_counted, load_input, load_truth
+
+    out, truth = tmp_path / "ev.jsonl", tmp_path / "truth.json"
+    res = CliRunner().invoke(app, ["generate", "-n", "1500", "--seed", "5", "--mode", "shop", "--no-activity",
+                                   "-o", str(out), "--truth", str(truth)],
+                             env={"PULSEWIRE_LEARN_CHURN_INACTIVE_DAYS": "30"})
+    assert res.exit_code == 0, res.output
+    sim, records = generate(5, 1500, mode="shop", activity=False)
+    _, with_activity, _ = generate_counted(5, 1500, mode="shop")
+    left_out = sum(1 for r in with_activity if r.get("kind") == "activity")
+    assert left_out > 0
+    assert f"--no-activity: left out {left_out} activity events of the 1500 generated" in res.output
+    loaded, _ = load_input(out)
+    assert loaded == records and not any(r["kind"] == "activity" for r in loaded)
+    got = load_truth(truth)
+    assert got == json.loads(json.dumps(sim.ground_truth(30), default=str))
+    assert got["config"]["churn_inactive_days"] == 30.0 and got["config"]["mode"] == "shop"
+
+
+def test_generate_with_an_unknown_mode_is_one_line(tmp_path):
+    res = CliRunner().invoke(app, ["generate", "-n", "100", "--mode", "cafe", "-o", str(tmp_path / "e.jsonl")])
+    user_error(res, "--mode must be 'subscription' or 'shop', got 'cafe'")
+    assert not (tmp_path / "e.jsonl").exists()
+
+
 @pytest.mark.parametrize("args, needles", [
     (["--input", "{ev}"], ["--input and --truth go together"]),
+    (["--input", "{dir}", "--truth", "{truth}"], ["is a directory"]),
     (["--truth", "{truth}"], ["--input and --truth go together"]),
     (["--input", "{ev}", "--truth", "{truth}", "-n", "500"], ["--events", "only for generated events"]),
     (["--input", "{ev}", "--truth", "{truth}", "--seed", "3"], ["--seed"]),
     (["--input", "{ev}", "--truth", "{truth}", "--fast"], ["--fast"]),
+    (["--input", "{ev}", "--truth", "{truth}", "--mode", "shop"], ["--mode"]),
+    (["--input", "{ev}", "--truth", "{truth}", "--no-activity"], ["--no-activity"]),
     (["--input", "{dir}/nope.jsonl", "--truth", "{truth}"], ["no file"]),
     (["--input", "{ev}", "--truth", "{dir}/nope.json"], ["cannot read the truth file"]),
     (["--input", "{ev}", "--truth", "{bad_truth}"], ["needs \"customers\" and \"employees\""]),
@@ -156,3 +187,15 @@ def test_evaluate_input_errors_are_one_line(tmp_path, args, needles):
                                    "--data-dir", str(tmp_path / "run")])
     user_error(res, *needles)
     assert not (tmp_path / "run").exists()
+
+
+def test_evaluate_without_activity_says_how_many_it_left_out(tmp_path):
+    from pulsewire.streams.evaluate import generate
+
+    _, records = generate(7, 1000)
+    left_out = sum(1 for r in records if r.get("kind") == "activity")
+    res = CliRunner().invoke(app, ["evaluate", "--fast", "--no-activity", "-n", "1000",
+                                   "--data-dir", str(tmp_path / "run")])
+    assert res.exit_code == 0, res.output
+    assert (f"--no-activity: left out {left_out} activity events of the 1000 generated "
+            f"({1000 - left_out} remain)") in res.output
