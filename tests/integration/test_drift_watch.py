@@ -24,7 +24,8 @@ SHIFT_WEEK = 10
 
 
 def shifted(n: int, seed: int = 11):
-    sim = SmbSimulation(GeneratorConfig(seed=seed, shift=f"channel:intercom@week{SHIFT_WEEK}"))
+    # the text stream the channel watcher reads (activity events would only shrink the population)
+    sim = SmbSimulation(GeneratorConfig(seed=seed, shift=f"channel:intercom@week{SHIFT_WEEK}", activity=False))
     items = [(sim.topic_for(r), sim.key_for(r), json.dumps(r).encode()) for r in sim.records(limit=n)]
     return items, sim.t0 + SHIFT_WEEK * WEEK
 

@@ -47,7 +47,10 @@ def test_valid_events_are_stored_once_and_bad_input_is_dead_lettered(pipeline):
     assert pipeline.stop() in (0, -15)
 
     r = pipeline.query(
-        totals="SELECT count() AS n, uniqExact(event_id) AS ids FROM events_scored FINAL",
+        # activity events are stored apart (activity_events), never as events_scored rows
+        totals="SELECT count() AS n, uniqExact(event_id) AS ids FROM (SELECT event_id FROM events_scored FINAL "
+               "UNION ALL SELECT event_id FROM activity_events FINAL)",
+        activity_wide="SELECT count() AS n FROM events_scored FINAL WHERE kind = 'activity'",
         review="SELECT sentiment_label, text_truncated, model_version FROM events_scored FINAL "
                "WHERE event_id = 'bad-input-good'",
         dead="SELECT reason, count() AS n FROM dead_letters FINAL GROUP BY reason",
@@ -55,6 +58,7 @@ def test_valid_events_are_stored_once_and_bad_input_is_dead_lettered(pipeline):
         scored="SELECT countIf(sentiment_label != '') AS with_sentiment FROM events_scored FINAL",
     )
     assert r["totals"][0] == {"n": len(good) + 1, "ids": len(good) + 1}
+    assert any(json.loads(v).get("kind") == "activity" for _, _, v in good) and r["activity_wide"] == [{"n": 0}]
     assert r["review"] == [{"sentiment_label": "positive", "text_truncated": 0, "model_version": r["review"][0]["model_version"]}]
     expected = {}
     for *_, reason in bad:
@@ -76,8 +80,10 @@ def test_replaying_the_whole_stream_leaves_no_duplicates(pipeline):
     pipeline.start()
     pipeline.wait_processed(2 * len(good))
     pipeline.stop()
-    r = pipeline.query(final="SELECT count() AS n FROM events_scored FINAL",
-                       ids="SELECT uniqExact(event_id) AS n FROM events_scored")
+    r = pipeline.query(final="SELECT count() AS n FROM (SELECT event_id FROM events_scored FINAL "
+                             "UNION ALL SELECT event_id FROM activity_events FINAL)",
+                       ids="SELECT uniqExact(event_id) AS n FROM (SELECT event_id FROM events_scored "
+                           "UNION ALL SELECT event_id FROM activity_events)")
     assert r["final"] == [{"n": len(good)}] and r["ids"] == [{"n": len(good)}]
 
 
@@ -95,7 +101,8 @@ def test_sigkill_mid_stream_then_restart_keeps_every_event_exactly_once(crash_pi
     pipeline.start()
     pipeline.wait_processed(len(good))
     pipeline.stop()
-    r = pipeline.query(totals="SELECT count() AS n, uniqExact(event_id) AS ids FROM events_scored FINAL",
+    r = pipeline.query(totals="SELECT count() AS n, uniqExact(event_id) AS ids FROM (SELECT event_id FROM "
+                              "events_scored FINAL UNION ALL SELECT event_id FROM activity_events FINAL)",
                        dead="SELECT count() AS n FROM dead_letters FINAL")
     assert r["totals"][0] == {"n": len(good) - n_bad, "ids": len(good) - n_bad}
     assert r["dead"][0]["n"] == n_bad
