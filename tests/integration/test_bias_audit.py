@@ -35,7 +35,7 @@ def _audit(data_dir, *more):
 
 # The text and account stream the audit was calibrated on (364 customers at 20,000 records): with activity
 # events the same number of records holds half the customers, too few for the audit's groups.
-WRITE_TEXT_STREAM = """
+WRITE_TEXT_STREAM = r"""
 import json, sys
 from pulsewire.streams.connectors.generator import GeneratorConfig, SmbSimulation
 sim = SmbSimulation(GeneratorConfig(seed=7, bias=sys.argv[1] or None, activity=False))
