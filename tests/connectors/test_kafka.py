@@ -10,6 +10,7 @@ import time
 import pytest
 
 from pulsewire.infra.broker.embedded import EmbeddedBroker, free_port
+from pulsewire.schemas.events import KINDS
 from pulsewire.streams.connectors.files import Files
 from pulsewire.streams.connectors.simulated import Simulated
 from pulsewire.streams.sdk import runtime
@@ -60,7 +61,7 @@ def test_broker_down_before_start_and_mid_run_loses_nothing(tmp_path, caplog):
         broker.start()
         t.join(60)
         assert not t.is_alive() and result["stats"].events == len(expected)
-        got = ids_from(bootstrap, "generator", [f"events.{k}" for k in ("review", "ticket", "chat", "hr", "account")])
+        got = ids_from(bootstrap, "generator", [f"events.{k}" for k in KINDS])
         assert set(got) == set(expected)  # no loss; a replayed batch keeps its event_ids
     finally:
         stop_broker_fully(broker)
