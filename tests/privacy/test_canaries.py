@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pytest
 
+from pulsewire.schemas.events import KINDS
 from pulsewire.streams.privacy import KeyRing
 
 from . import canaries
@@ -30,7 +31,7 @@ COMMENT_TABLE_COLUMNS = {("events_scored", "text")}
 #: the scorer to the sink (scored.text): the text is what they exist to deliver (7-day retention).
 COMMENT_TOPICS = {"events.valid", "scored.text"}
 #: Not scanned: what connectors produce (raw ids before the validator) and the raw dead letters.
-RAW_TOPICS = {"events.dlq"} | {f"events.{k}" for k in ("review", "ticket", "chat", "hr", "account")}
+RAW_TOPICS = {"events.dlq"} | {f"events.{k}" for k in KINDS}
 
 
 def _table_findings(run, needles, allowed=frozenset()) -> list[str]:
