@@ -20,12 +20,11 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from pulsewire.schemas.events import PURCHASE_TYPES
-
 from .estimators import ModelHandle, OnlineLearner, explain
 from .features import (FEATURES_OF, UPDATE, customer_authored, employee_authored, event_time, feature_spec, finite,
                        last_sentiment, new_state, note_sentiment)
 from . import inactivity
+from .activity import is_purchase
 from .labels import HORIZON_S, MODEL_OF, add_pending, ends_entity, join_label, join_late, label_of, late_label
 from .policy import AlertPolicy
 
@@ -244,7 +243,7 @@ def folded_activity(state: dict, ev: dict, t: float, cfg: LearnerConfig) -> bool
     >>> folded_activity(st, login, 1000.0 + 6 * 3600, cfg), folded_activity(st, {"kind": "ticket"}, 2000.0, cfg)
     (False, False)
     """
-    if ev.get("kind") != "activity" or ev.get("type") in PURCHASE_TYPES or (ev.get("amount") or 0) > 0:
+    if ev.get("kind") != "activity" or is_purchase(ev):
         return False
     last = state.get("last_pred_t")
     return last is not None and 0 <= t - last < cfg.activity_predict_hours * 3600
