@@ -144,7 +144,10 @@ def evaluate_model(model: str, examples: list[dict], predictions: list[dict], po
             "threshold": baseline_policy.threshold,
         },
         "examples": len(ex), "positive_examples": sum(e["y"] for e in ex), "examples_after_warmup": len(warm),
-        "predictions": len(preds), "entities": len(entities), "warm_at_day": round((warm_t - min(
+        "predictions": len(preds), "entities": len(entities),
+        # positives among the predicted entities, warm-up aside: follows from the input and the truth alone
+        # (the episode figures' "positives" count only outcomes after warm-up, which depends on timing)
+        "positive_entities": sum(1 for e in positives if e in entities), "warm_at_day": round((warm_t - min(
             (p["t"] for p in preds), default=warm_t)) / DAY, 1),
     }
 
