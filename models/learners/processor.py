@@ -39,6 +39,10 @@ class LearnerConfig:
     # subscription customers who renew, and is where the inactivity model is most precise
     churn_threshold: float = 0.45  # subscription
     churn_inactivity_threshold: float = 0.3  # inactivity
+    # the churn calibrator's learning rate per churn definition (seeds 11 and 13, decision 0014): by
+    # inactivity one lapse labels weeks of daily predictions in one burst, which a smaller step absorbs
+    churn_calibration_lr: float = 0.02  # subscription
+    churn_inactivity_calibration_lr: float = 0.005  # inactivity
     churn_rearm_below: float = 0.15
     # an episode ends when the score has stayed below 0.15 for 3 days (bench/alert_episodes.py, chosen
     # on seeds 1, 2, 3, 11, 13)
@@ -84,6 +88,9 @@ class LearnerConfig:
     def __post_init__(self):
         inactivity.check_definition(self.churn_definition)
         inactivity.settings_of(self)
+        for name in ("churn_calibration_lr", "churn_inactivity_calibration_lr"):
+            if not 0 < getattr(self, name) <= 1:
+                raise inactivity.ChurnDefinitionError(f"{name} must be in (0, 1] (got {getattr(self, name):g})")
         if self.churn_rearm_below > self.churn_alert_threshold:  # refused at start, not on every event
             name = "churn_inactivity_threshold" if self.churn_definition == "inactivity" else "churn_threshold"
             raise inactivity.ChurnDefinitionError(
@@ -141,6 +148,17 @@ class LearnerConfig:
         (0.45, 0.3)
         """
         return self.churn_inactivity_threshold if self.churn_definition == "inactivity" else self.churn_threshold
+
+    def calibration_lr(self, model: str) -> float | None:
+        """The calibrator's learning rate of ``model`` under this deployment's churn definition (None: the
+        model's own).
+
+        >>> LearnerConfig().calibration_lr("churn"), LearnerConfig(churn_definition="inactivity").calibration_lr("churn")
+        (0.02, 0.005)
+        """
+        if model != "churn":
+            return None
+        return self.churn_inactivity_calibration_lr if self.churn_definition == "inactivity" else self.churn_calibration_lr
 
     def policy(self, model: str) -> AlertPolicy:
         if model == "churn":
