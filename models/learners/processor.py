@@ -37,11 +37,12 @@ class LearnerConfig:
     # docs/decisions/0014-churn-threshold-per-definition.md): the two definitions label different
     # predictions, so the same calibrated probability is not the same evidence in both; 0.30 let through
     # subscription customers who renew, and is where the inactivity model is most precise
-    churn_threshold: float = 0.45  # subscription
+    churn_threshold: float = 0.55  # subscription
     churn_inactivity_threshold: float = 0.3  # inactivity
-    # the churn calibrator's learning rate per churn definition (seeds 11 and 13, decision 0014): by
-    # inactivity one lapse labels weeks of daily predictions in one burst, which a smaller step absorbs
-    churn_calibration_lr: float = 0.02  # subscription
+    # the churn calibrator's learning rate per churn definition (seeds 11 and 13, decision 0014): labels
+    # come in bursts (one cancellation or lapse labels weeks of predictions at once) and a smaller step
+    # swings less with each; by inactivity the bursts are longest
+    churn_calibration_lr: float = 0.01  # subscription
     churn_inactivity_calibration_lr: float = 0.005  # inactivity
     churn_rearm_below: float = 0.15
     # an episode ends when the score has stayed below 0.15 for 3 days (bench/alert_episodes.py, chosen
@@ -145,7 +146,7 @@ class LearnerConfig:
         """The churn alert threshold of this deployment's churn definition.
 
         >>> LearnerConfig().churn_alert_threshold, LearnerConfig(churn_definition="inactivity").churn_alert_threshold
-        (0.45, 0.3)
+        (0.55, 0.3)
         """
         return self.churn_inactivity_threshold if self.churn_definition == "inactivity" else self.churn_threshold
 
@@ -154,7 +155,7 @@ class LearnerConfig:
         model's own).
 
         >>> LearnerConfig().calibration_lr("churn"), LearnerConfig(churn_definition="inactivity").calibration_lr("churn")
-        (0.02, 0.005)
+        (0.01, 0.005)
         """
         if model != "churn":
             return None

@@ -16,7 +16,7 @@ def test_a_risk_between_the_two_thresholds_alerts_only_where_churn_is_inactivity
     scores = [0.05, 0.38, 0.41, 0.40]   # a customer whose risk rises to about 0.4 and stays there
     assert _alerts(LearnerConfig(), scores) == 0
     assert _alerts(LearnerConfig(churn_definition="inactivity"), scores) == 1
-    assert _alerts(LearnerConfig(), scores + [0.46]) == 1
+    assert _alerts(LearnerConfig(), scores + [0.56]) == 1
 
 
 def test_each_threshold_is_set_from_its_own_variable():
@@ -39,7 +39,7 @@ def test_a_threshold_below_the_rearm_level_is_refused_at_start_naming_the_variab
 
 def test_the_customers_notice_states_the_threshold_that_applies(tmp_path):
     settings = Settings(data_dir=tmp_path, pseudonym_key="k" * 32)
-    for definition, words in (("subscription", "your churn risk reaches 0.45"),
+    for definition, words in (("subscription", "your churn risk reaches 0.55"),
                               ("inactivity", "your churn risk reaches 0.30")):
         f = notice.facts(settings, [], LearnerConfig(churn_definition=definition))
         assert words in notice.markdown(f, "customers"), definition
