@@ -339,7 +339,9 @@ def render_card(model: str, figures: dict) -> str:
             f"{cfg.min_positives_to_alert} positive examples.", "",
             "## Alerts", "",
             f"* An alert when the probability is at or above **{pol.threshold:g}** "
-            + (f"for {pol.confirm} scores in a row" if pol.confirm > 1 else "(one score)") + ".",
+            + (f"for {pol.confirm} scores in a row" if pol.confirm > 1 else "(one score)")
+            + (f"; **{cfg.churn_inactivity_threshold:g}** where churn is defined by inactivity "
+               f"(`{env}INACTIVITY_THRESHOLD`)" if model == "churn" else "") + ".",
             f"* One episode, one alert: the {model} learner re-arms only after the score has stayed below "
             f"{pol.rearm_below:g} for {pol.rearm_days:g} days, and at least {pol.cooldown_days:g} days after "
             "the last alert (event time).",

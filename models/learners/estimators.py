@@ -544,10 +544,15 @@ class OnlineLearner:
     offsets: dict = field(default_factory=dict)
     seen: deque = field(default_factory=lambda: deque(maxlen=4096))
     _seen_set: set = field(default_factory=set)
+    # the calibrator's learning rate when the deployment sets one (``LearnerConfig.calibration_lr``); it
+    # applies to a model resumed from a snapshot too. None: the model's own
+    calibration_lr: float | None = None
 
     def __post_init__(self):
         if self.model is None:
             self.model = make_model(self.name)
+        if self.calibration_lr is not None and isinstance(self.model, Calibrated):
+            self.model.lr = float(self.calibration_lr)
         self._seen_set = set(self.seen)
 
     def _remember(self, h: int) -> None:
@@ -603,9 +608,10 @@ class OnlineLearner:
         return json.dumps(env).encode()
 
     @classmethod
-    def from_snapshot(cls, raw: bytes, key: bytes) -> "OnlineLearner":
+    def from_snapshot(cls, raw: bytes, key: bytes, calibration_lr: float | None = None) -> "OnlineLearner":
         env, state = load_snapshot(raw, key)
         ln = cls(env["name"], model=state["model"], version=env["version"], n_labels=env["n_labels"],
+                 calibration_lr=calibration_lr,
                  n_pos=env.get("n_pos", 0), offsets=dict(state.get("offsets") or {}))
         for h in state.get("seen") or []:
             ln._remember(h)

@@ -33,7 +33,17 @@ from .policy import AlertPolicy
 class LearnerConfig:
     """Thresholds of the learners and alerts; ``from_env`` reads ``PULSEWIRE_LEARN_*`` overrides."""
 
-    churn_threshold: float = 0.3  # chosen on seeds 11 and 13 (fast path), never on seed 7
+    # the churn alert threshold per churn definition (chosen on seeds 11 and 13, fast path, never on seed 7;
+    # docs/decisions/0014-churn-threshold-per-definition.md): the two definitions label different
+    # predictions, so the same calibrated probability is not the same evidence in both; 0.30 let through
+    # subscription customers who renew, and is where the inactivity model is most precise
+    churn_threshold: float = 0.55  # subscription
+    churn_inactivity_threshold: float = 0.3  # inactivity
+    # the churn calibrator's learning rate per churn definition (seeds 11 and 13, decision 0014): labels
+    # come in bursts (one cancellation or lapse labels weeks of predictions at once) and a smaller step
+    # swings less with each; by inactivity the bursts are longest
+    churn_calibration_lr: float = 0.01  # subscription
+    churn_inactivity_calibration_lr: float = 0.005  # inactivity
     churn_rearm_below: float = 0.15
     # an episode ends when the score has stayed below 0.15 for 3 days (bench/alert_episodes.py, chosen
     # on seeds 1, 2, 3, 11, 13)
@@ -79,6 +89,14 @@ class LearnerConfig:
     def __post_init__(self):
         inactivity.check_definition(self.churn_definition)
         inactivity.settings_of(self)
+        for name in ("churn_calibration_lr", "churn_inactivity_calibration_lr"):
+            if not 0 < getattr(self, name) <= 1:
+                raise inactivity.ChurnDefinitionError(f"{name} must be in (0, 1] (got {getattr(self, name):g})")
+        if self.churn_rearm_below > self.churn_alert_threshold:  # refused at start, not on every event
+            name = "churn_inactivity_threshold" if self.churn_definition == "inactivity" else "churn_threshold"
+            raise inactivity.ChurnDefinitionError(
+                f"churn_rearm_below ({self.churn_rearm_below:g}) must not exceed {name} "
+                f"({self.churn_alert_threshold:g})")
 
     @classmethod
     def from_env(cls, environ=os.environ) -> "LearnerConfig":
@@ -123,9 +141,29 @@ class LearnerConfig:
             raise inactivity.ChurnDefinitionError(
                 re.sub(r"\bchurn_\w+", lambda m: f"PULSEWIRE_LEARN_{m.group(0).upper()}", str(exc))) from None
 
+    @property
+    def churn_alert_threshold(self) -> float:
+        """The churn alert threshold of this deployment's churn definition.
+
+        >>> LearnerConfig().churn_alert_threshold, LearnerConfig(churn_definition="inactivity").churn_alert_threshold
+        (0.55, 0.3)
+        """
+        return self.churn_inactivity_threshold if self.churn_definition == "inactivity" else self.churn_threshold
+
+    def calibration_lr(self, model: str) -> float | None:
+        """The calibrator's learning rate of ``model`` under this deployment's churn definition (None: the
+        model's own).
+
+        >>> LearnerConfig().calibration_lr("churn"), LearnerConfig(churn_definition="inactivity").calibration_lr("churn")
+        (0.01, 0.005)
+        """
+        if model != "churn":
+            return None
+        return self.churn_inactivity_calibration_lr if self.churn_definition == "inactivity" else self.churn_calibration_lr
+
     def policy(self, model: str) -> AlertPolicy:
         if model == "churn":
-            return AlertPolicy(self.churn_threshold, self.churn_rearm_below, self.churn_cooldown_days,
+            return AlertPolicy(self.churn_alert_threshold, self.churn_rearm_below, self.churn_cooldown_days,
                                self.churn_confirm, self.churn_rearm_days)
         return AlertPolicy(self.burnout_threshold, self.burnout_rearm_below, self.burnout_cooldown_days,
                            self.burnout_confirm, self.burnout_rearm_days)

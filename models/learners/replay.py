@@ -56,7 +56,7 @@ class Replay:
                  min_comment_group_size: int = 10, seed: int = 0):
         self.cfg = cfg or LearnerConfig()
         self.publish_every = publish_every
-        self.learners = {m: OnlineLearner(m) for m in ("churn", "burnout")}
+        self.learners = {m: OnlineLearner(m, calibration_lr=self.cfg.calibration_lr(m)) for m in ("churn", "burnout")}
         self.handles = {m: ln.handle() for m, ln in self.learners.items()}
         self._since = {m: 0 for m in self.learners}
         self.states: dict[str, dict] = {}

@@ -71,14 +71,15 @@ class ModelRegistry:
         tmp.write_bytes(raw)
         os.replace(tmp, self.dir / f"{name}.snapshot.json")
 
-    def learner(self, name: str, current: OnlineLearner | None) -> OnlineLearner:
-        """The learner to continue with: ours, unless a newer snapshot exists (another worker learned)."""
+    def learner(self, name: str, current: OnlineLearner | None, calibration_lr: float | None = None) -> OnlineLearner:
+        """The learner to continue with: ours, unless a newer snapshot exists (another worker learned); a
+        new or resumed one calibrates at ``calibration_lr`` (``LearnerConfig.calibration_lr``) when given."""
         if current is not None and current.version >= self.version(name):
             return current
         raw = self.raw.get(name)
         if raw is None:
-            return current or OnlineLearner(name)
-        return OnlineLearner.from_snapshot(raw, self.key)
+            return current or OnlineLearner(name, calibration_lr=calibration_lr)
+        return OnlineLearner.from_snapshot(raw, self.key, calibration_lr=calibration_lr)
 
 
 def _ts(t: float) -> datetime:
@@ -163,7 +164,7 @@ def install(app, ctx) -> None:
             by_model.setdefault(name, []).append(rec)
         for name, recs in by_model.items():
             try:
-                ln = learners[name] = registry.learner(name, learners[name])
+                ln = learners[name] = registry.learner(name, learners[name], ctx.learner_config.calibration_lr(name))
                 learned = [(r.value, ln.learn(r.value, r.partition, r.offset)) for r in recs]
                 rows = [example_row(ex, ok) for ex, ok in learned if storable(ex)]
                 raw = ln.snapshot(key)

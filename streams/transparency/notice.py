@@ -146,7 +146,7 @@ def facts(settings, sources: list[Source], learner=None, at: datetime | None = N
     return Facts(
         sources=tuple(sources), consent_sources=tuple(sorted(settings.consent_source_names)),
         min_group_size=settings.min_group_size, min_comment_group_size=settings.min_comment_group_size,
-        churn_threshold=learner.churn_threshold, burnout_threshold=learner.burnout_threshold,
+        churn_threshold=learner.churn_alert_threshold, burnout_threshold=learner.burnout_threshold,
         burnout_confirm=learner.burnout_confirm, team_burnout_min_flagged=learner.team_burnout_min_flagged,
         kept=kept, topic_days=tuple((d, tuple(n)) for d, n in sorted(by_days.items())),
         raw_text_days=settings.raw_text_ttl_days, audit_days=settings.audit_ttl_days,

@@ -92,7 +92,7 @@ TRUTH = {
     "dead_letters": 60,             # dead_letters, from four stages; pipeline_health counts none of them
     "latest_lag": 0 + 40 + 7,       # chat 0 and review 40 (group pulsewire, sampled after T), chat 7 (group other)
     "max_lag": 9000,
-    "churn_risk": 0.37,             # above the churn alert threshold (0.3), below 0.5 (red only if the colours follow the policy)
+    "churn_risk": 0.57,             # just above the churn alert threshold (0.55): red, like an alert
     "pulse_teams": {"team-alpha": 6, "team-beta": 7},
 }
 LONG_REASON = "three negative tickets in fourteen days about the billing export and invoices"
@@ -164,7 +164,7 @@ def fill_truth(store) -> dict:
     events.append({"event_id": "pulse-anchor", "source": "hris", "kind": "hr", "type": "pulse",
                    "occurred_at": t_end, "ingested_at": t_end, "employee_id": "emp-team-beta-0",
                    "team_id": "team-beta", "answer": 4, "question": "workload"})
-    # customers: text on three channels; one customer at a churn risk between the threshold and 0.5,
+    # customers: text on three channels; one customer at a churn risk just above the threshold,
     # alerted on an event 10 days before T and sent (wall clock) at T
     for i in range(30):
         at = t_end - timedelta(days=i % 10, hours=i)
@@ -184,7 +184,7 @@ def fill_truth(store) -> dict:
                                              "model_version", "reasons", "event_id", "scored_at"])
     event_time = t_end - timedelta(days=10)
     store.client.insert("alerts_audit", [
-        ["alert-truth", "churn", "cust-0", "customer", "", TRUTH["churn_risk"], 0.3, "churn-truth",
+        ["alert-truth", "churn", "cust-0", "customer", "", TRUTH["churn_risk"], 0.55, "churn-truth",
          [LONG_REASON], "{}", "alerts.churn", t_end, event_time]], column_names=[
         "alert_id", "alert_type", "subject", "subject_type", "team_id", "score", "threshold", "model_version",
         "reasons", "inputs", "topic", "created_at", "occurred_at"])

@@ -105,9 +105,9 @@ def test_the_truth_board(truth_dir, truth_results, tmp_path_factory):
     out, _ = _board(truth_dir, tmp_path_factory)
     panels = _panels(out.read_text())
     truth, weeks = truth_results["info"]["truth"], truth_results["info"]["weeks"]
-    # 0.37 is above the churn alert threshold: red, like an alert
+    # 0.57 is above the churn alert threshold: red, like an alert
     risks = panels["Top churn risks"]
-    assert re.search(r'<td style="background:#E02F44;color:#111">0\.370</td>', risks), risks
+    assert re.search(r'<td style="background:#E02F44;color:#111">0\.570</td>', risks), risks
     alerts = panels["Recent churn alerts"]
     assert "<th>event time</th><th>sent at</th>" in alerts
     rate = truth["dead_letters"] / (truth["stored_events"] + truth["dead_letters"])
@@ -142,8 +142,8 @@ def test_an_empty_store_reads_no_data_on_every_panel(empty_dir, empty_results, t
 
 
 def test_risk_colours_follow_the_learners_environment(truth_dir, truth_results, tmp_path_factory):
-    # with the alert threshold raised to 0.4, the 0.37 risk is below it: orange (from the re-arm level 0.2)
-    out, _ = _board(truth_dir, tmp_path_factory, PULSEWIRE_LEARN_CHURN_THRESHOLD="0.4",
+    # with the alert threshold raised to 0.58, the 0.57 risk is below it: orange (from the re-arm level 0.2)
+    out, _ = _board(truth_dir, tmp_path_factory, PULSEWIRE_LEARN_CHURN_THRESHOLD="0.58",
                     PULSEWIRE_LEARN_CHURN_REARM_BELOW="0.2")
     risks = _panels(out.read_text())["Top churn risks"]
-    assert '<td style="background:#FF9830;color:#111">0.370</td>' in risks, risks
+    assert '<td style="background:#FF9830;color:#111">0.570</td>' in risks, risks

@@ -44,7 +44,7 @@ def test_the_notice_changes_with_the_settings(tmp_path):
         assert new in after and new not in before, new
     assert "- 2 days: `acme.events.dlq`" in after and "- 2 days:" not in before
     # the customers' notice follows the same settings
-    assert "your churn risk reaches 0.30" in _section(changed.stdout, "customers")
+    assert "your churn risk reaches 0.55" in _section(changed.stdout, "customers")
     assert "Texts you write are kept 33 days" in _section(changed.stdout, "customers")
 
 
