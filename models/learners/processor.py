@@ -120,6 +120,12 @@ class LearnerConfig:
         ... except ValueError as exc:
         ...     print(exc)
         PULSEWIRE_LEARN_CHURN_INACTIVE_DAYS must be > 0 (got -3)
+        >>> try:
+        ...     LearnerConfig.from_env({"PULSEWIRE_LEARN_CHURN_DEFINITION": "inactivity",
+        ...                             "PULSEWIRE_LEARN_CHURN_THRESHOLD": "0.4"})
+        ... except ValueError as exc:
+        ...     print(exc)
+        PULSEWIRE_LEARN_CHURN_THRESHOLD does not apply to the inactivity churn definition; set PULSEWIRE_LEARN_CHURN_INACTIVITY_THRESHOLD instead
         """
         kw = {}
         for name, f in cls.__dataclass_fields__.items():
@@ -134,6 +140,15 @@ class LearnerConfig:
             raise inactivity.ChurnDefinitionError(
                 f"PULSEWIRE_LEARN_CHURN_DEFINITION: {kw['churn_definition']!r} is not one of "
                 f"{', '.join(inactivity.DEFINITIONS)}")
+        if kw.get("churn_definition") == "inactivity":
+            for sub, own in (("churn_threshold", "churn_inactivity_threshold"),
+                             ("churn_calibration_lr", "churn_inactivity_calibration_lr")):
+                # the subscription names read as if they were general: set alone under inactivity they would
+                # be ignored without a word (a shop believing it chose its threshold), so refuse them
+                if sub in kw and own not in kw:
+                    raise inactivity.ChurnDefinitionError(
+                        f"PULSEWIRE_LEARN_{sub.upper()} does not apply to the inactivity churn definition; "
+                        f"set PULSEWIRE_LEARN_{own.upper()} instead")
         try:
             return cls(**kw)
         except inactivity.ChurnDefinitionError as exc:

@@ -43,3 +43,12 @@ def test_the_customers_notice_states_the_threshold_that_applies(tmp_path):
                               ("inactivity", "your churn risk reaches 0.30")):
         f = notice.facts(settings, [], LearnerConfig(churn_definition=definition))
         assert words in notice.markdown(f, "customers"), definition
+
+
+def test_a_subscription_threshold_set_alone_under_inactivity_is_refused_not_ignored():
+    for var in ("PULSEWIRE_LEARN_CHURN_THRESHOLD", "PULSEWIRE_LEARN_CHURN_CALIBRATION_LR"):
+        with pytest.raises(ValueError, match=var + " does not apply to the inactivity"):
+            LearnerConfig.from_env({"PULSEWIRE_LEARN_CHURN_DEFINITION": "inactivity", var: "0.4"})
+    both = {"PULSEWIRE_LEARN_CHURN_DEFINITION": "inactivity", "PULSEWIRE_LEARN_CHURN_THRESHOLD": "0.6",
+            "PULSEWIRE_LEARN_CHURN_INACTIVITY_THRESHOLD": "0.35"}
+    assert LearnerConfig.from_env(both).policy("churn").threshold == 0.35  # one env file for both is fine
