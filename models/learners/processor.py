@@ -34,12 +34,12 @@ class LearnerConfig:
     """Thresholds of the learners and alerts; ``from_env`` reads ``PULSEWIRE_LEARN_*`` overrides."""
 
     # the churn alert threshold per churn definition (chosen on seeds 11 and 13, fast path, never on seed 7;
-    # docs/decisions/0014-churn-threshold-per-definition.md): the two definitions label different
+    # docs/decisions/0013-churn-threshold-per-definition.md): the two definitions label different
     # predictions, so the same calibrated probability is not the same evidence in both; 0.30 let through
     # subscription customers who renew, and is where the inactivity model is most precise
     churn_threshold: float = 0.55  # subscription
     churn_inactivity_threshold: float = 0.3  # inactivity
-    # the churn calibrator's learning rate per churn definition (seeds 11 and 13, decision 0014): labels
+    # the churn calibrator's learning rate per churn definition (seeds 11 and 13, decision 0013): labels
     # come in bursts (one cancellation or lapse labels weeks of predictions at once) and a smaller step
     # swings less with each; by inactivity the bursts are longest
     churn_calibration_lr: float = 0.01  # subscription

@@ -1,4 +1,4 @@
-"""The churn calibrator's learning rate follows the churn definition (docs/learners.md, decision 0014)."""
+"""The churn calibrator's learning rate follows the churn definition (docs/learners.md, decision 0013)."""
 
 import pytest
 
