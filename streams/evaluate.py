@@ -23,6 +23,7 @@ seconds instead of minutes, for experiments; the headline figures come from the 
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,12 +64,11 @@ class EvalOptions:
         return self.churn_definition or ("inactivity" if self.mode == "shop" else "subscription")
 
     def learner_config(self):
-        """The learners' configuration from the environment, with this run's churn definition."""
-        from dataclasses import replace
-
+        """The learners' configuration from the environment, with this run's churn definition (read as the
+        worker reads it, so a setting that does not apply to that definition is refused here too)."""
         from pulsewire.models.learners.processor import LearnerConfig
 
-        return replace(LearnerConfig.from_env(), churn_definition=self.definition())
+        return LearnerConfig.from_env({**os.environ, "PULSEWIRE_LEARN_CHURN_DEFINITION": self.definition()})
 
     def left_out(self, n: int) -> dict:
         """How many activity events --no-activity left out of those generated, for the run's figures."""

@@ -80,6 +80,10 @@ def register(app: typer.Typer) -> None:
                            mode=mode, activity=not no_activity, churn_definition=churn_definition,
                            input=input_file, truth=truth)
         try:
+            opts.learner_config()  # this run's churn definition with the environment's settings
+        except ValueError as exc:
+            fail(str(exc))
+        try:
             fig = run_fast(opts) if fast else run_pipeline(opts, console=None if as_json else console)
         except EvaluateError as exc:
             console.print(f"[red]evaluate failed:[/red] {exc}")

@@ -113,6 +113,16 @@ def test_a_bad_learner_setting_is_one_line_naming_it_before_anything_starts(tmp_
     assert res.returncode == 2 and not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("fast", [[], ["--fast"]])
+def test_a_subscription_threshold_with_evaluate_mode_shop_is_refused_not_ignored(tmp_path, fast):
+    """--mode shop judges churn by inactivity, where PULSEWIRE_LEARN_CHURN_THRESHOLD has no effect."""
+    res = pulsewire("evaluate", "-n", "100", "--mode", "shop", *fast, "--data-dir", str(tmp_path / "run"),
+                    cwd=tmp_path, env={"PULSEWIRE_LEARN_CHURN_THRESHOLD": "0.4"})
+    assert_user_error(res, "PULSEWIRE_LEARN_CHURN_THRESHOLD does not apply to the inactivity churn definition; "
+                           "set PULSEWIRE_LEARN_CHURN_INACTIVITY_THRESHOLD instead")
+    assert res.returncode == 2 and not (tmp_path / "run").exists()
+
+
 def _help_pages() -> list[list[str]]:
     from typer.main import get_command
 
