@@ -26,6 +26,11 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
     ctx.store  # noqa: B018
     ctx.scorer  # noqa: B018
     readiness.of(app).store_open = True
+    from pulsewire.models.sentiment.licence import commercial_use_cleared, licence_line
+
+    # Said at every start, as a warning when not cleared: whoever runs the worker must not miss it.
+    logging.getLogger("pulsewire").log(logging.INFO if commercial_use_cleared(ctx.scorer.manifest) else logging.WARNING,
+                                       licence_line(ctx.scorer.manifest))
     logging.getLogger("pulsewire").info("worker starting: broker=%s store=%s model=%s readiness=http://%s:%s%s",
                                         settings.kafka, ctx.store.backend, ctx.scorer.version,
                                         app.conf.web_host, app.conf.web_port, readiness.PATH)

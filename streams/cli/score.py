@@ -82,8 +82,19 @@ def score_stream(scorer, stream: IO[str], out: IO[str], *, batch_size: int = 32,
     return counts
 
 
+def _packaged_licence() -> str:
+    """The packaged model's licence line for --help; a broken install must not break --help."""
+    try:
+        from pulsewire.models.sentiment.licence import licence_line
+        from pulsewire.models.sentiment.scorer import DEFAULT_MODEL_DIR
+
+        return licence_line(json.loads((DEFAULT_MODEL_DIR / "manifest.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:
+        return f"the packaged sentiment model's manifest cannot be read ({exc})"
+
+
 def register(app: typer.Typer) -> None:
-    @app.command("score")
+    @app.command("score", epilog=f"Default model: {_packaged_licence()}.")
     def score(
         file: Optional[Path] = typer.Argument(None, help="input file (text or JSON lines); stdin if omitted or '-'"),
         batch_size: int = typer.Option(32, "--batch-size", min=1, help="texts per inference batch"),
@@ -98,6 +109,7 @@ def register(app: typer.Typer) -> None:
         Exits 1 when some lines could not be scored (they are written as {"error", "line"} objects and
         the others are still scored), 2 on a usage error."""
         from pulsewire.models.sentiment import load_scorer
+        from pulsewire.models.sentiment.licence import licence_line
 
         from .errors import EXIT_FAILED, fail
 
@@ -124,6 +136,7 @@ def register(app: typer.Typer) -> None:
             if not from_stdin:
                 stream.close()
         typer.echo(f"scored {counts['scored']}, errors {counts['errors']} ({scorer.version})", err=True)
+        typer.echo(licence_line(scorer.manifest), err=True)
         if counts["errors"]:
             typer.echo(f"error: {counts['errors']} lines could not be scored (see the lines with an \"error\" "
                        "field)", err=True)

@@ -41,5 +41,7 @@ def test_worker_output_has_no_kafka_client_lines_without_verbose(broker, namespa
         rest, _ = proc.communicate(timeout=60)
     output = "".join(lines) + rest
     assert "worker starting" in output, output[-3000:]
+    # whoever runs the worker is told, at every start, what the model's licence allows
+    assert "NOT cleared for commercial use" in output, output[-3000:]
     noisy = [line for line in output.splitlines() if any(k in line for k in KAFKA_CLIENT_LINES)]
     assert noisy == [], noisy[:5]

@@ -70,3 +70,24 @@ def test_cli_file_and_stdin(tmp_path):
     assert len(lines) == 7
     r2 = runner.invoke(_app(), ["score"], input="Great job!\n")
     assert r2.exit_code == 0, r2.output
+
+
+def test_the_model_licence_is_impossible_to_miss(tmp_path):
+    """--help names the packaged model's licence; every run says it on stderr, for the model that ran."""
+    import shutil
+
+    from pulsewire.models.sentiment.scorer import DEFAULT_MODEL_DIR
+
+    runner = CliRunner()
+    help_text = " ".join(runner.invoke(_app(), ["score", "--help"], terminal_width=200).stdout.split())
+    assert "NOT cleared for commercial use" in help_text
+    r = runner.invoke(_app(), ["score"], input="The meeting is at 3pm.\n")
+    assert r.exit_code == 0 and "NOT cleared for commercial use" in r.stderr
+    cleared = tmp_path / "model"
+    shutil.copytree(DEFAULT_MODEL_DIR, cleared)
+    manifest = json.loads((cleared / "manifest.json").read_text(encoding="utf-8"))
+    manifest["licence"] = {"commercial_use": True, "summary": "our own data"}
+    (cleared / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    r = runner.invoke(_app(), ["score", "--model-dir", str(cleared)], input="ok\n")
+    assert r.exit_code == 0 and "cleared for commercial use (our own data)" in r.stderr
+    assert "NOT cleared" not in r.stderr
