@@ -166,3 +166,47 @@ def train_heldout_split(seed: int = 13, heldout: float = 0.1) -> tuple[list[Exam
         test.extend(ex[:k])
         train.extend(ex[k:])
     return train, test
+
+
+WORKPLACE_PATH = REPO_ROOT / "tests" / "fixtures" / "sentiment" / "workplace" / "workplace.jsonl"
+WORKPLACE_GENRES = ("ticket", "chat", "survey", "logistics", "review")
+WORKPLACE_LENGTHS = ("short", "long")
+
+
+def workplace_rows(lines) -> list[dict]:
+    """Workplace JSONL lines -> dicts with ``text``, ``label``, ``genre``, ``length``; blank lines skipped.
+
+    A row with a label, genre or length outside the fixed sets is an error, not a silent skip: this is a
+    hand-labelled evaluation set and a typo in it would quietly change every figure measured on it.
+
+    >>> workplace_rows(['{"text": "The meeting is at 3pm.", "label": "neutral", "genre": "logistics", "length": "short"}', ''])
+    [{'text': 'The meeting is at 3pm.', 'label': 'neutral', 'genre': 'logistics', 'length': 'short'}]
+    >>> workplace_rows(['{"text": "x", "label": "meh", "genre": "chat", "length": "short"}'])
+    Traceback (most recent call last):
+    ...
+    ValueError: workplace line 1: label 'meh' not in ('negative', 'neutral', 'positive')
+    """
+    allowed = {"label": LABELS, "genre": WORKPLACE_GENRES, "length": WORKPLACE_LENGTHS}
+    out = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        d = json.loads(line)
+        for key, values in allowed.items():
+            if d.get(key) not in values:
+                raise ValueError(f"workplace line {n}: {key} {d.get(key)!r} not in {values}")
+        if not isinstance(d.get("text"), str) or not d["text"].strip():
+            raise ValueError(f"workplace line {n}: empty text")
+        out.append({k: d[k] for k in ("text", "label", "genre", "length")})
+    return out
+
+
+def load_workplace_rows(path: Path = WORKPLACE_PATH) -> list[dict]:
+    """The project's workplace and support evaluation set with its genre and length tags (see ATTRIBUTION.md)."""
+    with open(path, encoding="utf-8") as f:
+        return workplace_rows(f)
+
+
+def load_workplace(path: Path = WORKPLACE_PATH) -> list[Example]:
+    """The workplace set as 3-class examples. Evaluation only: never trained on."""
+    return [Example(r["text"], LABEL_ID[r["label"]], "workplace") for r in load_workplace_rows(path)]
