@@ -181,7 +181,8 @@ def load_imdb(n: int | None = 2000, seed: int = 13, root: Path | None = None) ->
     if n is not None:
         rng = random.Random(seed)
         by_class = [[r for r in rows if r[1] == c] for c in (0, 1)]
-        rows = [r for c, rs in enumerate(by_class) for r in rng.sample(rs, min(len(rs), (n + 1 - c) // 2))]
+        k = (n // 2, n - n // 2)
+        rows = [r for c, rs in enumerate(by_class) for r in rng.sample(rs, min(len(rs), k[c]))]
     return [(t, y) for t, y, _ in rows]
 
 

@@ -230,33 +230,37 @@ def _f(x, fmt=".3f") -> str:
 
 
 def tables(result: dict) -> str:
+    """Markdown: binary accuracy, one 3-class table per set, one length table per set in LENGTH_SETS."""
     models = result["models"]
     bsets = [k for k, v in result["data"].items() if v["kind"] == "binary"]
     tsets = [k for k, v in result["data"].items() if v["kind"] == "3-class"]
-    lines = ["Binary accuracy (n: " + ", ".join(f"{k} {result['data'][k]['n']}" for k in bsets) + ")", "",
-             "| model | " + " | ".join(bsets) + " |", "|---|" + "---:|" * len(bsets)]
-    lines += [f"| {m} | " + " | ".join(_f(r["binary"].get(k)) for k in bsets) + " |" for m, r in models.items()]
+    sections = []
+    if bsets:
+        sections.append(["Binary accuracy (n: " + ", ".join(f"{k} {result['data'][k]['n']}" for k in bsets) + ")", "",
+                         "| model | " + " | ".join(bsets) + " |", "|---|" + "---:|" * len(bsets)]
+                        + [f"| {m} | " + " | ".join(_f(r["binary"].get(k)) for k in bsets) + " |"
+                           for m, r in models.items()])
     for s in tsets:
-        lines += ["", f"3-class, {s} (n {result['data'][s]['n']}); score = p_pos - p_neg; neutral = gold neutral", "",
-                  "| model | macro-F1 | recall neg | recall neutral | recall pos | neutral with abs(score) > 0.5 "
-                  "| mean score on neutral | ECE (10 bins) |", "|---|" + "---:|" * 7]
+        sec = [f"3-class, {s} (n {result['data'][s]['n']}); score = p_pos - p_neg; neutral = gold neutral", "",
+               "| model | macro-F1 | recall neg | recall neutral | recall pos | neutral with abs(score) > 0.5 "
+               "| mean score on neutral | ECE (10 bins) |", "|---|" + "---:|" * 7]
         for m, r in models.items():
             t = r["three_class"].get(s)
             if t:
                 rec = t["recall"]
-                lines.append(f"| {m} | {_f(t['macro_f1'])} | {_f(rec[0])} | {_f(rec[1])} | {_f(rec[2])} | "
-                             f"{_f(t['neutral_polar_rate'])} | {_f(t['neutral_mean_score'], '+.3f')} | {_f(t['ece'])} |")
+                sec.append(f"| {m} | {_f(t['macro_f1'])} | {_f(rec[0])} | {_f(rec[1])} | {_f(rec[2])} | "
+                           f"{_f(t['neutral_polar_rate'])} | {_f(t['neutral_mean_score'], '+.3f')} | {_f(t['ece'])} |")
+        sections.append(sec)
     buckets = [b for b, _, _ in LENGTH_BUCKETS]
-    for s in [s for s in LENGTH_SETS if s in result["data"]]:
+    for s in LENGTH_SETS:
         rows = [(m, r["length"][s]) for m, r in models.items() if s in r["length"]]
-        if not rows:
-            continue
-        lines += ["", f"Binary accuracy by length, {s} (tokens of the shipped tokenizer, whole text)", "",
-                  "| model | " + " | ".join(buckets) + " |", "|---|" + "---:|" * len(buckets),
-                  "| texts (n) | " + " | ".join(str(b["n"]) for b in rows[0][1]) + " |",
-                  "| majority class | " + " | ".join(_f(b["majority"]) for b in rows[0][1]) + " |"]
-        lines += [f"| {m} | " + " | ".join(_f(b["accuracy"]) for b in bs) + " |" for m, bs in rows]
-    return "\n".join(lines)
+        if rows:
+            sections.append([f"Binary accuracy by length, {s} (tokens of the shipped tokenizer, whole text)", "",
+                             "| model | " + " | ".join(buckets) + " |", "|---|" + "---:|" * len(buckets),
+                             "| texts (n) | " + " | ".join(str(b["n"]) for b in rows[0][1]) + " |",
+                             "| majority class | " + " | ".join(_f(b["majority"]) for b in rows[0][1]) + " |"]
+                            + [f"| {m} | " + " | ".join(_f(b["accuracy"]) for b in bs) + " |" for m, bs in rows])
+    return "\n\n".join("\n".join(sec) for sec in sections)
 
 
 def parse_model_arg(value: str) -> ModelSpec:
