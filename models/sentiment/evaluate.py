@@ -11,6 +11,8 @@ whose data is missing is skipped with one line on stderr saying how to get it.
   ``$PULSEWIRE_SENTIMENT_DATA/imdb``. The long-text set.
 * ``goemotions_test``: GoEmotions test split, 3 classes, from ``$PULSEWIRE_SENTIMENT_DATA/goemotions``.
   Out of domain: no model here was trained on GoEmotions.
+* ``workplace``: 300 workplace and support texts written by the project (half neutral, 40 long),
+  3 classes, in the repository. Never trained or tuned on.
 * ``heldout``: the held-out 10% of the training sources (``train`` extra); in-domain, so it flatters.
 
 Figures per model:
@@ -44,7 +46,7 @@ from typing import Callable
 
 import numpy as np
 
-from .data import REPO_ROOT, load_goemotions, load_imdb, load_uci, train_heldout_split
+from .data import REPO_ROOT, load_goemotions, load_imdb, load_uci, load_workplace, train_heldout_split
 from .metrics import LENGTH_BUCKETS, ProbaFn, accuracy_by_length, binary_from_proba, three_class_metrics
 
 PKG = Path(__file__).resolve().parent
@@ -63,6 +65,7 @@ BINARY_POOLS = {"uci_all": ("uci_amazon", "uci_yelp", "uci_imdb")}
 # name -> loader of (text, 0|1|2) pairs in (negative, neutral, positive) order
 THREE_CLASS_SETS: dict[str, Callable[[], list[tuple[str, int]]]] = {
     "goemotions_test": lambda: [(e.text, e.label) for e in load_goemotions("test")],
+    "workplace": lambda: [(e.text, e.label) for e in load_workplace()],
     "heldout": lambda: [(e.text, e.label) for e in train_heldout_split()[1]],
 }
 LENGTH_SETS = ("uci_all", "imdb_reviews")

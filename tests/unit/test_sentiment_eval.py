@@ -149,4 +149,4 @@ def test_evaluate_cli_rejects_an_unknown_set_in_one_line(tmp_path):
     res = _run(tmp_path, "--only", "goemotions")
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert res.stderr.strip().splitlines()[-1].endswith("unknown data set(s) goemotions; known: uci_amazon, uci_yelp, "
-                                                        "uci_imdb, imdb_reviews, uci_all, goemotions_test, heldout")
+                                                        "uci_imdb, imdb_reviews, uci_all, goemotions_test, workplace, heldout")
