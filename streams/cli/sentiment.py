@@ -54,6 +54,7 @@ def register(app: typer.Typer) -> None:
         Reads customers' text only while the store keeps it (PULSEWIRE_RAW_TEXT_TTL_DAYS); erased people's
         rows are gone from the store. Prints counts and figures only, never a text or an id."""
         from pulsewire.models.sentiment import adapt as adapting
+        from pulsewire.models.sentiment.head_graph import NotAHeadGraph
         from pulsewire.models.sentiment.scorer import DEFAULT_MODEL_DIR
 
         from ..store import open_store, redact_url
@@ -103,7 +104,7 @@ def register(app: typer.Typer) -> None:
                                     threads=threads, progress=lambda m: typer.echo(m, err=True),
                                     source_summary={"read": len(rows), "duplicates": dedup.duplicates,
                                                     "conflicting": dedup.conflicting})
-        except adapting.AdaptError as exc:
+        except (adapting.AdaptError, NotAHeadGraph) as exc:
             fail(str(exc))
         except OSError as exc:
             fail(f"cannot write {out}: {exc.strerror}")
