@@ -82,7 +82,7 @@ def register(app: typer.Typer) -> None:
         span = f"; {min(r.day for r in rows)} .. {max(r.day for r in rows)}" if rows else ""
         typer.echo(f"read {len(rows)} rated texts from {redact_url(url)} (reviews {kinds['review']}, "
                    f"rated tickets {kinds['ticket']}{span}); left out {dedup.duplicates} repeated copies and "
-                   f"{dedup.conflicting} texts rated into different classes")
+                   f"{dedup.conflicting} text{'' if dedup.conflicting == 1 else 's'} rated into different classes")
         try:
             adapting.check_enough(adapting.class_counts([it.label for it in items]))
         except adapting.AdaptError as exc:
