@@ -21,7 +21,7 @@ import json
 import os
 import shutil
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -45,7 +45,7 @@ SELECT text, toString(kind) AS kind, toString(source) AS source, toDate(occurred
 FROM events_scored FINAL
 WHERE text != '' AND employee_id = ''
   AND ((kind = 'review' AND rating IS NOT NULL) OR (kind = 'ticket' AND csat IS NOT NULL))
-  AND toDateTime(occurred_at) + toIntervalDay({ttl:UInt32}) > now()
+  AND occurred_at > {kept_since:DateTime64(3, 'UTC')}
 """
 
 
@@ -62,9 +62,10 @@ class LabelledText:
     day: date
 
 
-def read_labelled(store, raw_text_ttl_days: int) -> list[LabelledText]:
-    """Customers' rated texts still within the raw-text retention."""
-    rows = store.query_dicts(QUERY, {"ttl": int(raw_text_ttl_days)})
+def read_labelled(store, raw_text_ttl_days: int, now: datetime | None = None) -> list[LabelledText]:
+    """Customers' rated texts still within the raw-text retention (counted back from ``now``)."""
+    kept_since = (now or datetime.now(timezone.utc)) - timedelta(days=int(raw_text_ttl_days))
+    rows = store.query_dicts(QUERY, {"kept_since": kept_since})
     out = []
     for r in rows:
         label = head.label_from_stars(r["stars"])
