@@ -76,7 +76,7 @@ _flags_take_no_value()
 
 # Optional modules are skipped only when they are absent (ModuleNotFoundError for that very module).
 SUBCOMMANDS = ["pipeline", "broker", "score", "connectors", "learn", "board", "grafana", "forget", "notice", "export",
-               "audit", "outcome", "replay", "generate"]
+               "audit", "outcome", "replay", "generate", "sentiment"]
 
 
 def _register_all() -> None:
