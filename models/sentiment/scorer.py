@@ -49,6 +49,10 @@ _SENTENCE_END = re.compile(r"[.!?\u2026]+[\"')\]\u201d\u2019]*\s+|\n\s*")
 # prose: about 4.4), while one pathological text (a token every character or two) costs at most
 # 64 windows and is flagged truncated.
 DEFAULT_MAX_WINDOWS = 64
+# Padded tokens per onnxruntime run: a sub-batch of 32 rows of ~40 tokens has activations of several MB
+# (the 1536-wide feed-forward layer) that fall out of the per-core cache; capping a run at 512 tokens
+# (12 short texts, 4 windows) gave 1.2-1.6x the texts per CPU-second (bench/bench_sentiment.py).
+DEFAULT_MAX_BATCH_TOKENS = 512
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,29 @@ def pool_windows(probs: np.ndarray, lengths: Sequence[int]) -> np.ndarray:
     return (np.asarray(probs, dtype=np.float64) * w[:, None]).sum(axis=0) / w.sum()
 
 
+def sub_batches(sorted_lengths: Sequence[int], batch_size: int, max_tokens: int | None = None) -> list[tuple[int, int]]:
+    """Spans ``[start, end)`` of the length-sorted rows run together: at most ``batch_size`` rows and,
+    when ``max_tokens`` is set, at most ``max_tokens`` padded tokens (rows x longest row; one row always fits).
+
+    >>> sub_batches([5, 5, 6, 9, 9], 2)
+    [(0, 2), (2, 4), (4, 5)]
+    >>> sub_batches([5, 5, 6, 9, 9], 32, max_tokens=20)   # 3 x 6 fits, 4 x 9 does not
+    [(0, 3), (3, 5)]
+    >>> sub_batches([300], 32, max_tokens=20)
+    [(0, 1)]
+    """
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for end in range(1, len(sorted_lengths) + 1):
+        rows = end - start
+        if rows > batch_size or (max_tokens is not None and rows > 1 and rows * sorted_lengths[end - 1] > max_tokens):
+            spans.append((start, end - 1))
+            start = end - 1
+    if start < len(sorted_lengths):
+        spans.append((start, len(sorted_lengths)))
+    return spans
+
+
 def normalized(p: np.ndarray) -> np.ndarray:
     """Probabilities made safe: finite, non-negative, summing to 1 (all-zero -> neutral).
 
@@ -206,6 +233,7 @@ class SentimentScorer:
         max_tokens: int = 128,
         max_windows: int = DEFAULT_MAX_WINDOWS,
         batch_size: int = 32,
+        max_batch_tokens: int | None = DEFAULT_MAX_BATCH_TOKENS,
         model_file: str | None = None,
         verify: bool = False,
         allow_spinning: bool = False,
@@ -228,6 +256,7 @@ class SentimentScorer:
         self.max_tokens = max(3, min(int(max_tokens), max_pos))
         self.max_windows = max(1, int(max_windows))
         self.batch_size = max(1, int(batch_size))
+        self.max_batch_tokens = None if max_batch_tokens is None else max(1, int(max_batch_tokens))
 
         self.tokenizer = Tokenizer.from_file(str(self.model_dir / self.manifest["tokenizer"]))
         self.tokenizer.no_padding()
@@ -261,8 +290,9 @@ class SentimentScorer:
 
         Texts are tokenized once and cut into windows (one for a text of at most
         ``max_tokens`` tokens); all windows are sorted by token length and run in
-        sub-batches of ``batch_size`` padded only to the longest window of each
-        sub-batch; each text's windows are then pooled (:func:`pool_windows`).
+        sub-batches of at most ``batch_size`` windows and ``max_batch_tokens``
+        padded tokens (:func:`sub_batches`), padded only to the longest window of
+        each sub-batch; each text's windows are then pooled (:func:`pool_windows`).
         """
         texts = [clean_text(t) for t in texts]
         if not texts:
@@ -344,8 +374,8 @@ class SentimentScorer:
         n = len(ids)
         order = sorted(range(n), key=lambda i: len(ids[i]))
         out = np.empty((n, len(self.labels)), dtype=np.float32)
-        for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size]
+        for start, end in sub_batches([len(ids[i]) for i in order], batch_size, self.max_batch_tokens):
+            idx = order[start:end]
             seq = max(len(ids[i]) for i in idx)
             input_ids = np.full((len(idx), seq), self._pad_id, dtype=np.int64)
             mask = np.zeros((len(idx), seq), dtype=np.int64)
@@ -413,6 +443,7 @@ def load_scorer(
     max_windows: int = DEFAULT_MAX_WINDOWS,
     inter_op_threads: int = 1,
     batch_size: int = 32,
+    max_batch_tokens: int | None = DEFAULT_MAX_BATCH_TOKENS,
     model_file: str | None = None,
     allow_spinning: bool = False,
 ) -> SentimentScorer:
@@ -422,14 +453,16 @@ def load_scorer(
     """
     key = (
         str(Path(model_dir).resolve()) if model_dir is not None else None,
-        int(threads), int(max_tokens), int(max_windows), int(inter_op_threads), int(batch_size), model_file, bool(allow_spinning),
+        int(threads), int(max_tokens), int(max_windows), int(inter_op_threads), int(batch_size), max_batch_tokens,
+        model_file, bool(allow_spinning),
     )
     with _CACHE_LOCK:
         sc = _CACHE.get(key)
         if sc is None:
             sc = SentimentScorer(
                 model_dir, threads=threads, inter_op_threads=inter_op_threads,
-                max_tokens=max_tokens, max_windows=max_windows, batch_size=batch_size, model_file=model_file,
+                max_tokens=max_tokens, max_windows=max_windows, batch_size=batch_size,
+                max_batch_tokens=max_batch_tokens, model_file=model_file,
                 allow_spinning=allow_spinning,
             )
             _CACHE[key] = sc

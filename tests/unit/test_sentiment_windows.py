@@ -152,3 +152,12 @@ def test_pulsewire_score_output_carries_windows(scorer):
     long_row, short_row = [json.loads(line) for line in out.getvalue().splitlines()]
     assert long_row["windows"] >= 2 and long_row["truncated"] is False and long_row["min_window_score"] < -0.5
     assert short_row["windows"] == 1 and short_row["min_window_score"] == short_row["score"]
+
+
+def test_token_capped_sub_batches_are_exact_fp32():
+    """Capping padded tokens per run only regroups rows: on fp32 the results do not move."""
+    texts = _mixed_texts()
+    uncapped = SentimentScorer(TINY_FP32, max_batch_tokens=None).predict_proba(texts, batch_size=32)
+    for cap in (1, 100, 512):
+        np.testing.assert_allclose(SentimentScorer(TINY_FP32, max_batch_tokens=cap).predict_proba(texts, batch_size=32),
+                                   uncapped, atol=1e-5)
