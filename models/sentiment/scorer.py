@@ -16,7 +16,8 @@ sentences (see :func:`pack_windows`), every window is scored, and the text's
 probabilities are the token-weighted mean of its windows (:func:`pool_windows`):
 
 >>> windows_of_16 = load_scorer(max_tokens=16)
->>> r = windows_of_16.score_one("The staff were lovely and made us feel welcome. They lost my luggage and refused any refund.")
+>>> r = windows_of_16.score_one("The staff were lovely and made us feel welcome. "
+...                            "They lost my luggage and refused any refund.")
 >>> r.windows, r.truncated, r.min_window_score < -0.9 < r.score
 (2, False, True)
 """
@@ -363,7 +364,8 @@ class SentimentScorer:
             tail = len(tok) - next((k for k, m in enumerate(reversed(mask)) if not m), 0)
             body = tok[head:tail]
             starts = [o[0] for o in enc.offsets[head:tail]]
-            spans = pack_windows(sentence_token_starts(text, starts), len(body), self.max_tokens - head - (len(tok) - tail))
+            limit = self.max_tokens - head - (len(tok) - tail)
+            spans = pack_windows(sentence_token_starts(text, starts), len(body), limit)
             for a, b in spans[: self.max_windows]:
                 ids.append(tok[:head] + body[a:b] + tok[tail:])
                 owner.append(j)
