@@ -4,10 +4,12 @@
 
 Prints the machine and library versions; texts/s and p50/p99 latency per batch
 for batch sizes 1, 32, 128 on ~30-word texts, int8 (shipped) vs fp32 (from the
-training run's cache, if present) in the same run; where the time goes
-(tokenization vs inference); and an estimate of the physical limit (MACs per
-token x tokens per text vs what onnxruntime reaches on a large MatMul on the
-same cores; skipped with one line where the training-only ``onnx`` package is absent).
+training run's cache, if present) in the same run; long-text throughput at batch
+32 (texts of ~300 and ~1,000 tokens joined from whole UCI sentences, read as
+windows); where the time goes (tokenization vs inference); and an estimate of the
+physical limit (MACs per token x tokens per text vs what onnxruntime reaches on a
+large MatMul on the same cores; skipped with one line where the training-only
+``onnx`` package is absent).
 
 ``standalone_rate(scorer, texts, batch)`` is reusable (e.g. by a pipeline bench).
 """
@@ -84,6 +86,27 @@ def make_texts(n: int = 1024, words: int = 30, seed: int = 0) -> list[str]:
         while len(w) < words:
             w.extend(rng.choice(sents).split())
         out.append(" ".join(w[:words]))
+    return out
+
+
+def make_long_texts(tokenizer, n: int, tokens: int, seed: int = 0) -> list[str]:
+    """Texts of about ``tokens`` tokens, each joined from whole UCI sentences (deterministic)."""
+    import random
+
+    sys.path.insert(0, str(REPO))
+    from pulsewire.models.sentiment.data import UCI_SETS, load_uci
+
+    sents = [t for name in UCI_SETS for t, _ in load_uci(name)]
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        parts: list[str] = []
+        count = 2  # [CLS] and [SEP]
+        while count < tokens:
+            s = rng.choice(sents)
+            parts.append(s)
+            count += len(tokenizer.encode(s, add_special_tokens=False).ids)
+        out.append(" ".join(parts))
     return out
 
 
@@ -178,7 +201,7 @@ def count_layers(onnx_path: Path) -> int:
 def time_split(scorer, texts: list[str], batch: int) -> dict:
     """Seconds per text in tokenization vs inference (session.run), for one batch size."""
     t = time.perf_counter()
-    ids, _ = scorer._tokenize(texts)
+    ids, _, _ = scorer._windows(texts)
     tok_s = time.perf_counter() - t
     scorer._infer(ids, batch)
     t = time.perf_counter()
@@ -201,6 +224,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, default=None, help="also write results as JSON here")
     ap.add_argument("--spin", action="store_true", help="let onnxruntime worker threads spin (scorer default: off)")
     ap.add_argument("--repeats", type=int, default=3, help="report the best of N runs (robust to other load)")
+    ap.add_argument("--long", default="300,1000", help="token lengths of the long-text lines ('' to skip)")
     args = ap.parse_args(argv)
 
     info = machine()
@@ -208,12 +232,15 @@ def main(argv=None) -> int:
     print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()))
     texts = make_texts(args.n, args.words)
     models = {"int8": SentimentScorer(DEFAULT_MODEL_DIR, threads=args.threads, allow_spinning=args.spin)}
+    # same-run baseline for the token cap per onnxruntime run: sub-batches of batch_size rows, whatever their length
+    uncapped = SentimentScorer(DEFAULT_MODEL_DIR, threads=args.threads, allow_spinning=args.spin, max_batch_tokens=None)
     if args.fp32.exists():
         models["fp32"] = SentimentScorer(DEFAULT_MODEL_DIR, threads=args.threads, model_file=str(args.fp32),
                                          allow_spinning=args.spin)
     else:
         print(f"(fp32 model {args.fp32} not found: run the train command to produce it; int8 only)")
     print(f"model: {models['int8'].version}, threads={args.threads}, spinning={'on' if args.spin else 'off'},"
+          f" max_batch_tokens={models['int8'].max_batch_tokens} ('int8 uncapped': none, same run),"
           f" {len(texts)} texts of {args.words} words")
     results: dict = {"machine": info, "version": models["int8"].version, "rates": [], "split": {}}
     batches = [int(b) for b in args.batches.split(",")]
@@ -227,6 +254,31 @@ def main(argv=None) -> int:
             results["rates"].append(r)
             print(f"| {name} | {b} | {r['texts_per_s']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} |"
                   f" {r['texts_per_cpu_s']:.0f} |")
+    if 32 in batches:
+        r = max((standalone_rate(uncapped, texts, 32, min_seconds=1.0) for _ in range(args.repeats)),
+                key=lambda x: x["texts_per_s"])
+        r["model"] = "int8 uncapped"
+        results["rates"].append(r)
+        print(f"| int8 uncapped | 32 | {r['texts_per_s']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} |"
+              f" {r['texts_per_cpu_s']:.0f} |")
+
+    if args.long:
+        print("\nlong texts, int8, batch 32 (whole UCI sentences joined; read as windows of 128 tokens):")
+        print("| scorer | tokens/text | windows/text | texts/s | windows/s | texts per CPU-s |\n"
+              "|---|---:|---:|---:|---:|---:|")
+        results["long"] = []
+        for tokens in (int(x) for x in args.long.split(",")):
+            long_texts = make_long_texts(models["int8"].tokenizer, 64 if tokens <= 400 else 32, tokens)
+            ids, _, _ = models["int8"]._windows(long_texts)
+            per_text = len(ids) / len(long_texts)
+            mean_tokens = float(np.mean([len(models["int8"].tokenizer.encode(t).ids) for t in long_texts]))
+            for name, sc in (("int8", models["int8"]), ("int8 uncapped", uncapped)):
+                r = max((standalone_rate(sc, long_texts, 32, min_seconds=1.0) for _ in range(args.repeats)),
+                        key=lambda x: x["texts_per_s"])
+                r.update(model=name, tokens=mean_tokens, windows_per_text=per_text)
+                results["long"].append(r)
+                print(f"| {name} | {mean_tokens:.0f} | {per_text:.1f} | {r['texts_per_s']:.0f} |"
+                      f" {r['texts_per_s'] * per_text:.0f} | {r['texts_per_cpu_s']:.0f} |")
 
     print("\nwhere time goes (batch 32):")
     for name, sc in models.items():

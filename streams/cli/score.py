@@ -8,9 +8,13 @@ Input, from FILE or stdin (``-``), one record per line:
 * ``--format jsonl``: every line must be a JSON object with a string ``text``.
 
 Output, on stdout: one JSON object per input line with ``label``,
-``probabilities``, ``score``, ``model_version``, ``truncated`` and every other
-field of the input object passed through (the result fields win on a name
-clash; ``text`` itself is echoed only with ``--echo-text``). A line that is not
+``probabilities``, ``score``, ``model_version``, ``truncated``,
+``min_window_score``, ``windows`` and every other field of the input object
+passed through (the result fields win on a name clash; ``text`` itself is
+echoed only with ``--echo-text``). A text longer than ``--max-tokens`` tokens
+is scored as ``windows`` windows of whole sentences pooled by token count;
+``min_window_score`` is its most negative window's score; ``truncated`` is
+true only when text was left unread (more than ``--max-windows`` windows). A line that is not
 valid JSON (or has no string ``text``) gives ``{"error": ..., "line": N}`` (N
 counts from 1) and scoring goes on. Blank lines are skipped.
 
@@ -94,13 +98,18 @@ def _packaged_licence() -> str:
 
 
 def register(app: typer.Typer) -> None:
+    from pulsewire.models.sentiment.scorer import DEFAULT_MAX_WINDOWS
+
     @app.command("score", epilog=f"Default model: {_packaged_licence()}.")
     def score(
         file: Optional[Path] = typer.Argument(None, help="input file (text or JSON lines); stdin if omitted or '-'"),
         batch_size: int = typer.Option(32, "--batch-size", min=1, help="texts per inference batch"),
         threads: int = typer.Option(2, "--threads", min=1, help="onnxruntime intra-op threads"),
         model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="model artifacts (default: packaged)"),
-        max_tokens: int = typer.Option(128, "--max-tokens", min=3, help="truncate texts to this many tokens"),
+        max_tokens: int = typer.Option(128, "--max-tokens", min=3, help="tokens per window (a longer text is "
+                                       "read as several windows of whole sentences)"),
+        max_windows: int = typer.Option(DEFAULT_MAX_WINDOWS, "--max-windows", min=1,
+                                        help="windows read per text; text past them is dropped (truncated=true)"),
         fmt: str = typer.Option("auto", "--format", help="auto | text | jsonl"),
         echo_text: bool = typer.Option(False, "--echo-text", help="include the input text in the output"),
     ) -> None:
@@ -121,7 +130,8 @@ def register(app: typer.Typer) -> None:
         except OSError as exc:
             fail(f"cannot read {file}: {exc.strerror}")
         try:
-            scorer = load_scorer(model_dir=model_dir, threads=threads, max_tokens=max_tokens, batch_size=batch_size)
+            scorer = load_scorer(model_dir=model_dir, threads=threads, max_tokens=max_tokens, max_windows=max_windows,
+                                 batch_size=batch_size)
         except FileNotFoundError as exc:
             fail(exc)
         # stdin/stdout as UTF-8 whatever the locale; undecodable bytes become U+FFFD

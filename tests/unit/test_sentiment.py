@@ -88,7 +88,8 @@ def test_result_is_frozen(scorer):
     r = scorer.score_one("fine")
     with pytest.raises(dataclasses.FrozenInstanceError):
         r.label = "positive"  # type: ignore[misc]
-    assert set(r.to_dict()) == {"label", "probabilities", "score", "model_version", "truncated"}
+    assert set(r.to_dict()) == {"label", "probabilities", "score", "model_version", "truncated", "min_window_score",
+                                "windows"}
 
 
 def test_output_contract_and_order(scorer):
@@ -123,15 +124,15 @@ def test_odd_inputs_never_raise(scorer, text):
 def test_truncation_flag(scorer):
     short = scorer.score_one("short and sweet")
     assert short.truncated is False
-    long_text = "The delivery was late again and nobody answered the phone. " * 60
+    long_text = "The delivery was late again and nobody answered the phone. " * 60  # ~720 tokens: read as windows
     r = scorer.score_one(long_text)
-    assert r.truncated is True
+    assert r.truncated is False and r.windows > 1
     assert scorer.score_one("x" * 100_000).truncated is False  # one (unknown) token: not truncated
-    assert scorer.score_one("word " * 20_000).truncated is True
+    assert scorer.score_one("word " * 20_000).truncated is True  # more than max_windows windows
 
 
 def test_max_tokens_argument():
-    sc = load_scorer(max_tokens=16)
+    sc = load_scorer(max_tokens=16, max_windows=1)
     assert sc.max_tokens == 16
     assert sc.score_one("one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
                         "fifteen sixteen").truncated is True
