@@ -16,7 +16,8 @@ class Sentiment(BaseModel):
     probabilities: dict[str, float]
     score: float = Field(ge=-1, le=1, description="p(positive) - p(negative)")
     model_version: str
-    truncated: bool = Field(description="The text was longer than the model's window and was cut.")
+    truncated: bool = Field(description="Part of the text was not read: it was longer than the scorer reads "
+                                        "(max_windows sentence windows of max_tokens each).")
 
 
 class ScoredEvent(BaseModel):

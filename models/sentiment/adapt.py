@@ -166,7 +166,8 @@ def model_version(base_version: str, newest: date, digest: str) -> str:
 
 # ------------------------------------------------------------------------------------- the model
 class Embedder:
-    """Sentence embeddings from the shipped graph (the head's input), truncated as the scorer does."""
+    """Sentence embeddings from the shipped graph (the head's input) of the first ``max_tokens`` tokens of
+    each text. The scorer reads a long text as several windows; the head is trained on the first one only."""
 
     def __init__(self, model_dir: Path, max_tokens: int, threads: int):
         import onnxruntime as ort
@@ -315,6 +316,10 @@ def _manifest(base: dict[str, Any], version: str, part: Path, files: list[str]) 
             "train_max_tokens", "quantization", "base_encoder")
     m = {"name": "pulsewire-sentiment-adapted", "version": version, **{k: base[k] for k in keep if k in base}}
     m["files"] = {f: sha256_file(part / f) for f in files}
+    # The encoder is the base model's, so its licence limits carry over; the new head adds none.
+    if isinstance(base.get("licence"), dict):
+        m["licence"] = {**base["licence"],
+                        "summary": f"encoder of {base.get('version', 'the base model')}: {base['licence'].get('summary', '')}"}
     return m
 
 

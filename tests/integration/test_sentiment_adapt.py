@@ -83,6 +83,8 @@ def test_adapt_on_a_demo_store_then_the_worker_scores_with_the_adapted_model(bro
         trained = manifest["adaptation"]["training_data"]
         assert trained["used"] >= 3 * 45 and trained["by_source"]["shop-reviews"] == 3 * 45
         assert set(manifest["adaptation"]["metrics_held_out"]) == {"shipped", "adapted", "macro_f1_gain"}
+        # a new head on the shipped encoder keeps the encoder's licence limits
+        assert manifest["licence"]["commercial_use"] is False and "encoder of " + shipped in manifest["licence"]["summary"]
         card = (model_dir / "CARD.md").read_text()
         assert all(json.loads(raw)["text"] not in card + json.dumps(manifest) for _, _, raw in reviews)
         scorer = SentimentScorer(model_dir, verify=True)
