@@ -1,4 +1,4 @@
-"""Temperature calibration and the figures that see a model's neutral bias (numpy only).
+"""Temperature calibration, and the neutral figures of one model in one dict (numpy only).
 
 Temperature scaling divides a model's logits by one scalar ``T`` fitted on held-out data by
 negative log-likelihood: labels do not change (argmax is invariant), only how sure the
@@ -13,7 +13,9 @@ from typing import Sequence
 
 import numpy as np
 
-NEG, NEU, POS = 0, 1, 2
+from .metrics import neutral_mean_score, neutral_polar_rate, per_class_recall
+
+NEU = 1
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:
@@ -90,29 +92,6 @@ def fit_temperature(logits_or_log_probs: np.ndarray, labels: Sequence[int],
     return lo if np.isclose(t, lo, rtol=1e-3) else hi if np.isclose(t, hi, rtol=1e-3) else t
 
 
-def expected_calibration_error(proba: np.ndarray, labels: Sequence[int], bins: int = 15) -> float:
-    """Top-label ECE: bin texts by the top probability (equal-width bins), weighted mean over bins of
-    |accuracy - mean confidence|.
-
-    >>> p = np.array([[0.9, 0.05, 0.05]] * 10)
-    >>> round(expected_calibration_error(p, [0] * 9 + [1]), 3)    # 90% sure, 90% right
-    0.0
-    >>> round(expected_calibration_error(p, [0] * 5 + [1] * 5), 3)  # 90% sure, 50% right
-    0.4
-    """
-    p = np.asarray(proba, np.float64)
-    y = np.asarray(labels)
-    conf = p.max(axis=1)
-    ok = (p.argmax(axis=1) == y).astype(np.float64)
-    idx = np.minimum((conf * bins).astype(int), bins - 1)
-    ece = 0.0
-    for k in range(bins):
-        m = idx == k
-        if m.any():
-            ece += m.mean() * abs(ok[m].mean() - conf[m].mean())
-    return float(ece)
-
-
 def neutral_figures(proba: np.ndarray, labels: Sequence[int], polar_at: float = 0.5) -> dict[str, float]:
     """What a model does with gold-neutral texts: recall of the neutral class, the share scored
     ``|p_pos - p_neg| > polar_at`` (pushed to a pole), and their mean score (the bias).
@@ -121,11 +100,10 @@ def neutral_figures(proba: np.ndarray, labels: Sequence[int], polar_at: float = 
     >>> neutral_figures(p, [1, 1, 1, 2])
     {'neutral_recall': 0.6667, 'neutral_polar_rate': 0.3333, 'neutral_mean_score': -0.2667}
     """
-    p = np.asarray(proba, np.float64)
-    m = np.asarray(labels) == NEU
-    score = p[m, POS] - p[m, NEG]
+    y = np.asarray(labels)
+    recall = per_class_recall(y, np.asarray(proba).argmax(axis=1))[NEU]
     return {
-        "neutral_recall": round(float((p[m].argmax(axis=1) == NEU).mean()), 4),
-        "neutral_polar_rate": round(float((np.abs(score) > polar_at).mean()), 4),
-        "neutral_mean_score": round(float(score.mean()), 4),
+        "neutral_recall": round(float(recall), 4),
+        "neutral_polar_rate": round(float(neutral_polar_rate(y, proba, polar_at)), 4),
+        "neutral_mean_score": round(float(neutral_mean_score(y, proba)), 4),
     }

@@ -45,8 +45,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .calibration import apply_temperature, expected_calibration_error, fit_temperature, log_softmax, \
-    logits_from_proba, neutral_figures
+from .calibration import apply_temperature, fit_temperature, log_softmax, logits_from_proba, neutral_figures
+from .metrics import expected_calibration_error
 from .data import LABEL_ID, LABELS, REPO_ROOT, load_goemotions, load_uci, train_heldout_split
 from .metrics import evaluate_proba, macro_f1, uci_accuracy
 
@@ -318,8 +318,8 @@ def train_frozen_head_np(train, heldout, data: str, *, l2s=(1e-6, 1e-5, 3e-5, 1e
     f1, l2, weighting, w, b = best
     z = xho @ w + b
     t = fit_temperature(z, yho)
-    ece_before = expected_calibration_error(np.exp(log_softmax(z)), yho)
-    ece_after = expected_calibration_error(apply_temperature(z, t), yho)
+    ece_before = expected_calibration_error(yho, np.exp(log_softmax(z)))
+    ece_after = expected_calibration_error(yho, apply_temperature(z, t))
     log(f"  chosen l2={l2:g} weighting={weighting}; temperature {t:.3f} (held-out ECE {ece_before:.4f} -> "
         f"{ece_after:.4f})")
     info = {"l2": l2, "class_weighting": weighting, "heldout_macro_f1_embeddings": round(f1, 4),
@@ -336,10 +336,10 @@ def three_class_figures(p: np.ndarray, y: np.ndarray, temperature: float | None 
     """macro-F1, ECE and the neutral figures of probabilities ``p``; with ``temperature``, also the ECE
     of the same model without it (``softmax(log p * T)`` undoes a folded-in ``1/T``)."""
     m = {"macro_f1": round(macro_f1(y, p.argmax(axis=1)), 4),
-         "ece": round(expected_calibration_error(p, y), 4), **neutral_figures(p, y)}
+         "ece": round(expected_calibration_error(y, p), 4), **neutral_figures(p, y)}
     if temperature is not None:
         raw = apply_temperature(logits_from_proba(p), 1.0 / temperature)
-        m["ece_uncalibrated"] = round(expected_calibration_error(raw, y), 4)
+        m["ece_uncalibrated"] = round(expected_calibration_error(y, raw), 4)
         m.update({f"{k}_uncalibrated": v for k, v in neutral_figures(raw, y).items()
                   if k != "neutral_recall"})
     return m

@@ -5,13 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pulsewire.models.sentiment.calibration import (
-    apply_temperature,
-    expected_calibration_error,
-    fit_temperature,
-    logits_from_proba,
-    neutral_figures,
-)
+from pulsewire.models.sentiment.calibration import apply_temperature, fit_temperature, logits_from_proba, neutral_figures
+from pulsewire.models.sentiment.metrics import expected_calibration_error
 from pulsewire.models.sentiment.train import balanced_weights, fit_linear_head, head_loss_grad
 
 NEU = 1
@@ -42,8 +37,8 @@ def test_fit_temperature_works_from_probabilities_alone():
 def test_temperature_lowers_ece_of_an_overconfident_model():
     z = np.random.default_rng(5).normal(0, 6, size=(20000, 3))
     y = sample_labels(z, 3.0, seed=6)  # the model is 3x too sure
-    before = expected_calibration_error(apply_temperature(z, 1.0), y)
-    after = expected_calibration_error(apply_temperature(z, fit_temperature(z, y)), y)
+    before = expected_calibration_error(y, apply_temperature(z, 1.0))
+    after = expected_calibration_error(y, apply_temperature(z, fit_temperature(z, y)))
     assert before > 0.1 and after < 0.02
     # labels do not change
     assert (apply_temperature(z, 3.0).argmax(1) == z.argmax(1)).all()
