@@ -16,7 +16,9 @@ from typing import Sequence
 
 import numpy as np
 
-LABELS = ("negative", "neutral", "positive")
+from .data import LABELS
+from .metrics import macro_f1, neutral_polar_rate, per_class_recall
+
 NEUTRAL = 1
 #: The regularisation strengths tried; the largest keeps the head within a hair of the shipped one.
 LAMBDA_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
@@ -139,20 +141,6 @@ def choose_lambda(X: np.ndarray, y: np.ndarray, W0: np.ndarray, b0: np.ndarray, 
     return Choice(max(lam for lam, v in losses.items() if v <= best + 1e-9), losses)
 
 
-def macro_f1(y: np.ndarray, pred: np.ndarray, n_classes: int = 3) -> float:
-    """Unweighted mean of the per-class F1 (a class absent from both counts 0).
-
-    >>> macro_f1(np.array([0, 1, 2, 2]), np.array([0, 1, 2, 1]))
-    0.7777777777777777
-    """
-    f1 = []
-    for c in range(n_classes):
-        tp = np.sum((pred == c) & (y == c))
-        denom = np.sum(pred == c) + np.sum(y == c)
-        f1.append(0.0 if denom == 0 else 2 * tp / denom)
-    return float(np.mean(f1))
-
-
 def comparison_figures(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
     """What the comparison reports for one model on labelled texts: 3-class macro-F1, accuracy, the
     neutral class's recall, and the share of neutral texts scored with |p_pos - p_neg| > 0.5.
@@ -162,13 +150,12 @@ def comparison_figures(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
     {'macro_f1': 0.7777777777777777, 'accuracy': 0.75, 'neutral_recall': 0.5, 'neutral_polar_rate': 0.5}
     """
     pred = proba.argmax(axis=1)
-    neutral = y == NEUTRAL
-    score = proba[:, 2] - proba[:, 0]
+    recall, polar = per_class_recall(y, pred)[NEUTRAL], neutral_polar_rate(y, proba)
     return {
         "macro_f1": macro_f1(y, pred),
         "accuracy": float(np.mean(pred == y)),
-        "neutral_recall": float(np.mean(pred[neutral] == NEUTRAL)) if neutral.any() else float("nan"),
-        "neutral_polar_rate": float(np.mean(np.abs(score[neutral]) > 0.5)) if neutral.any() else float("nan"),
+        "neutral_recall": float("nan") if recall is None else float(recall),
+        "neutral_polar_rate": float("nan") if polar is None else float(polar),
     }
 
 

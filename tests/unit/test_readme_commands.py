@@ -1,5 +1,5 @@
 """Commands the README gives run in the default dev install (``pip install -e '.[dev]'``), which
-lacks the training extra (onnx, scattertext, vadersentiment, the base encoder): what needs it is
+lacks the training extra (scattertext, vadersentiment, the base encoder): what needs it is
 skipped with one line each."""
 
 from __future__ import annotations
