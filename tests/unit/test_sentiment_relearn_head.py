@@ -84,3 +84,13 @@ def test_written_model_verifies_and_scores_the_new_head(tmp_path):
     (out / "model.onnx").write_bytes((TINY / "model.onnx").read_bytes())  # the old head: not this model
     with pytest.raises(ValueError, match="sha256"):
         SentimentScorer(out, threads=1, verify=True)
+
+
+def test_missing_training_data_is_one_clear_line(tmp_path, monkeypatch, capsys):
+    from pulsewire.models.sentiment.relearn_head import main
+
+    monkeypatch.setenv("PULSEWIRE_SENTIMENT_DATA", str(tmp_path))  # no GoEmotions there
+    assert main(["--out", str(tmp_path / "m"), "--base", str(TINY)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and ("GoEmotions" in err or "not installed" in err)
+    assert not (tmp_path / "m").exists()
