@@ -296,15 +296,17 @@ def load_training_data(data: str, seed: int):
 
 
 def train_frozen_head_np(train, heldout, data: str, *, l2s=(1e-6, 1e-5, 3e-5, 1e-4, 3e-4),
-                         weightings=("none", "balanced"), log=print):
+                         weightings=("none", "balanced"), log=print, features=None):
     """Linear head on cached frozen features, regularisation and class weighting chosen by held-out
-    macro-F1, then a temperature fitted on the same held-out set (NLL) and folded into the head."""
+    macro-F1, then a temperature fitted on the same held-out set (NLL) and folded into the head.
+    ``features(texts, cache_name)`` embeds; by default the un-fine-tuned encoder's ``frozen_features``."""
+    features = features or frozen_features
     train = sorted(train, key=lambda e: e.source)  # stable: per-source feature caches are shared by choices
-    xtr = np.concatenate([frozen_features([e.text for e in train if e.source == src], f"train_{src}")
+    xtr = np.concatenate([features([e.text for e in train if e.source == src], f"train_{src}")
                           for src in sorted({e.source for e in train})])
     ytr = np.array([e.label for e in train])
     two = np.array([e.source in TWO_CLASS_SOURCES for e in train])
-    xho = frozen_features([e.text for e in heldout], "heldout_goemotions")
+    xho = features([e.text for e in heldout], "heldout_goemotions")
     yho = np.array([e.label for e in heldout])
     best = None
     for weighting in weightings:
