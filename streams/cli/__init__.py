@@ -94,6 +94,24 @@ def _register_all() -> None:
 _register_all()
 
 
+def _one_line_usage_everywhere(typer_app: typer.Typer, cls=None) -> None:
+    """Every command answers a mistyped flag or a missing argument with one ``error:`` line and exit 2
+    (``errors.one_line_usage_errors``), not click's usage box; a command with its own class keeps it."""
+    from typer.core import TyperCommand
+
+    from .errors import one_line_usage_errors
+
+    cls = cls or one_line_usage_errors()
+    for info in typer_app.registered_commands:
+        if info.cls in (None, TyperCommand):
+            info.cls = cls
+    for group in typer_app.registered_groups:
+        _one_line_usage_everywhere(group.typer_instance, cls)
+
+
+_one_line_usage_everywhere(app)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app()

@@ -82,7 +82,12 @@ def one_line_usage_errors():
             try:
                 return super().make_context(info_name, args, parent=parent, **extra)
             except UsageError as exc:
-                typer.echo(f"error: {first_line(exc.format_message())} (see: pulsewire {info_name} --help)", err=True)
+                names = [info_name]  # a subcommand of a group (``sentiment adapt``) names its group too
+                while parent is not None and parent.parent is not None:
+                    names.insert(0, parent.info_name)
+                    parent = parent.parent
+                typer.echo(f"error: {first_line(exc.format_message())} (see: pulsewire {' '.join(names)} --help)",
+                           err=True)
                 raise typer.Exit(EXIT_USAGE) from None
 
     return OneLineUsage

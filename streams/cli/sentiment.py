@@ -9,32 +9,13 @@ from typing import Optional
 
 import typer
 
-from .errors import EXIT_USAGE, first_line, one_line_usage_errors
-
-
-def _one_line_usage(path: str):
-    """One ``error:`` line for a mistyped flag of ``pulsewire <path>``, naming the full command."""
-    base = one_line_usage_errors()
-    try:
-        from typer._click.exceptions import UsageError
-    except ImportError:
-        from click import UsageError
-
-    class OneLineUsage(base):
-        def make_context(self, info_name, args, parent=None, **extra):
-            try:
-                return super(base, self).make_context(info_name, args, parent=parent, **extra)
-            except UsageError as exc:
-                typer.echo(f"error: {first_line(exc.format_message())} (see: pulsewire {path} --help)", err=True)
-                raise typer.Exit(EXIT_USAGE) from None
-
-    return OneLineUsage
+from .errors import one_line_usage_errors
 
 
 def register(app: typer.Typer) -> None:
     sentiment_app = typer.Typer(help="The sentiment model: adapt it to your own words.", no_args_is_help=True)
 
-    @sentiment_app.command(cls=_one_line_usage("sentiment adapt"))
+    @sentiment_app.command(cls=one_line_usage_errors())
     def adapt(
         data_dir: Optional[Path] = typer.Option(None, "--data-dir",
                                                 help="A data directory (store in DIR/clickhouse), as 'pulsewire demo' leaves it."),

@@ -246,3 +246,18 @@ def test_connector_config_with_an_unknown_key_is_one_line(tmp_path):
     (tmp_path / "bad.toml").write_text('path = "x.csv"\nkind = "review"\nbogus_key = 1\n')
     res = pulsewire("connect", "files", "--config", "bad.toml", cwd=tmp_path)
     assert_user_error(res, "invalid config for 'files' in bad.toml", "bogus_key: Extra inputs are not permitted")
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["score", "--bogus"], ["No such option: --bogus", "pulsewire score --help"]),
+    (["demo", "--evnts", "3"], ["--evnts", "--events", "pulsewire demo --help"]),
+    (["evaluate", "--seeed", "3"], ["--seeed", "--seed"]),
+    (["worker", "--brokr", "x"], ["--brokr"]),
+    (["model-card"], ["Missing argument", "pulsewire model-card --help"]),
+    (["sentiment", "adapt", "--data-dri", "x"], ["--data-dir", "pulsewire sentiment adapt --help"]),
+])
+def test_a_mistyped_flag_is_one_line_for_every_command(tmp_path, args, needles):
+    res = pulsewire(*args, cwd=tmp_path)
+    assert res.returncode == 2
+    assert_user_error(res, *needles)
+    assert list(tmp_path.iterdir()) == []  # nothing started, nothing written
