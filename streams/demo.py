@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .kafka_security import KafkaConnection
@@ -41,6 +41,7 @@ class DemoOptions:
     stall_timeout_s: float = 180.0
     show_progress: bool = True
     bias: str | None = None  # a planted bias (generator_bias), for the bias audit
+    start: str | None = None  # simulated time's start; None: generator.recent_start(now)
 
 
 def prepare_data_dir(path: Path, keep: bool) -> None:
@@ -156,7 +157,7 @@ def produce_generated(bootstrap: str, opts: "DemoOptions", topics, on_sent=None)
             on_sent(sent)
 
     connector = Simulated({"seed": opts.seed, "events": opts.events, "bad_record_rate": opts.bad_rate,
-                           "bias": opts.bias, "instance": f"demo-generator-{opts.seed}"})
+                           "bias": opts.bias, "start": opts.start, "instance": f"demo-generator-{opts.seed}"})
     run_connector(connector, bootstrap, topics=topics, on_raw=counted, batch_size=2000)
     if on_sent:
         on_sent(sent)
@@ -196,6 +197,12 @@ def run_demo(opts: DemoOptions, console=None) -> dict:
     from .topics import EVENT_TOPICS, TopicMap, ensure_topics
 
     t_start = time.monotonic()
+    if opts.start is None:
+        from datetime import datetime, timezone
+
+        from .connectors.generator import recent_start
+
+        opts = replace(opts, start=recent_start(datetime.now(timezone.utc)))
     data_dir = opts.data_dir.resolve()
     prepare_data_dir(data_dir, opts.keep)
     key = demo_key(data_dir)
@@ -237,6 +244,7 @@ def run_demo(opts: DemoOptions, console=None) -> dict:
     summary.update({
         "events_sent": sent,
         "seed": opts.seed,
+        "start": opts.start,
         "data_dir": str(data_dir),
         "produce_s": round(t_sent - t0, 2),
         "pipeline_s": round(t_done - t0, 2),
@@ -245,7 +253,7 @@ def run_demo(opts: DemoOptions, console=None) -> dict:
         "demo_peak_rss_mb": round(_vm_hwm_kb(os.getpid()) / 1024, 1),
         **figures,
     })
-    sim = SmbSimulation(GeneratorConfig(seed=opts.seed, bad_record_rate=opts.bad_rate, bias=opts.bias))
+    sim = SmbSimulation(GeneratorConfig(seed=opts.seed, bad_record_rate=opts.bad_rate, bias=opts.bias, start=opts.start))
     for _ in sim.records(limit=opts.events):  # replay the (deterministic) simulation for its ground truth
         pass
     (data_dir / "ground_truth.json").write_text(json.dumps(sim.ground_truth(), indent=1, default=str))

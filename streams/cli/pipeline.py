@@ -22,6 +22,9 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
         bias: Optional[str] = typer.Option(None, "--bias", help="Plant a bias for testing the audit: "
                                            "'plan:<starter|growth|business>' or 'team:<team id>' (see docs/oversight.md)."),
+        start: Optional[str] = typer.Option(None, "--start", help="Start of simulated time, ISO 8601 with a time zone "
+                                            "(e.g. 2026-05-01T00:00:00+00:00). Default: 2026-05-01 moved by whole weeks so "
+                                            "that the 26 simulated weeks end by now (recent data, same records)."),
     ):
         """Run the whole pipeline on embedded parts (broker + in-process ClickHouse) and print a summary."""
         from rich.console import Console
@@ -37,11 +40,22 @@ def register(app: typer.Typer) -> None:
             parse_bias(bias)
         except ValueError as exc:
             fail(str(exc))
+        if start is not None:
+            from datetime import datetime
+
+            try:
+                aware = datetime.fromisoformat(start).tzinfo is not None
+            except ValueError:
+                aware = None
+            if not aware:
+                fail(f"--start {start!r} is not " + ("an ISO 8601 time" if aware is None else "time-zone aware") +
+                     "; e.g. --start 2026-05-01T00:00:00+00:00")
         logging.getLogger().setLevel(logging.WARNING)
         console = Console(stderr=True)
         try:
             summary = run_demo(DemoOptions(events=events, seed=seed, data_dir=data_dir, bad_rate=bad_rate,
-                                           keep=keep, show_progress=not as_json, bias=bias), console=console)
+                                           keep=keep, show_progress=not as_json, bias=bias, start=start),
+                               console=console)
         except DemoError as exc:
             fail(f"demo failed: {exc}", code=1)
         if as_json:

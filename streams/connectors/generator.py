@@ -399,3 +399,22 @@ def default_inactive_days() -> float:
     except ImportError:  # the generator alone, without the learners
         return CHURN_INACTIVE_DAYS_DEFAULT
     return float(getattr(LearnerConfig(), "churn_inactive_days", CHURN_INACTIVE_DAYS_DEFAULT))
+
+
+def recent_start(now: datetime, weeks: int = GeneratorConfig.weeks, base: str = GeneratorConfig.start) -> str:
+    """``base`` moved by whole weeks to the latest start whose ``weeks`` of simulated time end by ``now``.
+
+    Whole weeks keep the weekdays, so the records are the same but for their times. A demo uses it so
+    that its data are recent, as a live business's are: the raw-text retention and the boards' default
+    time ranges then keep them, whatever the date.
+
+    >>> recent_start(datetime(2026, 12, 1, 9, tzinfo=timezone.utc))
+    '2026-05-29T00:00:00+00:00'
+    >>> recent_start(datetime(2026, 10, 30, tzinfo=timezone.utc))  # ends exactly then: unchanged
+    '2026-05-01T00:00:00+00:00'
+    >>> recent_start(datetime(2026, 10, 29, tzinfo=timezone.utc))  # earlier: moved back
+    '2026-04-24T00:00:00+00:00'
+    """
+    b = datetime.fromisoformat(base)
+    shift = (now - (b + timedelta(weeks=weeks))) // timedelta(weeks=1)
+    return (b + timedelta(weeks=shift)).isoformat()

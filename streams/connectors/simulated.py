@@ -25,6 +25,8 @@ class SimulatedConfig(ConnectorConfig):
     bad_record_rate: float = Field(0.0, ge=0.0, lt=1.0)
     rate_per_s: float | None = Field(None, gt=0, description="Pace the generator (default: as fast as possible).")
     bias: str | None = Field(None, description="A planted bias for testing the audit, e.g. 'plan:business'.")
+    start: str | None = Field(None, description="Start of simulated time, with a time zone (default: the "
+                                                "generator's, 2026-05-01T00:00:00+00:00).")
 
 
 class Simulated(Connector):
@@ -38,8 +40,9 @@ class Simulated(Connector):
     def setup(self) -> None:
         from .generator import GeneratorConfig, SmbSimulation
 
+        start = {"start": self.config.start} if self.config.start else {}
         self.sim = SmbSimulation(GeneratorConfig(seed=self.config.seed, bad_record_rate=self.config.bad_record_rate,
-                                                 bias=self.config.bias))
+                                                 bias=self.config.bias, **start))
 
     def poll(self, cursor: str | None) -> Iterator[Raw]:
         skip, t0, pace = int(cursor or 0), time.monotonic(), self.config.rate_per_s

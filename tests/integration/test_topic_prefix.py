@@ -72,8 +72,15 @@ def test_demo_uses_the_prefix_and_group_from_the_settings(monkeypatch, namespace
 
     monkeypatch.setenv("PULSEWIRE_TOPIC_PREFIX", namespace)
     monkeypatch.setenv("PULSEWIRE_APP_ID", "tenant-" + namespace.rstrip("."))
+    from datetime import datetime, timezone
+
+    from pulsewire.streams.connectors.generator import recent_start
+
+    before = recent_start(datetime.now(timezone.utc))
     summary = run_demo(DemoOptions(events=80, seed=3, data_dir=tmp_path / "demo", bad_rate=0.0,
                                    stall_timeout_s=90, show_progress=False))
+    # the demo's simulated weeks end in the week before the run, whatever today's date
+    assert summary["start"] in (before, recent_start(datetime.now(timezone.utc)))
     assert summary["events_sent"] == 80
     # the generator sends activity events too; they are stored apart (activity_events / activity_daily)
     assert summary["activity_events"] > 0

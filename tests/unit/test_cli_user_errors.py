@@ -261,3 +261,11 @@ def test_a_mistyped_flag_is_one_line_for_every_command(tmp_path, args, needles):
     assert res.returncode == 2
     assert_user_error(res, *needles)
     assert list(tmp_path.iterdir()) == []  # nothing started, nothing written
+
+
+@pytest.mark.parametrize("start, needle", [("yesterday", "not an ISO 8601 time"),
+                                           ("2026-05-01T00:00:00", "not time-zone aware")])
+def test_demo_with_a_bad_start_touches_nothing(tmp_path, start, needle):
+    res = pulsewire("demo", "--start", start, "--data-dir", "d", cwd=tmp_path)
+    assert_user_error(res, f"--start {start!r}", needle)
+    assert not (tmp_path / "d").exists()
