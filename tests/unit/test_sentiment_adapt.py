@@ -226,3 +226,15 @@ def test_an_empty_store_is_refused_in_one_line(tmp_path):
 def test_user_errors_are_one_line(tmp_path, args, needle):
     res = pulsewire("sentiment", "adapt", *args, cwd=tmp_path)
     assert_user_error(res, needle)
+
+
+def test_verdict_names_the_classes_with_few_held_out_texts():
+    from pulsewire.models.sentiment.adapt import Result
+
+    held = {"negative": 2, "neutral": 6, "positive": 20, "total": 28}
+    r = Result("v", Path("m"), 1.0, {"held_out": held}, {}, {}, (0.0, -0.2, 0.2))
+    assert r.verdict.startswith("The adapted model is not clearly better") and not r.better
+    assert "on 28 held-out texts (few held out: negative 2, neutral 6; only a large difference can show)" in r.verdict
+    enough = Result("v", Path("m"), 1.0, {"held_out": {"negative": 10, "neutral": 12, "positive": 30, "total": 52}},
+                    {}, {}, (0.1, 0.02, 0.2))
+    assert enough.better and "few held out" not in enough.verdict
