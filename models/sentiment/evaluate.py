@@ -30,8 +30,11 @@ Models (``default_models``; ``--model NAME=DIR`` adds any model directory the sc
   neutral; "sign" is compound > 0 positive, else negative (never neutral). Its probabilities are
   one-hot, so its ECE is its error rate.
 * shipped int8: ``artifacts/`` through the runtime scorer (its batching, truncation and pooling).
-* shipped fp32: the fp32 graph of the same training run (``--fp32``, default
-  ``.cache/sentiment/ft_L4/model.fp32.onnx``, not in git); the row is left out when the file is absent.
+* shipped fp32: the fp32 encoder of the same training run (``--fp32``, default
+  ``.cache/sentiment/ft_L4/model.fp32.onnx``, not in git) with the shipped head put in; the row is left
+  out when the file is absent.
+* previous default int8: the default until 2026-12-01 (``previous.py``: the same encoder with its
+  fine-tuned head), rebuilt once into ``.cache/sentiment/previous``: the old-vs-new rows.
 * skeleton (``--skeleton``, ``train`` extra): frozen all-MiniLM-L6-v2 + logistic-regression head.
 """
 
@@ -48,6 +51,8 @@ import numpy as np
 
 from .data import REPO_ROOT, load_goemotions, load_imdb, load_uci, load_workplace, train_heldout_split
 from .metrics import LENGTH_BUCKETS, ProbaFn, accuracy_by_length, binary_from_proba, three_class_metrics
+from .previous import MANIFEST_FILE, cached_previous
+from .scorer import sha256_file
 
 PKG = Path(__file__).resolve().parent
 SHIPPED_DIR = PKG / "artifacts"
@@ -145,10 +150,29 @@ def default_models(fp32_path: Path | None = None, skeleton: bool = False, vader:
     if skeleton:
         rows += [ModelSpec("skeleton fp32 (frozen L6 + LR)", lambda: skeleton_proba(int8=False)),
                  ModelSpec("skeleton int8 (frozen L6 + LR)", lambda: skeleton_proba(int8=True))]
-    rows += [ModelSpec(f"shipped fp32 ({version.replace('-int8', '')})",
-                       lambda: scorer_proba(SHIPPED_DIR, str(fp32_path.resolve()))),
+    rows += [ModelSpec(f"previous default int8 ({previous_version()})", lambda: scorer_proba(cached_previous())),
+             ModelSpec(f"shipped fp32 ({version.replace('-int8', '')})",
+                       lambda: scorer_proba(SHIPPED_DIR, str(fp32_with_shipped_head(fp32_path)))),
              ModelSpec(f"shipped int8 ({version})", lambda: scorer_proba(SHIPPED_DIR))]
     return rows
+
+
+def previous_version() -> str:
+    return json.loads(MANIFEST_FILE.read_text(encoding="utf-8"))["version"]
+
+
+def fp32_with_shipped_head(fp32_path: Path) -> Path:
+    """The fp32 encoder graph with the shipped int8 model's head, written next to it once."""
+    from .head_graph import read_head, with_head
+
+    if not fp32_path.is_file():
+        raise FileNotFoundError(f"{fp32_path} not found")
+    int8 = (SHIPPED_DIR / json.loads((SHIPPED_DIR / "manifest.json").read_text(encoding="utf-8"))["model"])
+    w, b = read_head(int8.read_bytes())
+    out = fp32_path.with_name(f"{fp32_path.stem}.head-{sha256_file(int8)[:12]}.onnx")
+    if not out.exists():
+        out.write_bytes(with_head(fp32_path.read_bytes(), w, b))
+    return out.resolve()
 
 
 def token_lengths(texts: list[str], model_dir: Path = SHIPPED_DIR) -> list[int]:

