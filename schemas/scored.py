@@ -18,6 +18,10 @@ class Sentiment(BaseModel):
     model_version: str
     truncated: bool = Field(description="Part of the text was not read: it was longer than the scorer reads "
                                         "(max_windows sentence windows of max_tokens each).")
+    min_window_score: float | None = Field(default=None, ge=-1, le=1,
+                                           description="Score of the most negative sentence window (equals score "
+                                                       "for a text of one window).")
+    windows: int | None = Field(default=None, ge=0, description="Sentence windows read (0 for blank text).")
 
 
 class ScoredEvent(BaseModel):

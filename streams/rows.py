@@ -31,6 +31,7 @@ def scored_row(scored: dict) -> dict:
         "rating": ev.get("rating"), "csat": ev.get("csat"), "answer": answer,
         "consent": None if consent is None else int(consent),
         "sentiment_label": s.get("label", ""), "sentiment_score": s.get("score"),
+        "sentiment_min_window_score": s.get("min_window_score"), "text_windows": s.get("windows"),
         "p_negative": probs.get("negative"), "p_neutral": probs.get("neutral"), "p_positive": probs.get("positive"),
         "text_truncated": int(bool(s.get("truncated"))), "model_version": s.get("model_version", ""),
         "attributes": {str(k): str(v) for k, v in (ev.get("attributes") or {}).items()},

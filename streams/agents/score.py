@@ -21,7 +21,8 @@ def to_score(events: list[dict]) -> list[int]:
 
 def _sentiment(res) -> dict:
     return {"label": res.label, "probabilities": res.probabilities, "score": res.score,
-            "model_version": res.model_version, "truncated": res.truncated}
+            "model_version": res.model_version, "truncated": res.truncated,
+            "min_window_score": res.min_window_score, "windows": res.windows}
 
 
 def install(app, ctx) -> None:

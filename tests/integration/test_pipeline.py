@@ -53,6 +53,8 @@ def test_valid_events_are_stored_once_and_bad_input_is_dead_lettered(pipeline):
         activity_wide="SELECT count() AS n FROM events_scored FINAL WHERE kind = 'activity'",
         review="SELECT sentiment_label, text_truncated, model_version FROM events_scored FINAL "
                "WHERE event_id = 'bad-input-good'",
+        windows="SELECT text_windows, sentiment_min_window_score - sentiment_score AS gap FROM events_scored FINAL "
+                "WHERE event_id = 'bad-input-good'",
         dead="SELECT reason, count() AS n FROM dead_letters FINAL GROUP BY reason",
         emp="SELECT count() AS n FROM events_scored FINAL WHERE employee_id != '' AND employee_id NOT LIKE 'emp\\_%'",
         scored="SELECT countIf(sentiment_label != '') AS with_sentiment FROM events_scored FINAL",
@@ -60,6 +62,8 @@ def test_valid_events_are_stored_once_and_bad_input_is_dead_lettered(pipeline):
     assert r["totals"][0] == {"n": len(good) + 1, "ids": len(good) + 1}
     assert any(json.loads(v).get("kind") == "activity" for _, _, v in good) and r["activity_wide"] == [{"n": 0}]
     assert r["review"] == [{"sentiment_label": "positive", "text_truncated": 0, "model_version": r["review"][0]["model_version"]}]
+    # a short text is one window: its most negative window is the text itself
+    assert r["windows"][0]["text_windows"] == 1 and r["windows"][0]["gap"] == pytest.approx(0.0, abs=1e-6)
     expected = {}
     for *_, reason in bad:
         expected[reason] = expected.get(reason, 0) + 1

@@ -67,3 +67,16 @@ def test_same_process_second_path_is_refused_clearly(store, tmp_path):
 def test_unknown_url_scheme_is_refused():
     with pytest.raises(StoreError, match="unsupported store URL"):
         open_store("postgres://localhost/x")
+
+
+def test_the_most_negative_window_and_the_window_count_are_stored_beside_the_pooled_score(store):
+    long_id, old_id = f"win-{uuid.uuid4().hex}", f"old-{uuid.uuid4().hex}"
+    long_text = scored(long_id, text="Lovely stay. " * 40 + "They lost my luggage.", score=0.6)
+    long_text["sentiment"].update(min_window_score=-0.91, windows=3)
+    store.insert_rows("events_scored", [scored_row(long_text), scored_row(scored(old_id))])  # old: a message from before
+    rows = {r["event_id"]: r for r in store.query_dicts(
+        "SELECT event_id, sentiment_score, sentiment_min_window_score, text_windows FROM events_scored FINAL "
+        "WHERE event_id IN {ids:Array(String)}", {"ids": [long_id, old_id]})}
+    assert rows[long_id]["sentiment_score"] == pytest.approx(0.6)
+    assert rows[long_id]["sentiment_min_window_score"] == pytest.approx(-0.91) and rows[long_id]["text_windows"] == 3
+    assert rows[old_id]["sentiment_min_window_score"] is None and rows[old_id]["text_windows"] is None
