@@ -65,6 +65,24 @@ def prepare_data_dir(path: Path, keep: bool) -> None:
     (path / MARKER).write_text("made by pulsewire demo; safe to delete\n")
 
 
+def demo_start(data_dir: Path, keep: bool, now=None) -> str:
+    """Simulated time's start: the earlier run's with ``--keep`` (so the same seed sends the same events,
+    which the store keeps once, instead of other times under the same ids, which it would refuse as
+    conflicting duplicates); else the generator's start moved to end in the week before ``now``."""
+    from datetime import datetime, timezone
+
+    from .connectors.generator import recent_start
+
+    if keep:
+        try:
+            start = json.loads((data_dir / "summary.json").read_text(encoding="utf-8")).get("start")
+        except (OSError, ValueError):
+            start = None
+        if isinstance(start, str):
+            return start
+    return recent_start(now or datetime.now(timezone.utc))
+
+
 def demo_key(path: Path) -> str:
     """The demo's pseudonymisation key: the environment's if set, else one kept (0600) in the data dir."""
     env = os.environ.get("PULSEWIRE_PSEUDONYM_KEY")
@@ -197,13 +215,9 @@ def run_demo(opts: DemoOptions, console=None) -> dict:
     from .topics import EVENT_TOPICS, TopicMap, ensure_topics
 
     t_start = time.monotonic()
-    if opts.start is None:
-        from datetime import datetime, timezone
-
-        from .connectors.generator import recent_start
-
-        opts = replace(opts, start=recent_start(datetime.now(timezone.utc)))
     data_dir = opts.data_dir.resolve()
+    if opts.start is None:
+        opts = replace(opts, start=demo_start(data_dir, opts.keep))
     prepare_data_dir(data_dir, opts.keep)
     key = demo_key(data_dir)
     settings = Settings(data_dir=data_dir)
