@@ -26,10 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .data import REPO_ROOT
 from .scorer import DEFAULT_MODEL_DIR, sha256_file, verify_manifest
 
 BASELINE = Path(__file__).resolve().parent / "baseline"
-CACHE_DIR = Path(__file__).resolve().parents[2] / ".cache" / "sentiment" / "previous"
+CACHE_DIR = REPO_ROOT / ".cache" / "sentiment" / "previous"
 HEAD_FILE = BASELINE / "finetune_head.npz"
 MANIFEST_FILE = BASELINE / "finetune_manifest.json"
 
