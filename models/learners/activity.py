@@ -197,13 +197,30 @@ def activity_features(f: dict, t: float) -> dict[str, float]:
     lo, hi = TREND_REL_RANGE
     out = {"activity_rate_7d": r7, "activity_rate_long": rl,
            "activity_trend_rel": min(hi, max(lo, (r7 - rl) / max(rl, 1.0))) if acts["all"] else 0.0,
-           "days_since_active": since}
+           "days_since_active": since, "active_overdue": active_overdue(f, t) if acts["all"] else 0.0}
     out.update(purchase_features(f.get("buy"), t))
     for key in sorted(acts["types"]):
         r7, rl, since = _slot_rates(acts["types"][key], t)
         out.update({f"act_{key}_rate_7d": r7, f"act_{key}_rate_long": rl, f"act_{key}_trend": r7 - rl,
                     f"act_{key}_days_since": since})
     return {k: round(v, 4) for k, v in out.items()}
+
+
+def active_overdue(f: dict, t: float) -> float:
+    """Days since the customer was last active (an activity or a text of theirs) over their usual gap between
+    active days, capped at 10: the silence measured against their own rhythm, so three quiet days say more of
+    a daily user than of a monthly one. 0 before two active days.
+
+    >>> f = {}
+    >>> for d in (0, 2, 4, 6):
+    ...     fold_activity(f, {"type": "login"}, d * DAY)
+    >>> active_overdue(f, 6 * DAY), active_overdue(f, 16 * DAY), active_overdue(f, 90 * DAY)
+    (0.0, 5.0, 10.0)
+    """
+    act = f.get("active")
+    if not act or not act["gap"][1]:
+        return 0.0
+    return min(OVERDUE_CAP, max(0.0, (t - act["t"]) / DAY) / max(act["gap"][0], 1.0))
 
 
 def purchase_features(buy: dict | None, t: float) -> dict[str, float]:

@@ -138,7 +138,7 @@ EXAMPLE = {
                  "urgent_tickets_28d": 2.0, "csat_recent": 2.0, "csat_drop": 2.5, "rating_last": 2.0,
                  "days_since_activity": 21.0, "activity_trend": -3.0, "downgrades_90d": 1.0,
                  "days_since_renewal": 40.0, "tenure_weeks": 30.0, "activity_rate_7d": 3.0,
-                 "activity_rate_long": 12.0, "activity_trend_rel": -0.75, "days_since_active": 16.0,
+                 "activity_rate_long": 12.0, "activity_trend_rel": -0.75, "days_since_active": 16.0, "active_overdue": 5.3,
                  "days_since_purchase": 41.0, "purchases_90d": 2.0, "spend_90d": 84.5, "purchase_gap_days": 12.0,
                  "purchase_overdue": 3.4167, f"act_{EXAMPLE_TYPE}_rate_7d": 2.0, f"act_{EXAMPLE_TYPE}_rate_long": 9.0,
                  f"act_{EXAMPLE_TYPE}_trend": -7.0, f"act_{EXAMPLE_TYPE}_days_since": 5.0},

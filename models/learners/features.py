@@ -178,6 +178,10 @@ CUSTOMER_FEATURES: dict[str, Feature] = dict([
     _f("days_since_active", "Days since the customer's last activity event (capped at 90); 0 without activity "
        "events.",
        lambda f: f"no activity in {_n(f['days_since_active'])} days"),
+    _f("active_overdue", "Days since the customer was last active (an activity event or a text of theirs) divided "
+       "by their usual gap between active days (capped at 10): silence against their own rhythm; 0 without "
+       "activity events or before two active days.",
+       lambda f: f"quiet for {f['active_overdue']:.1f} times their usual gap between active days"),
     _f("days_since_purchase", "Days since the last purchase (an activity of a purchase type, or with a positive "
        "amount; capped at 360); 0 before any purchase.",
        lambda f: f"no order in {_n(f['days_since_purchase'])} days"),

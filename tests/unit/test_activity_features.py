@@ -15,7 +15,8 @@ from pulsewire.models.learners.replay import Replay
 
 # event time only: a fixed Monday noon (UTC); nothing here reads the clock
 T0 = datetime(2026, 5, 4, 12, 0, tzinfo=timezone.utc)
-NEW = ("activity_rate_7d", "activity_rate_long", "activity_trend_rel", "days_since_active", "days_since_purchase",
+NEW = ("activity_rate_7d", "activity_rate_long", "activity_trend_rel", "days_since_active", "active_overdue",
+       "days_since_purchase",
        "purchases_90d", "spend_90d", "purchase_gap_days", "purchase_overdue")
 _ids = iter(range(10**9))
 
@@ -127,7 +128,8 @@ def test_out_of_order_events_give_the_same_features():
     a, b = customer_features(fold(evs), t), customer_features(fold(shuffled), t)
     assert set(a) == set(b)
     for k in a:
-        if k != "purchase_gap_days" and k != "purchase_overdue":   # a late purchase cannot split a past gap
+        # a late purchase (or active day) cannot split a gap already counted
+        if k not in ("purchase_gap_days", "purchase_overdue", "active_overdue"):
             assert a[k] == pytest.approx(b[k], abs=1e-3), k
 
 
@@ -140,11 +142,29 @@ def test_out_of_order_events_give_the_same_features():
     ("act_login_rate_long", {"act_login_rate_long": 9.2}, "usually 9 logins a week"),
     ("activity_trend_rel", {"activity_rate_7d": 3.0, "activity_rate_long": 12.0}, "activity down from 12 to 3 a week"),
     ("days_since_active", {"days_since_active": 16.0}, "no activity in 16 days"),
+    ("active_overdue", {"active_overdue": 5.25}, "quiet for 5.2 times their usual gap between active days"),
 ])
 def test_plain_words_for_fixed_and_per_type_features(name, values, sentence):
     spec = feature_spec("customer", name)
     assert spec is not None and spec.doc
     assert spec.words(values) == sentence
+
+
+def test_active_overdue_measures_the_same_silence_against_each_customers_rhythm():
+    daily = fold([act("login", d) for d in range(28)])
+    weekly = fold([act("login", 7 * w) for w in range(4)])
+    # last seen on day 27 and day 21; each read after 8 quiet days
+    f_daily, f_weekly = customer_features(daily, t_at(27 + 8)), customer_features(weekly, t_at(21 + 8))
+    assert f_daily["days_since_active"] == f_weekly["days_since_active"] == pytest.approx(8.0)
+    assert f_daily["active_overdue"] == pytest.approx(8.0)   # 8 usual gaps of a day
+    assert f_weekly["active_overdue"] == pytest.approx(8 / 7, abs=1e-4)   # a week and a day (rounded to 4 places)
+    assert customer_features(daily, t_at(27 + 400))["active_overdue"] == 10.0   # capped
+    # a text counts as being active: a daily user who writes a ticket is not silent
+    ticket = {"event_id": "t-late", "kind": "ticket", "type": "created", "customer_id": "cus-1", "ticket_id": "t",
+              "priority": "low", "occurred_at": (T0 + timedelta(days=40)).isoformat(), "text": "one question"}
+    assert customer_features(fold([ticket], daily), t_at(41))["active_overdue"] < 1.0
+    # one active day gives no rhythm yet
+    assert customer_features(fold([act("login", 0)]), t_at(20))["active_overdue"] == 0.0
 
 
 def test_reasons_name_per_type_features_in_plain_words():
