@@ -152,6 +152,38 @@ def evaluate_model(model: str, examples: list[dict], predictions: list[dict], po
     }
 
 
+def propensity_ranking(propensity: dict[str, float], positives: dict, entities: set[str], recall: float) -> dict | None:
+    """Precision of ranking ``entities`` by the simulator's hidden churn propensity, cut at the first rank where
+    ``recall`` of the positives among them is reached: what knowing *who* is at risk (never *when*) gives. A
+    reference for the alert precision, which a static ranking of this simulator cannot push far, since each
+    customer's churn is drawn at random from their propensity. None without positives or propensities.
+
+    >>> propensity_ranking({"a": 0.9, "b": 0.8, "c": 0.5, "d": 0.1}, {"a": 1.0, "c": 2.0}, {"a", "b", "c", "d"}, 0.6)
+    {'precision': 0.667, 'recall': 1.0, 'ranked': 3}
+    """
+    ranked = sorted((e for e in entities if e in propensity), key=lambda e: -propensity[e])
+    n_pos = sum(1 for e in ranked if e in positives)
+    if not n_pos:
+        return None
+    caught = 0
+    for k, e in enumerate(ranked, 1):
+        caught += e in positives
+        if caught / n_pos >= recall:
+            return {"precision": round(caught / k, 3), "recall": round(caught / n_pos, 3), "ranked": k}
+    return None
+
+
+def propensity_reference(fig: dict, truth: dict, positives: dict, entities: set[str]) -> None:
+    """Adds ``fig["churn"]["propensity_ranking"]`` at the model's recall (0.6 before it has one) when the truth
+    holds the simulator's churn propensities (a file's truth may not)."""
+    propensity = {c: v["churn_propensity"] for c, v in truth.get("customers", {}).items()
+                  if v.get("churn_propensity") is not None}
+    churn = fig.get("churn")
+    if churn and propensity:
+        churn["propensity_ranking"] = propensity_ranking(propensity, positives, entities,
+                                                         churn["model"].get("recall") or 0.6)
+
+
 def positives_from_truth(truth: dict, pseudonymise=None, consenting_only: bool = False,
                          churn_definition: str = "subscription",
                          inactive_days: float | None = None) -> dict[str, dict[str, float | None]]:
@@ -261,4 +293,8 @@ def format_table(fig: dict) -> str:
             lines.append(f"{m}: {d['examples']} labelled predictions ({d['positive_examples']} positive), "
                          f"{d['entities']} entities, alerts from day {d['warm_at_day']}; "
                          f"{d['model']['positives']} positive episodes, {d['model']['caught']} caught")
+    ranking = fig.get("churn", {}).get("propensity_ranking")
+    if ranking:
+        lines.append(f"churn customers ranked by the simulator's hidden propensity (who, not when): precision "
+                     f"{ranking['precision']:.2f} at recall {ranking['recall']:.2f}")
     return "\n".join(lines)

@@ -197,3 +197,23 @@ def test_evaluate_says_what_it_measured_and_refuses_a_shop_with_cancellations(tm
     bad = runner.invoke(app, ["evaluate", "--fast", "--mode", "shop", "--churn-definition", "subscription",
                               "--data-dir", str(tmp_path / "ev")])
     assert bad.exit_code == 2 and "no subscriptions" in bad.output and "Traceback" not in bad.output
+
+
+def test_evaluate_puts_a_ranking_by_the_hidden_propensity_beside_the_alerts(tmp_path):
+    from typer.testing import CliRunner
+
+    from pulsewire.models.learners.evaluation import propensity_reference
+    from pulsewire.streams.cli import app
+
+    out = CliRunner().invoke(app, ["evaluate", "--fast", "--json", "-n", "6000", "--data-dir", str(tmp_path / "ev")])
+    assert out.exit_code == 0, out.output
+    churn = json.loads(out.stdout.strip().splitlines()[-1])["churn"]
+    ranking = churn["propensity_ranking"]
+    assert ranking["recall"] >= (churn["model"]["recall"] or 0.6)
+    assert 0.0 < ranking["precision"] <= 1.0 and ranking["ranked"] <= churn["entities"]
+    text = CliRunner().invoke(app, ["evaluate", "--fast", "-n", "6000", "--data-dir", str(tmp_path / "ev")])
+    assert f"hidden propensity (who, not when): precision {ranking['precision']:.2f}" in text.output
+    # a file's truth without propensities (pulsewire evaluate --input) gets no such line
+    fig = {"churn": {"model": {"recall": 0.5}}}
+    propensity_reference(fig, {"customers": {"c1": {"churned": True}}}, {"c1": 1.0}, {"c1"})
+    assert "propensity_ranking" not in fig["churn"]
