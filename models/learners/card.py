@@ -342,6 +342,11 @@ def render_card(model: str, figures: dict) -> str:
             + (f"for {pol.confirm} scores in a row" if pol.confirm > 1 else "(one score)")
             + (f"; **{cfg.churn_inactivity_threshold:g}** where churn is defined by inactivity "
                f"(`{env}INACTIVITY_THRESHOLD`)" if model == "churn" else "") + ".",
+            *([f"* For a customer who sends activity events, where churn is a cancellation: when the probability "
+               f"has stayed at or above **{cfg.churn_activity_threshold:g}** for "
+               f"**{cfg.churn_activity_hold_days:g} days** (every score in between too), instead: such a "
+               "customer is scored every few days, so a bad week that passes can be told from a decline that "
+               f"lasts (`{env}ACTIVITY_THRESHOLD`, `{env}ACTIVITY_HOLD_DAYS`)."] if model == "churn" else []),
             f"* One episode, one alert: the {model} learner re-arms only after the score has stayed below "
             f"{pol.rearm_below:g} for {pol.rearm_days:g} days, and at least {pol.cooldown_days:g} days after "
             "the last alert (event time).",

@@ -28,6 +28,17 @@ threshold while armed (that event's id and time), so the alert's id can be deriv
 [False, False, False, True]
 >>> st["episode"]
 {'event_id': 'ev2', 't': 172800}
+
+With ``hold_days`` the score must stay at/above the threshold that long (every score in between too)
+before it alerts: a bad day that passes does not alert, a decline that lasts does, and the episode still
+opens at the first score that reached the threshold.
+
+>>> pol = AlertPolicy(threshold=0.35, rearm_below=0.15, cooldown_days=45, hold_days=2)
+>>> st = {}
+>>> [pol.decide(st, p, d * day, f"ev{d}") for d, p in [(0, 0.6), (1, 0.3), (3, 0.5), (4, 0.4), (5, 0.45)]]
+[False, False, False, False, True]
+>>> st["episode"]
+{'event_id': 'ev3', 't': 259200}
 """
 
 from __future__ import annotations
@@ -46,6 +57,7 @@ class AlertPolicy:
     rearm_days: float = 0.0  # how long the score must stay below rearm_below to re-arm (0: one score)
     # (a score holds until the entity's next one: a customer who went quiet after one low score has
     # been low all along)
+    hold_days: float = 0.0  # how long the score must stay at/above the threshold before it alerts (0: at once)
 
     def __post_init__(self):
         if not self.rearm_below <= self.threshold:
@@ -72,11 +84,17 @@ class AlertPolicy:
             elif score >= self.rearm_below:
                 st.pop("low_since", None)
         st["above"] = st.get("above", 0) + 1 if score >= self.threshold else 0
+        if self.hold_days > 0:
+            if st["above"]:
+                st.setdefault("above_t", t)
+            else:
+                st.pop("above_t", None)
+        held = self.hold_days <= 0 or t - st.get("above_t", t) >= self.hold_days * DAY
         if armed and st["above"] and (st["above"] == 1 or "opening" not in st):
             st["opening"] = {"event_id": event_id, "t": t}
         last = st.get("last_t")
         cooled = last is None or t - last >= self.cooldown_days * DAY
-        if armed and cooled and st["above"] >= self.confirm:
+        if armed and cooled and st["above"] >= self.confirm and held:
             st.update(armed=False, last_t=t, n=st.get("n", 0) + 1, episode=st.pop("opening"))
             if st.get("first_t") is None:
                 st["first_t"] = t

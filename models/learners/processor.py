@@ -39,6 +39,13 @@ class LearnerConfig:
     # subscription customers who renew, and is where the inactivity model is most precise
     churn_threshold: float = 0.55  # subscription
     churn_inactivity_threshold: float = 0.3  # inactivity
+    # subscription, a customer who sends activity events: scored every few days whatever they write, so an
+    # incident (a bad week that passes) crosses 0.55 as readily as a decline before a cancellation; asking
+    # the score to stay at/above 0.35 for 2 days tells them apart (seeds 11 and 13, decision 0016). A
+    # customer seen only through texts is scored days apart, where waiting would cost the lead, so the
+    # plain threshold stays theirs
+    churn_activity_threshold: float = 0.35
+    churn_activity_hold_days: float = 2.0
     # the churn calibrator's learning rate per churn definition (seeds 11 and 13, decision 0013): labels
     # come in bursts (one cancellation or lapse labels weeks of predictions at once) and a smaller step
     # swings less with each; by inactivity the bursts are longest
@@ -92,6 +99,13 @@ class LearnerConfig:
         for name in ("churn_calibration_lr", "churn_inactivity_calibration_lr"):
             if not 0 < getattr(self, name) <= 1:
                 raise inactivity.ChurnDefinitionError(f"{name} must be in (0, 1] (got {getattr(self, name):g})")
+        if self.churn_activity_hold_days < 0:
+            raise inactivity.ChurnDefinitionError(
+                f"churn_activity_hold_days must be >= 0 (got {self.churn_activity_hold_days:g})")
+        if self.churn_definition == "subscription" and self.churn_rearm_below > self.churn_activity_threshold:
+            raise inactivity.ChurnDefinitionError(
+                f"churn_rearm_below ({self.churn_rearm_below:g}) must not exceed churn_activity_threshold "
+                f"({self.churn_activity_threshold:g})")
         if self.churn_rearm_below > self.churn_alert_threshold:  # refused at start, not on every event
             name = "churn_inactivity_threshold" if self.churn_definition == "inactivity" else "churn_threshold"
             raise inactivity.ChurnDefinitionError(
@@ -141,6 +155,11 @@ class LearnerConfig:
                 f"PULSEWIRE_LEARN_CHURN_DEFINITION: {kw['churn_definition']!r} is not one of "
                 f"{', '.join(inactivity.DEFINITIONS)}")
         if kw.get("churn_definition") == "inactivity":
+            for sub in ("churn_activity_threshold", "churn_activity_hold_days"):
+                if sub in kw:
+                    raise inactivity.ChurnDefinitionError(
+                        f"PULSEWIRE_LEARN_{sub.upper()} applies to the subscription churn definition only; under "
+                        f"inactivity set PULSEWIRE_LEARN_CHURN_INACTIVITY_THRESHOLD")
             for sub, own in (("churn_threshold", "churn_inactivity_threshold"),
                              ("churn_calibration_lr", "churn_inactivity_calibration_lr")):
                 # the subscription names read as if they were general: set alone under inactivity they would
@@ -176,8 +195,23 @@ class LearnerConfig:
             return None
         return self.churn_inactivity_calibration_lr if self.churn_definition == "inactivity" else self.churn_calibration_lr
 
-    def policy(self, model: str) -> AlertPolicy:
+    def policy(self, model: str, activity: bool = False) -> AlertPolicy:
+        """The alert policy of ``model``; for churn by cancellation, a customer who sends activity events
+        (``activity``) has the score held at its own threshold for ``churn_activity_hold_days`` first.
+
+        >>> cfg = LearnerConfig()
+        >>> cfg.policy("churn").threshold, cfg.policy("churn").hold_days
+        (0.55, 0.0)
+        >>> pol = cfg.policy("churn", activity=True)
+        >>> pol.threshold, pol.hold_days
+        (0.35, 2.0)
+        >>> LearnerConfig(churn_definition="inactivity").policy("churn", activity=True).hold_days
+        0.0
+        """
         if model == "churn":
+            if activity and self.churn_definition == "subscription":
+                return AlertPolicy(self.churn_activity_threshold, self.churn_rearm_below, self.churn_cooldown_days,
+                                   self.churn_confirm, self.churn_rearm_days, self.churn_activity_hold_days)
             return AlertPolicy(self.churn_alert_threshold, self.churn_rearm_below, self.churn_cooldown_days,
                                self.churn_confirm, self.churn_rearm_days)
         return AlertPolicy(self.burnout_threshold, self.burnout_rearm_below, self.burnout_cooldown_days,
@@ -378,7 +412,7 @@ def process_event(state: dict | None, ev: dict, sentiment: dict | None, models: 
         out.examples.extend(dict(ex, consent=out.consent) for ex in join_late(state, model_name, eid, entry, late))
     else:
         add_pending(state, entry)
-    pol = cfg.policy(model_name)
+    pol = cfg.policy(model_name, activity=x.get("activity_rate_long", 0.0) > 0)
     warm = n_pos >= cfg.min_positives_to_alert
     fire = pol.decide(state["alert"], p, t, ev.get("event_id", "")) if warm else False
     reasons = reasons_for(handle, x, etype, cfg.reasons) if fire or p >= pol.threshold else []

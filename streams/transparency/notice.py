@@ -125,6 +125,8 @@ class Facts:
     granted: tuple[str, ...]
     alert_topics: dict[str, str] = field(default_factory=dict)  # kind -> topic name on the broker
     generated_at: datetime | None = None
+    # (threshold, days) for customers who send activity events, where churn is a cancellation; None otherwise
+    churn_activity_hold: tuple[float, float] | None = None
 
 
 def facts(settings, sources: list[Source], learner=None, at: datetime | None = None) -> Facts:
@@ -152,7 +154,10 @@ def facts(settings, sources: list[Source], learner=None, at: datetime | None = N
         raw_text_days=settings.raw_text_ttl_days, audit_days=settings.audit_ttl_days,
         dlq_days=settings.dlq_retention_days, granted=GRANTED,
         alert_topics={t.name.split(".", 1)[1]: topics.name(t.name) for t in ALERT_TOPICS},
-        generated_at=at or datetime.now(timezone.utc))
+        generated_at=at or datetime.now(timezone.utc),
+        churn_activity_hold=((learner.churn_activity_threshold, learner.churn_activity_hold_days)
+                             if learner.churn_definition == "subscription" and learner.churn_activity_hold_days > 0
+                             else None))
 
 
 # ------------------------------------------------------------------------------------- the text
@@ -235,8 +240,10 @@ def _inferred(f: Facts, who: str) -> list[Block]:
         "The tone (sentiment: negative, neutral or positive) of every review, ticket and chat message you write.",
         "A churn risk (the probability that you stop being a customer) with its reasons in plain words.",
         f"Alerts are suggestions for a person to review, never decisions: a churn alert is raised when your churn "
-        f"risk reaches {f.churn_threshold:.2f}, with its reasons; a sentiment alert is about a channel, product or "
-        "team, never about one customer.",
+        f"risk reaches {f.churn_threshold:.2f}"
+        + (f" (if we also see how you use the product: when it has stayed at or above {f.churn_activity_hold[0]:.2f} "
+           f"for {f.churn_activity_hold[1]:g} days)" if f.churn_activity_hold else "")
+        + ", with its reasons; a sentiment alert is about a channel, product or team, never about one customer.",
     ]]
 
 
