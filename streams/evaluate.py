@@ -273,13 +273,15 @@ def read_results(store_url: str) -> dict:
 
 def figures_from(results: dict, truth: dict, pseudonymise, cfg, end_t: float,
                  churn_definition: str = "subscription") -> dict:
-    from pulsewire.models.learners.evaluation import evaluate_model, positives_from_truth, propensity_reference
+    from pulsewire.models.learners.evaluation import (evaluate_model, note_held_alerts, positives_from_truth,
+                                                      propensity_reference)
 
     pos = positives_from_truth(truth, pseudonymise, consenting_only=True, churn_definition=churn_definition,
                                inactive_days=cfg.churn_inactive_days)
     out = {m: evaluate_model(m, results["examples"], results["predictions"], pos[m], end_t, cfg.policy(m),
                              cfg.baseline_policy(m), cfg.min_positives_to_alert) for m in ("churn", "burnout")}
     propensity_reference(out, truth, pos["churn"], {p["entity_id"] for p in results["predictions"] if p["model"] == "churn"})
+    note_held_alerts(out, cfg)
     alerts = results.get("alerts", [])
     out["alerts_published"] = {k: sum(1 for a in alerts if a["alert_type"] == k) for k in ("churn", "burnout", "sentiment")}
     out["alerts_published"]["burnout_per_person"] = sum(1 for a in alerts if a["alert_type"] == "burnout"
@@ -350,7 +352,8 @@ def run_pipeline(opts: EvalOptions, console=None) -> dict:
 
 
 def run_fast(opts: EvalOptions) -> dict:
-    from pulsewire.models.learners.evaluation import positives_from_truth, propensity_reference, with_churn_definition
+    from pulsewire.models.learners.evaluation import (note_held_alerts, positives_from_truth, propensity_reference,
+                                                      with_churn_definition)
     from pulsewire.models.learners.replay import Replay, hidden_label_sentiment
 
     t0 = time.monotonic()
@@ -362,6 +365,7 @@ def run_fast(opts: EvalOptions) -> dict:
     fig = r.figures(truth)
     propensity_reference(fig, truth, positives_from_truth(truth)["churn"],
                          {p["entity_id"] for p in r.predictions if p["model"] == "churn"})
+    note_held_alerts(fig, cfg)
     fig["alerts_published"] = {k: sum(1 for a in r.alerts if a["alert_type"] == k) for k in ("churn", "burnout", "sentiment")}
     fig["run"] = {"mode": "fast (in-process, hidden text labels as sentiment)", "events": len(records),
                   "seed": opts.seed, "wall_s": round(time.monotonic() - t0, 1), **opts.measured(),

@@ -173,6 +173,14 @@ def propensity_ranking(propensity: dict[str, float], positives: dict, entities: 
     return None
 
 
+def note_held_alerts(fig: dict, cfg) -> None:
+    """Adds the held-alert rule for customers who send activity events (``LearnerConfig.policy``) to the churn
+    figures, where it applies: their alerts are judged with the rest, under a threshold of their own."""
+    pol = cfg.policy("churn", activity=True)
+    if fig.get("churn") and pol.hold_days > 0:
+        fig["churn"]["model"]["held"] = {"threshold": pol.threshold, "days": pol.hold_days}
+
+
 def propensity_reference(fig: dict, truth: dict, positives: dict, entities: set[str]) -> None:
     """Adds ``fig["churn"]["propensity_ranking"]`` at the model's recall (0.6 before it has one) when the truth
     holds the simulator's churn propensities (a file's truth may not)."""
@@ -293,6 +301,10 @@ def format_table(fig: dict) -> str:
             lines.append(f"{m}: {d['examples']} labelled predictions ({d['positive_examples']} positive), "
                          f"{d['entities']} entities, alerts from day {d['warm_at_day']}; "
                          f"{d['model']['positives']} positive episodes, {d['model']['caught']} caught")
+    held = fig.get("churn", {}).get("model", {}).get("held")
+    if held:
+        lines.append(f"churn alerts of customers who send activity events: at {held['threshold']:.2f} held "
+                     f"{held['days']:g} days (the threshold above: customers seen only through texts)")
     ranking = fig.get("churn", {}).get("propensity_ranking")
     if ranking:
         lines.append(f"churn customers ranked by the simulator's hidden propensity (who, not when): precision "

@@ -211,6 +211,7 @@ def test_evaluate_puts_a_ranking_by_the_hidden_propensity_beside_the_alerts(tmp_
     ranking = churn["propensity_ranking"]
     assert ranking["recall"] >= (churn["model"]["recall"] or 0.6)
     assert 0.0 < ranking["precision"] <= 1.0 and ranking["ranked"] <= churn["entities"]
+    assert churn["model"]["held"] == {"threshold": 0.35, "days": 2.0}   # the rule its activity customers had
     text = CliRunner().invoke(app, ["evaluate", "--fast", "-n", "6000", "--data-dir", str(tmp_path / "ev")])
     assert f"hidden propensity (who, not when): precision {ranking['precision']:.2f}" in text.output
     # a file's truth without propensities (pulsewire evaluate --input) gets no such line
