@@ -197,7 +197,8 @@ class LearnerConfig:
 
     def policy(self, model: str, activity: bool = False) -> AlertPolicy:
         """The alert policy of ``model``; for churn by cancellation, a customer who sends activity events
-        (``activity``) has the score held at its own threshold for ``churn_activity_hold_days`` first.
+        (``activity``) has the score held at its own threshold for ``churn_activity_hold_days`` first (0: no
+        hold, the plain threshold for everyone).
 
         >>> cfg = LearnerConfig()
         >>> cfg.policy("churn").threshold, cfg.policy("churn").hold_days
@@ -209,7 +210,7 @@ class LearnerConfig:
         0.0
         """
         if model == "churn":
-            if activity and self.churn_definition == "subscription":
+            if activity and self.churn_definition == "subscription" and self.churn_activity_hold_days > 0:
                 return AlertPolicy(self.churn_activity_threshold, self.churn_rearm_below, self.churn_cooldown_days,
                                    self.churn_confirm, self.churn_rearm_days, self.churn_activity_hold_days)
             return AlertPolicy(self.churn_alert_threshold, self.churn_rearm_below, self.churn_cooldown_days,

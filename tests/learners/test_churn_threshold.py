@@ -98,3 +98,17 @@ def test_the_worker_holds_the_score_only_for_customers_who_send_activity_events(
     lasting = sorted(logins + [ticket(d, "c2") for d in (8, 8.5, 9.5, 10.5)], key=lambda e: e["occurred_at"])
     alerts = run(lasting)
     assert len(alerts) == 1 and alerts[0][1] == 0.35
+
+
+def test_the_hold_settings_are_read_checked_and_refused_where_they_do_not_apply():
+    env = {"PULSEWIRE_LEARN_CHURN_ACTIVITY_THRESHOLD": "0.4", "PULSEWIRE_LEARN_CHURN_ACTIVITY_HOLD_DAYS": "3"}
+    pol = LearnerConfig.from_env(env).policy("churn", activity=True)
+    assert (pol.threshold, pol.hold_days) == (0.4, 3.0)
+    with pytest.raises(ValueError, match="PULSEWIRE_LEARN_CHURN_ACTIVITY_HOLD_DAYS must be >= 0"):
+        LearnerConfig.from_env({"PULSEWIRE_LEARN_CHURN_ACTIVITY_HOLD_DAYS": "-1"})
+    with pytest.raises(ValueError, match="must not exceed PULSEWIRE_LEARN_CHURN_ACTIVITY_THRESHOLD"):
+        LearnerConfig.from_env({"PULSEWIRE_LEARN_CHURN_ACTIVITY_THRESHOLD": "0.1"})
+    with pytest.raises(ValueError, match="applies to the subscription churn definition only"):
+        LearnerConfig.from_env({**env, "PULSEWIRE_LEARN_CHURN_DEFINITION": "inactivity"})
+    off = LearnerConfig.from_env({"PULSEWIRE_LEARN_CHURN_ACTIVITY_HOLD_DAYS": "0"}).policy("churn", activity=True)
+    assert (off.threshold, off.hold_days) == (0.55, 0.0)   # off: everyone at 0.55 at once, as before
