@@ -155,9 +155,12 @@ def facts(settings, sources: list[Source], learner=None, at: datetime | None = N
         dlq_days=settings.dlq_retention_days, granted=GRANTED,
         alert_topics={t.name.split(".", 1)[1]: topics.name(t.name) for t in ALERT_TOPICS},
         generated_at=at or datetime.now(timezone.utc),
-        churn_activity_hold=((learner.churn_activity_threshold, learner.churn_activity_hold_days)
-                             if learner.churn_definition == "subscription" and learner.churn_activity_hold_days > 0
-                             else None))
+        churn_activity_hold=_held(learner.policy("churn", activity=True)))
+
+
+def _held(pol) -> tuple[float, float] | None:
+    """(threshold, days) of a churn policy that holds the score before it alerts; None for one that does not."""
+    return (pol.threshold, pol.hold_days) if pol.hold_days > 0 else None
 
 
 # ------------------------------------------------------------------------------------- the text
