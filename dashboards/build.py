@@ -214,6 +214,9 @@ def _ellipsis(expr: str, name: str, n: int = CELL_CHARS) -> str:
 # --------------------------------------------------------------------------------------------------
 def customer_pulse(learner: LearnerConfig | None = None) -> Board:
     churn = (learner or LearnerConfig()).policy("churn")
+    held = (learner or LearnerConfig()).policy("churn", activity=True)
+    held_words = (f" (a customer who sends activity events is alerted once the risk has held {held.threshold:g} "
+                  f"for {held.hold_days:g} days, so may be alerted below it)" if held.hold_days > 0 else "")
     p = _Panels()
     p.add("stat", "Customer sentiment", """
         SELECT round(sum(score_sum) / nullIf(sum(scored), 0), 3) AS sentiment
@@ -297,8 +300,9 @@ def customer_pulse(learner: LearnerConfig | None = None) -> Board:
         LIMIT 15
         """, (0, 21, 14, 10), description="Current customers with the highest latest churn risk, with the "
         "reasons the model gave (risk_latest, newest prediction per customer; customers who have cancelled "
-        f"are left out). Red: at or above the alert threshold ({churn.threshold:g}); orange: from the re-arm "
-        f"level ({churn.rearm_below:g}) up to it.", options=_TABLE_OPTS, overrides=[_risk_heat("churn risk", churn)])
+        f"are left out). Red: at or above the alert threshold ({churn.threshold:g}){held_words}; orange: from the "
+        f"re-arm level ({churn.rearm_below:g}) up to it.", options=_TABLE_OPTS,
+        overrides=[_risk_heat("churn risk", churn)])
     p.add("table", "Recent churn alerts", f"""
         SELECT occurred_at AS "event time", created_at AS "sent at", customer_id AS customer,
                round(score, 3) AS "churn risk", {_ellipsis("arrayStringConcat(reasons, '; ')", "all_reasons")} AS why
