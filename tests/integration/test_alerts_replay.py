@@ -51,15 +51,19 @@ def consumer_code() -> str:
 def test_replay_adds_no_alert_and_the_documented_consumer_validates_every_record(pipeline, monkeypatch):
     items = generated(5000, seed=11)
     base_env = pipeline.env
-    # alerts from the first event on (no warm-up), so a short stream has many
-    pipeline.env = lambda: {**base_env(), "PULSEWIRE_LEARN_MIN_POSITIVES_TO_ALERT": "0"}
+    # alerts from the first event on (no warm-up), at low thresholds, so a short stream has many of both
+    # kinds whatever model versions the timing gives (the churn hold stays on: its state is replayed too)
+    pipeline.env = lambda: {**base_env(), "PULSEWIRE_LEARN_MIN_POSITIVES_TO_ALERT": "0",
+                            "PULSEWIRE_LEARN_CHURN_THRESHOLD": "0.3", "PULSEWIRE_LEARN_CHURN_ACTIVITY_THRESHOLD": "0.2",
+                            "PULSEWIRE_LEARN_BURNOUT_THRESHOLD": "0.3", "PULSEWIRE_LEARN_BURNOUT_CONFIRM": "1"}
     pipeline.start()
     pipeline.produce(items)
     pipeline.wait_processed(len(items))
     first = settled_alerts(pipeline)
     ids = {json.loads(r.value)["id"] for r in first}
     kinds = {r.topic.removeprefix(pipeline.prefix) for r in first}
-    assert len(ids) >= 20 and {"alerts.churn", "alerts.burnout"} <= kinds, kinds
+    # (22-45 alerts in runs on 2 cores: which model version each event meets depends on timing)
+    assert len(ids) >= 10 and {"alerts.churn", "alerts.burnout"} <= kinds, (len(ids), kinds)
     for r in first:
         assert dict(r.headers).get("content-type") == b"application/cloudevents+json", r.headers
         assert r.key == json.loads(r.value)["subject"].encode()
