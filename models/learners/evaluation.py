@@ -14,6 +14,8 @@ Episode-level definitions (simulated time):
 * churn: a customer is *positive* if it cancelled; an alert counts if it came before the cancellation.
   Precision is over customers first alerted at least ``censor_days`` before the end of the stream (later
   alerts cannot be checked yet); recall is over customers that cancelled after the model could alert.
+* every proportion comes with its 95% Wilson interval (``precision_interval``, ``recall_interval``): the
+  figures rest on a few dozen entities, so a target met or missed by a few points is within the draw.
 * burnout: an employee is *positive* if they burned out (ground truth ``burned_out``); lead time is measured
   to the voluntary exit of those who left. The pipeline stores burnout predictions and examples only for
   employees who consented, so ``pulsewire evaluate`` scores burnout over the consenting employees
@@ -25,6 +27,7 @@ Episode-level definitions (simulated time):
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import defaultdict
 
@@ -55,6 +58,23 @@ def roc_auc(scores: list[float], labels: list[int]) -> float | None:
     if not pos or not neg:
         return None
     return round(rank_auc(pos, neg), 4)
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> list[float] | None:
+    """Wilson score interval (95% by default) of a proportion ``k / n``; None when ``n`` is 0.
+
+    The episode figures rest on a few dozen customers, so the interval says how far a figure can move
+    with the draw: the same 0.6 is [0.31, 0.83] over 10 alerts and [0.50, 0.69] over 100.
+
+    >>> wilson(6, 10), wilson(60, 100), wilson(0, 0)
+    ([0.313, 0.832], [0.502, 0.691], None)
+    """
+    if n <= 0:
+        return None
+    p, z2 = k / n, z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return [round(max(0.0, centre - half), 3), round(min(1.0, centre + half), 3)]
 
 
 def _median(xs):
@@ -105,6 +125,7 @@ def episode_figures(alert_times: dict[str, list[float]], positives: dict[str, fl
     return {
         "precision": round(tp / len(judged), 3) if judged else None,
         "recall": round(caught / len(eligible), 3) if eligible else None,
+        "precision_interval": wilson(tp, len(judged)), "recall_interval": wilson(caught, len(eligible)),
         "median_lead_days": _median(leads),
         "alerts_per_alerted_entity": round(sum(per_entity) / len(per_entity), 3) if per_entity else None,
         "max_alerts_per_entity": max(per_entity) if per_entity else 0,
@@ -274,6 +295,13 @@ def with_churn_definition(truth: dict, churn_definition: str, inactive_days: flo
     return {**truth, "customers": customers}
 
 
+def _interval(d: dict, key: str, of: str, noun: str) -> str:
+    iv = d.get(f"{key}_interval")
+    if not iv:
+        return "n/a"
+    return f"{iv[0]:.2f}-{iv[1]:.2f} ({d.get(of)} {noun})"
+
+
 def format_table(fig: dict) -> str:
     """The quality table printed by ``pulsewire evaluate`` (and pasted in the README)."""
     rows = [("ROC AUC, progressive, delayed labels", "roc_auc", "{:.3f}"),
@@ -301,6 +329,11 @@ def format_table(fig: dict) -> str:
             lines.append(f"{m}: {d['examples']} labelled predictions ({d['positive_examples']} positive), "
                          f"{d['entities']} entities, alerts from day {d['warm_at_day']}; "
                          f"{d['model']['positives']} positive episodes, {d['model']['caught']} caught")
+    for m in ("churn", "burnout"):
+        d = fig.get(m, {}).get("model", {})
+        if d.get("precision_interval") or d.get("recall_interval"):
+            lines.append(f"{m}: 95% intervals (Wilson), precision {_interval(d, 'precision', 'judged_alerts', 'judged alerts')}, "
+                         f"recall {_interval(d, 'recall', 'positives', 'positive episodes')}")
     held = fig.get("churn", {}).get("model", {}).get("held")
     if held:
         lines.append(f"churn alerts of customers who send activity events: at {held['threshold']:.2f} held "
