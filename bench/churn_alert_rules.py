@@ -17,7 +17,9 @@ Rules (one alert per episode; hysteresis and cooldown as deployed):
 * ``first T``: the first score at or above T;
 * ``second T D-W``: a score at or above T while an earlier one at or above T lies D to W days back
   (a bad week passes, a decline comes back);
-* ``mean T D``: the mean of the scores of the last D days at or above T (two scores at least).
+* ``mean T D``: the mean of the scores of the last D days at or above T (two scores at least);
+* ``held + sweep``: the deployed held rule, where a customer's last score also stands in the silence
+  after it (a sweep every half day alerts once it has held 2 days without a newer, lower score).
 
 With ``--no-activity`` no hold applies, so ``deployed`` and ``first 0.55`` must print the same figures:
 a check that the replay decides as the pipeline does.
@@ -59,7 +61,8 @@ def seed_run(seed: int, events: int, activity: bool) -> dict:
         by_entity[p["entity_id"]].append(p)
     return {"by_entity": by_entity, "entities": {p["entity_id"] for p in preds},
             "positives": positives_from_truth(truth)["churn"], "end_t": r.last_t,
-            "warm_t": min((p["t"] for p in warm), default=r.last_t), "policy": cfg.policy("churn")}
+            "warm_t": min((p["t"] for p in warm), default=r.last_t), "policy": cfg.policy("churn"),
+            "held_policy": cfg.policy("churn", activity=True)}
 
 
 def replay_rule(run: dict, threshold: float, ok) -> dict[str, list[float]]:
@@ -99,6 +102,28 @@ def window_mean(days: float):
         recent = [s for u, s in history if u >= t - days * DAY]
         return len(recent) >= 2 and sum(recent) / len(recent) >= threshold
     return ok
+
+
+def held_with_sweep(run: dict, step_days: float = 0.5) -> dict[str, list[float]]:
+    """The deployed held rule, but a customer's last score also stands between its events: every
+    ``step_days`` a sweep alerts when that score has held long enough (silence counts as holding)."""
+    policy, out = run["held_policy"], {}
+    for e, preds in run["by_entity"].items():
+        state, times = {}, []
+        stop = min(run["end_t"], run["positives"].get(e) or run["end_t"])
+        for i, p in enumerate(preds):
+            if policy.decide(state, float(p["probability"]), p["t"], p["event_id"]):
+                times.append(p["t"])
+            t, nxt = p["t"] + step_days * DAY, preds[i + 1]["t"] if i + 1 < len(preds) else stop
+            while t < nxt:
+                due = state.get("armed", True) and state.get("above") and \
+                    t - state.get("above_t", t) >= policy.hold_days * DAY
+                if due and policy.decide(state, float(p["probability"]), t, p["event_id"]):
+                    times.append(t)
+                t += step_days * DAY
+        if times:
+            out[e] = times
+    return out
 
 
 def strict_precision(run: dict, alerts: dict[str, list[float]]) -> tuple[int, int]:
@@ -149,6 +174,8 @@ def main() -> None:
         deployed = {e: ts for e, ts in deployed.items() if ts}
         print(f"seed {seed}, subscription, {'without' if a.no_activity else 'with'} activity")
         print(row("deployed", run, deployed))
+        if not a.no_activity:
+            print(row("held + sweep", run, held_with_sweep(run)))
         for t in (0.35, 0.45, 0.55):
             print(row(f"first {t}", run, replay_rule(run, t, first)))
         for t in (0.35, 0.45):
