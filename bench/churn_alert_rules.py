@@ -66,7 +66,8 @@ def seed_run(seed: int, events: int, activity: bool) -> dict:
 
 
 def replay_rule(run: dict, threshold: float, ok) -> dict[str, list[float]]:
-    """Alert times per customer when the policy sees a score only where ``ok(history, p)`` holds."""
+    """Alert times per customer when the policy sees a score at or above ``threshold`` only where
+    ``ok(history, threshold)`` holds (``history``: the customer's (time, score) pairs so far)."""
     from pulsewire.models.learners.policy import AlertPolicy
 
     base = run["policy"]

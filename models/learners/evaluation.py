@@ -329,11 +329,10 @@ def format_table(fig: dict) -> str:
             lines.append(f"{m}: {d['examples']} labelled predictions ({d['positive_examples']} positive), "
                          f"{d['entities']} entities, alerts from day {d['warm_at_day']}; "
                          f"{d['model']['positives']} positive episodes, {d['model']['caught']} caught")
-    for m in ("churn", "burnout"):
-        d = fig.get(m, {}).get("model", {})
-        if d.get("precision_interval") or d.get("recall_interval"):
-            lines.append(f"{m}: 95% intervals (Wilson), precision {_interval(d, 'precision', 'judged_alerts', 'judged alerts')}, "
-                         f"recall {_interval(d, 'recall', 'positives', 'positive episodes')}")
+            if d["model"].get("precision_interval") or d["model"].get("recall_interval"):
+                lines.append(f"{m}: 95% intervals (Wilson), precision "
+                             f"{_interval(d['model'], 'precision', 'judged_alerts', 'judged alerts')}, recall "
+                             f"{_interval(d['model'], 'recall', 'positives', 'positive episodes')}")
     held = fig.get("churn", {}).get("model", {}).get("held")
     if held:
         lines.append(f"churn alerts of customers who send activity events: at {held['threshold']:.2f} held "
