@@ -1,10 +1,12 @@
 """Subscription churn alerts: the deployed rule against other ways to decide on the same scores.
 
-    python bench/churn_alert_rules.py [--events 20000] [--seeds 11,13,7] [--no-activity]
+    python bench/churn_alert_rules.py [--events 20000] [--seeds 11,13,7] [--no-activity] [--sentiment model]
 
 Issue 13 asks for precision >= 0.6 at recall >= 0.6 for subscription churn. This bench asks whether
 the *alert rule* is what stands in the way, or the scores. Each seed runs once through the fast path
-(``models.learners.replay``: the pipeline's pure functions, hidden text labels as sentiment); every
+(``models.learners.replay``: the pipeline's pure functions; sentiment from the hidden text labels, blurred,
+or with ``--sentiment model`` from the packaged model as the score agent gives it, which is much closer
+to the real pipeline's figures: ``pulsewire evaluate --fast --sentiment``); every
 rule is then replayed on the same warm predictions in event time, so the rows of one seed differ only
 in the rule. Figures are the episode figures ``pulsewire evaluate`` prints (``episode_figures``):
 precision over customers first alerted at least 28 days before the end, recall over customers who
@@ -42,16 +44,17 @@ DAY = 86400.0
 HORIZON_DAYS = 56.0
 
 
-def seed_run(seed: int, events: int, activity: bool) -> dict:
+def seed_run(seed: int, events: int, activity: bool, sentiment: str = "labels") -> dict:
     """Warm churn predictions per customer (event time), positives, entities and the stream's ends."""
     from pulsewire.models.learners.evaluation import positives_from_truth, with_churn_definition
     from pulsewire.models.learners.replay import Replay, hidden_label_sentiment
-    from pulsewire.streams.evaluate import EvalOptions, generate_counted
+    from pulsewire.streams.evaluate import EvalOptions, generate_counted, model_sentiment
 
-    opts = EvalOptions(seed=seed, events=events, activity=activity)
+    opts = EvalOptions(seed=seed, events=events, activity=activity, sentiment=sentiment)
     cfg = opts.learner_config()
     sim, records, _ = generate_counted(seed, events, None, "subscription", activity)
-    r = Replay(cfg).run(records, hidden_label_sentiment(sim.text_labels))
+    fn = model_sentiment(records, opts.scorer()) if sentiment == "model" else hidden_label_sentiment(sim.text_labels)
+    r = Replay(cfg).run(records, fn)
     truth = with_churn_definition(sim.ground_truth(cfg.churn_inactive_days), opts.definition(),
                                   cfg.churn_inactive_days)
     preds = sorted((p for p in r.predictions if p["model"] == "churn"), key=lambda p: p["t"])
@@ -167,13 +170,16 @@ def main() -> None:
     ap.add_argument("--events", type=event_count, default=20000)
     ap.add_argument("--seeds", type=seed_list, default=[11, 13, 7], help="comma-separated generator seeds")
     ap.add_argument("--no-activity", action="store_true", help="customers send no activity events")
+    ap.add_argument("--sentiment", choices=("labels", "model"), default="labels",
+                    help="texts' sentiment: the hidden labels, blurred, or the packaged model's")
     a = ap.parse_args()
     t0 = time.monotonic()
     for seed in a.seeds:
-        run = seed_run(seed, a.events, not a.no_activity)
+        run = seed_run(seed, a.events, not a.no_activity, a.sentiment)
         deployed = {e: [p["t"] for p in ps if p.get("alerted")] for e, ps in run["by_entity"].items()}
         deployed = {e: ts for e, ts in deployed.items() if ts}
-        print(f"seed {seed}, subscription, {'without' if a.no_activity else 'with'} activity")
+        print(f"seed {seed}, subscription, {'without' if a.no_activity else 'with'} activity, "
+              f"sentiment from the {'packaged model' if a.sentiment == 'model' else 'hidden labels'}")
         print(row("deployed", run, deployed))
         if not a.no_activity:
             print(row("held + sweep", run, held_with_sweep(run)))
@@ -188,7 +194,7 @@ def main() -> None:
         tp, judged = strict_precision(run, deployed)
         print(f"  deployed, true = cancels within {HORIZON_DAYS:.0f} days, judged after {HORIZON_DAYS:.0f}: "
               f"precision {format(tp / judged, '.2f') if judged else '-'} ({tp}/{judged})")
-    print(f"# {a.events} events per seed, fast path, {time.monotonic() - t0:.0f} s; {machine()}")
+    print(f"# {a.events} events per seed, fast path ({a.sentiment}), {time.monotonic() - t0:.0f} s; {machine()}")
 
 
 if __name__ == "__main__":

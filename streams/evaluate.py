@@ -16,8 +16,11 @@ or ``inactivity``: no activity for ``churn_inactive_days``; the default follows 
 ``--no-activity`` removes the activity events from the same generated stream (same customers, same churn),
 so that figures with and without them compare fairly. The output names all three.
 
-``--fast`` runs the same pure functions in-process instead (no Kafka, hidden text labels as sentiment):
-seconds instead of minutes, for experiments; the headline figures come from the real pipeline.
+``--fast`` runs the same pure functions in-process instead (no Kafka): seconds instead of minutes, for
+experiments; the headline figures come from the real pipeline. Its sentiment is the generator's hidden text
+labels blurred with noise (``--sentiment labels``, the default) or the packaged model's, as the score agent
+gives it (``--sentiment model``): the second reproduces the real pipeline's churn figures much more closely,
+so choices tuned on the fast path should hold under both (docs/learners.md).
 """
 
 from __future__ import annotations
@@ -59,9 +62,19 @@ class EvalOptions:
     mode: str = "subscription"  # the generator's mode: "subscription" or "shop"
     activity: bool = True  # False: the same stream with its activity events removed
     churn_definition: str | None = None  # None: "subscription" in subscription mode, "inactivity" in shop mode
+    sentiment: str = "labels"  # the fast path's sentiment: "labels" (hidden, blurred) or "model" (the scorer's)
 
     def definition(self) -> str:
         return self.churn_definition or ("inactivity" if self.mode == "shop" else "subscription")
+
+    def scorer(self):
+        """The sentiment scorer a worker would load with this environment's settings."""
+        from pulsewire.models.sentiment import load_scorer
+
+        from .settings import Settings
+
+        s = Settings()
+        return load_scorer(model_dir=s.model_dir, threads=s.model_threads, max_tokens=s.model_max_tokens)
 
     def learner_config(self):
         """The learners' configuration from the environment, with this run's churn definition (read as the
@@ -351,6 +364,27 @@ def run_pipeline(opts: EvalOptions, console=None) -> dict:
     return fig
 
 
+def model_sentiment(records, scorer):
+    """The sentiment the score agent would give each record, for ``Replay.run``: the texts it scores
+    (``to_score``) in one batched call, each result in the shape it publishes; ``None`` for the rest.
+
+    >>> class Echo:  # a stand-in with the scorer's contract, for the doctest only
+    ...     def score(self, texts):
+    ...         return [type("R", (), {"to_dict": lambda self, t=t: {"label": t}})() for t in texts]
+    >>> fn = model_sentiment([{"event_id": "a", "kind": "chat", "text": "slow"},
+    ...                       {"event_id": "b", "kind": "activity", "type": "login"}], Echo())
+    >>> fn({"event_id": "a"}), fn({"event_id": "b"})
+    ({'label': 'slow'}, None)
+    """
+    from .agents.score import to_score
+
+    events = [r for r in records if isinstance(r, dict)]
+    idx = to_score(events)
+    results = scorer.score([events[i]["text"] for i in idx]) if idx else []
+    by_id = {events[i].get("event_id"): res.to_dict() for i, res in zip(idx, results)}
+    return lambda ev: by_id.get(ev.get("event_id"))
+
+
 def run_fast(opts: EvalOptions) -> dict:
     from pulsewire.models.learners.evaluation import (note_held_alerts, positives_from_truth, propensity_reference,
                                                       with_churn_definition)
@@ -359,7 +393,9 @@ def run_fast(opts: EvalOptions) -> dict:
     t0 = time.monotonic()
     sim, records, left_out = generate_counted(opts.seed, opts.events, opts.bias, opts.mode, opts.activity)
     cfg = opts.learner_config()
-    r = Replay(cfg).run(records, hidden_label_sentiment(sim.text_labels))
+    sentiment = (model_sentiment(records, opts.scorer()) if opts.sentiment == "model"
+                 else hidden_label_sentiment(sim.text_labels))
+    r = Replay(cfg).run(records, sentiment)
     days = cfg.churn_inactive_days
     truth = with_churn_definition(sim.ground_truth(days), opts.definition(), days)
     fig = r.figures(truth)
@@ -367,7 +403,8 @@ def run_fast(opts: EvalOptions) -> dict:
                          {p["entity_id"] for p in r.predictions if p["model"] == "churn"})
     note_held_alerts(fig, cfg)
     fig["alerts_published"] = {k: sum(1 for a in r.alerts if a["alert_type"] == k) for k in ("churn", "burnout", "sentiment")}
-    fig["run"] = {"mode": "fast (in-process, hidden text labels as sentiment)", "events": len(records),
+    source = "the packaged model's sentiment" if opts.sentiment == "model" else "hidden text labels as sentiment"
+    fig["run"] = {"mode": f"fast (in-process, {source})", "events": len(records),
                   "seed": opts.seed, "wall_s": round(time.monotonic() - t0, 1), **opts.measured(),
                   **opts.left_out(left_out)}
     return fig

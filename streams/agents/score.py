@@ -19,12 +19,6 @@ def to_score(events: list[dict]) -> list[int]:
     return [i for i, ev in enumerate(events) if ev.get("text") and not is_activity(ev)]
 
 
-def _sentiment(res) -> dict:
-    return {"label": res.label, "probabilities": res.probabilities, "score": res.score,
-            "model_version": res.model_version, "truncated": res.truncated,
-            "min_window_score": res.min_window_score, "windows": res.windows}
-
-
 def install(app, ctx) -> None:
     s = ctx.settings
     scored = ctx.topics["scored.text"]
@@ -35,7 +29,7 @@ def install(app, ctx) -> None:
         if idx:
             results = await asyncio.to_thread(ctx.scorer.score, [events[i]["text"] for i in idx])
             for i, res in zip(idx, results):
-                out[i] = _sentiment(res)
+                out[i] = res.to_dict()
         return out
 
     async def handle(batch: Batch) -> None:

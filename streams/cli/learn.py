@@ -20,6 +20,9 @@ def register(app: typer.Typer) -> None:
         data_dir: Path = typer.Option(Path("pulsewire-evaluate"), "--data-dir",
                                       help="Where the broker and store of the run live (recreated)."),
         fast: bool = typer.Option(False, "--fast", help="In-process replay instead of the real pipeline."),
+        sentiment: str = typer.Option("labels", "--sentiment", help=(
+            "With --fast: the texts' sentiment from the generator's hidden labels, blurred ('labels', quickest) "
+            "or from the packaged model, as the pipeline scores them ('model', closer to the real figures).")),
         as_json: bool = typer.Option(False, "--json", help="Print the figures as one JSON object."),
         write_card: bool = typer.Option(False, "--write-card", help=(
             "Also write the figures the model cards show (evaluation.json) and regenerate the cards.")),
@@ -62,6 +65,11 @@ def register(app: typer.Typer) -> None:
         except ValueError as exc:
             fail(str(exc))
         check_mode(mode)
+        if sentiment not in ("labels", "model"):
+            fail(f"--sentiment must be 'labels' or 'model', got {sentiment!r}")
+        if ctx.get_parameter_source("sentiment").name == "COMMANDLINE" and not fast:
+            fail("--sentiment chooses the --fast replay's sentiment (the real pipeline always scores with the "
+                 "model): add --fast or drop --sentiment")
         if churn_definition not in (None, "subscription", "inactivity"):
             fail(f"--churn-definition must be 'subscription' or 'inactivity', got {churn_definition!r}")
         if mode == "shop" and bias and bias.startswith("plan:"):
@@ -78,7 +86,7 @@ def register(app: typer.Typer) -> None:
         console = Console(stderr=True)
         opts = EvalOptions(events=events, seed=seed, data_dir=data_dir, show_progress=not as_json, bias=bias,
                            mode=mode, activity=not no_activity, churn_definition=churn_definition,
-                           input=input_file, truth=truth)
+                           input=input_file, truth=truth, sentiment=sentiment)
         try:
             opts.learner_config()  # this run's churn definition with the environment's settings
         except ValueError as exc:
@@ -89,7 +97,7 @@ def register(app: typer.Typer) -> None:
             console.print(f"[red]evaluate failed:[/red] {exc}")
             raise typer.Exit(1)
         if write_card:
-            _write_card(fig, events, seed, fast, card_dir, console)
+            _write_card(fig, events, seed, fast, card_dir, console, sentiment)
         if as_json:
             typer.echo(json.dumps(fig, default=str))
             return
@@ -132,7 +140,7 @@ def _check_input(ctx: typer.Context, input_file: Path | None, truth: Path | None
 
     if input_file is None or truth is None:
         fail("--input and --truth go together: the events to run and who really churned or burned out")
-    generator_only = ("events", "seed", "bias", "fast", "write_card", "mode", "no_activity")
+    generator_only = ("events", "seed", "bias", "fast", "sentiment", "write_card", "mode", "no_activity")
     given = [f"--{name.replace('_', '-')}" for name in generator_only
              if ctx.get_parameter_source(name).name == "COMMANDLINE"]
     if given:
@@ -155,19 +163,24 @@ def card_file(model: str) -> Path:
     return Path(pulsewire.models.__file__).parent / MODEL_CARDS[model].removeprefix("models/")
 
 
-def evaluate_command(events: int, seed: int, fast: bool) -> str:
+def evaluate_command(events: int, seed: int, fast: bool, sentiment: str = "labels") -> str:
     """The command line that reproduces a run's figures.
 
     >>> evaluate_command(20000, 7, False)
     'pulsewire evaluate -n 20000 --seed 7 --write-card'
+    >>> evaluate_command(20000, 7, True, "model")
+    'pulsewire evaluate -n 20000 --seed 7 --fast --sentiment model --write-card'
     """
-    return f"pulsewire evaluate -n {events} --seed {seed}{' --fast' if fast else ''} --write-card"
+    how = (" --fast" + (" --sentiment model" if sentiment == "model" else "")) if fast else ""
+    return f"pulsewire evaluate -n {events} --seed {seed}{how} --write-card"
 
 
-def _write_card(fig: dict, events: int, seed: int, fast: bool, card_dir: Path | None, console) -> None:
+def _write_card(fig: dict, events: int, seed: int, fast: bool, card_dir: Path | None, console,
+                sentiment: str = "labels") -> None:
     from pulsewire.models.learners import card
 
     directory = card_dir or card.CARD_DIR
-    figures = card.card_figures(fig, fig.get("run", {}), evaluate_command(events, seed, fast), card.today())
+    figures = card.card_figures(fig, fig.get("run", {}), evaluate_command(events, seed, fast, sentiment),
+                                card.today())
     paths = [card.write_evaluation(figures, directory), *card.write_cards(figures, directory)]
     console.print("wrote " + ", ".join(str(p) for p in paths))
