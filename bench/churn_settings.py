@@ -30,6 +30,7 @@ import statistics
 import time
 
 from bench_learners import machine  # the same machine line as the other benches
+from churn_alert_rules import seed_list
 
 DEFAULT_SEEDS = [11, 13, 17, 19, 23, 29, 31, 37]  # never 7: the reporting seed
 
@@ -86,13 +87,6 @@ def setting(text: str) -> tuple[str, str]:
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE with NAME a learner setting ({', '.join(sorted(fields))}), "
                                          f"got {text!r}")
     return name, value.strip()
-
-
-def seed_list(text: str) -> list[int]:
-    try:
-        return [int(s) for s in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
 def main() -> None:

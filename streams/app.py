@@ -53,10 +53,7 @@ class Resources:
     @property
     def scorer(self):
         if self._scorer is None:
-            from pulsewire.models.sentiment import load_scorer
-
-            s = self.settings
-            self._scorer = load_scorer(model_dir=s.model_dir, threads=s.model_threads, max_tokens=s.model_max_tokens)
+            self._scorer = self.settings.load_scorer()
         return self._scorer
 
 

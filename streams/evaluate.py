@@ -69,12 +69,9 @@ class EvalOptions:
 
     def scorer(self):
         """The sentiment scorer a worker would load with this environment's settings."""
-        from pulsewire.models.sentiment import load_scorer
-
         from .settings import Settings
 
-        s = Settings()
-        return load_scorer(model_dir=s.model_dir, threads=s.model_threads, max_tokens=s.model_max_tokens)
+        return Settings().load_scorer()
 
     def learner_config(self):
         """The learners' configuration from the environment, with this run's churn definition (read as the

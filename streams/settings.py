@@ -191,6 +191,13 @@ class Settings(BaseSettings):
         """The broker and how to authenticate to it: what every Kafka client is built from."""
         return KafkaConnection.from_settings(self)
 
+    def load_scorer(self):
+        """The sentiment scorer these settings name: what the worker's score agent uses (loaded once per
+        process and argument set)."""
+        from pulsewire.models.sentiment import load_scorer
+
+        return load_scorer(model_dir=self.model_dir, threads=self.model_threads, max_tokens=self.model_max_tokens)
+
     def require_pseudonym_key(self) -> bytes:
         """The key for pseudonymising employee ids; the worker refuses to start without it."""
         if self.pseudonym_key is None or len(self.pseudonym_key.get_secret_value()) < 16:
