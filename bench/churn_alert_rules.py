@@ -47,14 +47,13 @@ HORIZON_DAYS = 56.0
 def seed_run(seed: int, events: int, activity: bool, sentiment: str = "labels") -> dict:
     """Warm churn predictions per customer (event time), positives, entities and the stream's ends."""
     from pulsewire.models.learners.evaluation import positives_from_truth, with_churn_definition
-    from pulsewire.models.learners.replay import Replay, hidden_label_sentiment
-    from pulsewire.streams.evaluate import EvalOptions, generate_counted, model_sentiment
+    from pulsewire.models.learners.replay import Replay
+    from pulsewire.streams.evaluate import EvalOptions, generate_counted
 
     opts = EvalOptions(seed=seed, events=events, activity=activity, sentiment=sentiment)
     cfg = opts.learner_config()
     sim, records, _ = generate_counted(seed, events, None, "subscription", activity)
-    fn = model_sentiment(records, opts.scorer()) if sentiment == "model" else hidden_label_sentiment(sim.text_labels)
-    r = Replay(cfg).run(records, fn)
+    r = Replay(cfg).run(records, opts.fast_sentiment(sim, records))
     truth = with_churn_definition(sim.ground_truth(cfg.churn_inactive_days), opts.definition(),
                                   cfg.churn_inactive_days)
     preds = sorted((p for p in r.predictions if p["model"] == "churn"), key=lambda p: p["t"])

@@ -46,15 +46,15 @@ def config(definition: str, overrides: dict[str, str]):
 def seed_figures(seed: int, a, configs: dict) -> dict:
     """Churn figures of one seed's stream under each config (same events, same sentiment)."""
     from pulsewire.models.learners.evaluation import with_churn_definition
-    from pulsewire.models.learners.replay import Replay, hidden_label_sentiment
-    from pulsewire.streams.evaluate import EvalOptions, generate_counted, model_sentiment
+    from pulsewire.models.learners.replay import Replay
+    from pulsewire.streams.evaluate import EvalOptions, generate_counted
 
-    opts = EvalOptions(seed=seed, events=a.events, mode=a.mode, activity=not a.no_activity)
+    opts = EvalOptions(seed=seed, events=a.events, mode=a.mode, activity=not a.no_activity, sentiment=a.sentiment)
     sim, records, _ = generate_counted(seed, a.events, None, a.mode, not a.no_activity)
-    sentiment = model_sentiment(records, opts.scorer()) if a.sentiment == "model" else None
+    scored = opts.fast_sentiment(sim, records) if a.sentiment == "model" else None  # the texts scored once
     out = {}
     for name, cfg in configs.items():
-        fn = sentiment or hidden_label_sentiment(sim.text_labels)  # a fresh blur per run: the same draws
+        fn = scored or opts.fast_sentiment(sim, records)  # the labels' blur starts afresh: the same draws
         r = Replay(cfg).run(records, fn)
         days = cfg.churn_inactive_days
         truth = with_churn_definition(sim.ground_truth(days), opts.definition(), days)

@@ -73,6 +73,15 @@ class EvalOptions:
 
         return Settings().load_scorer()
 
+    def fast_sentiment(self, sim, records):
+        """The ``--fast`` replay's sentiment function: the packaged model's (``model_sentiment``) or the
+        generator's hidden labels, blurred (a new function starts the blur's draws afresh)."""
+        from pulsewire.models.learners.replay import hidden_label_sentiment
+
+        if self.sentiment == "model":
+            return model_sentiment(records, self.scorer())
+        return hidden_label_sentiment(sim.text_labels)
+
     def learner_config(self):
         """The learners' configuration from the environment, with this run's churn definition (read as the
         worker reads it, so a setting that does not apply to that definition is refused here too)."""
@@ -385,14 +394,12 @@ def model_sentiment(records, scorer):
 def run_fast(opts: EvalOptions) -> dict:
     from pulsewire.models.learners.evaluation import (note_held_alerts, positives_from_truth, propensity_reference,
                                                       with_churn_definition)
-    from pulsewire.models.learners.replay import Replay, hidden_label_sentiment
+    from pulsewire.models.learners.replay import Replay
 
     t0 = time.monotonic()
     sim, records, left_out = generate_counted(opts.seed, opts.events, opts.bias, opts.mode, opts.activity)
     cfg = opts.learner_config()
-    sentiment = (model_sentiment(records, opts.scorer()) if opts.sentiment == "model"
-                 else hidden_label_sentiment(sim.text_labels))
-    r = Replay(cfg).run(records, sentiment)
+    r = Replay(cfg).run(records, opts.fast_sentiment(sim, records))
     days = cfg.churn_inactive_days
     truth = with_churn_definition(sim.ground_truth(days), opts.definition(), days)
     fig = r.figures(truth)
