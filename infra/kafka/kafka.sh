@@ -98,9 +98,16 @@ port_busy() {
   "$PYTHON" -c 'import socket,sys; s=socket.socket(); s.settimeout(0.5); sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)' "$1"
 }
 
-# Kafka's Uuid in its text form: 16 random bytes, base64url without padding.
+# Kafka's Uuid in its text form: 16 random bytes, base64url without padding. Never one that starts with
+# "-" (1 in 64): kafka-storage would read "-t -x..." as a missing value. Kafka's own Uuid.randomUuid
+# draws again for the same reason.
 random_cluster_id() {
-  "$PYTHON" -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode())'
+  "$PYTHON" -c 'import base64, os
+while True:
+    u = base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode()
+    if not u.startswith("-"):
+        print(u)
+        break'
 }
 
 # The pid in the pid file, if that process is alive and is the broker of this state dir.
