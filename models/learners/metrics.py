@@ -131,8 +131,12 @@ def _window(st: dict, d: int, w: int):
 
 def apply(st: dict, dim_key: str, items: list[dict], *, min_group_size: int = 5, min_comment_group_size: int = 10,
           spike_min_texts: int = 8, spike_margin: float = 0.15, spike_cooldown_days: float = 7.0,
-          team_burnout_min_flagged: int = 2, burnout_threshold: float = 0.5) -> tuple[dict, list[dict], list[dict]]:
+          team_burnout_min_flagged: int = 2, burnout_threshold: float = 0.5,
+          alerts_from: float | None = None) -> tuple[dict, list[dict], list[dict]]:
     """Fold contributions into the dimension's state; return (state, metrics rows, alerts).
+
+    An item before ``alerts_from`` (epoch seconds; replayed history) raises no alert and counts as none,
+    so a team still at risk at that time alerts on its next item.
 
     Team numbers count people: twelve texts by one person make no ``sentiment_employee`` row.
 
@@ -155,7 +159,8 @@ def apply(st: dict, dim_key: str, items: list[dict], *, min_group_size: int = 5,
         d, k = int(it["d"]), it["k"]
         if dimension in ("channel", "product", "team") and k in ("cs", "es"):
             a = _spike_step(st, dim_key, d, it["t"], spike_min_texts, spike_margin, spike_cooldown_days,
-                            min_comment_group_size if dimension == "team" else 0)
+                            min_comment_group_size if dimension == "team" else 0,
+                            quiet=alerts_from is not None and it["t"] < alerts_from)
             if a:
                 alerts.append(a)
         b = _day(st, d)
@@ -192,7 +197,7 @@ def apply(st: dict, dim_key: str, items: list[dict], *, min_group_size: int = 5,
             b["risk"] = 1
             if it.get("w"):
                 a = _team_burnout_step(st, value, it["t"], min_group_size, team_burnout_min_flagged,
-                                       burnout_threshold)
+                                       burnout_threshold, quiet=alerts_from is not None and it["t"] < alerts_from)
                 if a:
                     alerts.append(a)
     rows = []
@@ -282,7 +287,7 @@ def metric_rows(st: dict, dimension: str, value: str, d: int, min_group_size: in
 
 # ---------------------------------------------------------------------------- sentiment spikes
 def _spike_step(st: dict, dim_key: str, d: int, t: float, min_texts: int, margin: float,
-                cooldown_days: float, min_authors: int = 0) -> dict | None:
+                cooldown_days: float, min_authors: int = 0, quiet: bool = False) -> dict | None:
     """Called before folding an item of day ``d``: when a new day starts, judge the day that just closed
     (a day with fewer than ``min_authors`` distinct authors is neither judged nor learned from)."""
     sp = st["spike"]
@@ -309,7 +314,7 @@ def _spike_step(st: dict, dim_key: str, d: int, t: float, min_texts: int, margin
         last = a.get("last_t")
         if not a.get("armed", True) and share < (base[0] + thr) / 2:
             a["armed"] = True
-        if a.get("armed", True) and share >= thr and (last is None or t - last >= cooldown_days * DAY):
+        if a.get("armed", True) and share >= thr and (last is None or t - last >= cooldown_days * DAY) and not quiet:
             a.update(armed=False, last_t=t, n=a.get("n", 0) + 1)
             dim, _, val = dim_key.partition(":")
             when = day_date(cur).isoformat()
@@ -332,7 +337,7 @@ def _spike_step(st: dict, dim_key: str, d: int, t: float, min_texts: int, margin
 
 
 def _team_burnout_step(st: dict, team: str, t: float, min_group_size: int, min_flagged: int,
-                       threshold: float) -> dict | None:
+                       threshold: float, quiet: bool = False) -> dict | None:
     """A team-level burnout alert (no person named) when enough of the team's people are at risk, counted
     over at least ``min_group_size`` distinct people with a burnout probability."""
     people = latest_risks(st, t)
@@ -341,7 +346,7 @@ def _team_burnout_step(st: dict, team: str, t: float, min_group_size: int, min_f
     need = max(min_flagged, 1)
     if not a.get("armed", True) and k < need:
         a["armed"] = True
-    if n < min_group_size or k < need or not a.get("armed", True):
+    if n < min_group_size or k < need or not a.get("armed", True) or quiet:
         return None
     last = a.get("last_t")
     if last is not None and t - last < 21 * DAY:

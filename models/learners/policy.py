@@ -39,6 +39,17 @@ opens at the first score that reached the threshold.
 [False, False, False, False, True]
 >>> st["episode"]
 {'event_id': 'ev3', 't': 259200}
+
+A ``quiet`` score (event time before the deployment's ``alerts_from``: history being replayed) alerts
+nobody and counts as no alert: the entity stays armed and uncooled, so an episode still open when the
+quiet part ends alerts on its first score after it, under the id of the event that opened it.
+
+>>> pol = AlertPolicy(threshold=0.5, rearm_below=0.2, cooldown_days=30)
+>>> st = {}
+>>> [pol.decide(st, p, d * day, f"ev{d}", quiet=d < 3) for d, p in [(0, 0.7), (1, 0.8), (3, 0.9), (4, 0.9)]]
+[False, False, True, False]
+>>> st["episode"]
+{'event_id': 'ev0', 't': 0}
 """
 
 from __future__ import annotations
@@ -63,11 +74,12 @@ class AlertPolicy:
         if not self.rearm_below <= self.threshold:
             raise ValueError("rearm_below must not exceed threshold")
 
-    def decide(self, st: dict, score: float, t: float, event_id: str = "") -> bool:
+    def decide(self, st: dict, score: float, t: float, event_id: str = "", quiet: bool = False) -> bool:
         """Update the entity's alert state ``st`` (a dict, kept in its feature state); True = alert now.
 
         ``t`` is the score's event time; ``event_id`` names the event it was computed on (the episode's
-        identity when this score opens one).
+        identity when this score opens one); ``quiet``: this score may not alert, and an alert it would
+        have raised is not counted.
         """
         if st.get("seen_t") is not None and t < st["seen_t"]:
             return False
@@ -94,7 +106,7 @@ class AlertPolicy:
             st["opening"] = {"event_id": event_id, "t": t}
         last = st.get("last_t")
         cooled = last is None or t - last >= self.cooldown_days * DAY
-        if armed and cooled and st["above"] >= self.confirm and held:
+        if armed and cooled and st["above"] >= self.confirm and held and not quiet:
             st.update(armed=False, last_t=t, n=st.get("n", 0) + 1, episode=st.pop("opening"))
             if st.get("first_t") is None:
                 st["first_t"] = t

@@ -15,10 +15,12 @@ The Faust ``features`` agent and the in-process replay (``replay.py``) both call
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from .estimators import ModelHandle, OnlineLearner, explain
 from .features import (FEATURES_OF, UPDATE, customer_authored, employee_authored, event_time, feature_spec, finite,
@@ -92,8 +94,19 @@ class LearnerConfig:
     churn_sweep_idle_hours: float = 0.0
     # activity events that are not purchases predict at most this often per customer (event time)
     activity_predict_hours: float = 6.0
+    # go-live of a deployment that replays its history first (a backfill): a score, sentiment spike or team
+    # count with an event time before this ISO 8601 time alerts nobody and counts as no alert, so the
+    # episodes still open at go-live alert then, once ("": every event may alert)
+    alerts_from: str = ""
 
     def __post_init__(self):
+        if self.alerts_from:
+            try:
+                _epoch(self.alerts_from)
+            except ValueError:
+                raise inactivity.ChurnDefinitionError(
+                    f"alerts_from: expected an ISO 8601 time with its zone, e.g. 2026-12-01T00:00:00Z "
+                    f"(got {self.alerts_from!r})") from None
         inactivity.check_definition(self.churn_definition)
         inactivity.settings_of(self)
         for name in ("churn_calibration_lr", "churn_inactivity_calibration_lr"):
@@ -173,7 +186,28 @@ class LearnerConfig:
         except inactivity.ChurnDefinitionError as exc:
             # the rules over several settings name fields: name the variables a user sets instead
             raise inactivity.ChurnDefinitionError(
-                re.sub(r"\bchurn_\w+", lambda m: f"PULSEWIRE_LEARN_{m.group(0).upper()}", str(exc))) from None
+                re.sub(r"\b(?:churn_\w+|alerts_from)\b", lambda m: f"PULSEWIRE_LEARN_{m.group(0).upper()}", str(exc))) from None
+
+    def quiet(self, t: float) -> bool:
+        """Whether a score at event time ``t`` is before ``alerts_from`` (history: it alerts nobody).
+
+        >>> cfg = LearnerConfig(alerts_from="2026-12-01T00:00:00Z")
+        >>> cfg.quiet(_epoch("2026-11-30T23:59:59+00:00")), cfg.quiet(_epoch("2026-12-01T00:00:00Z"))
+        (True, False)
+        >>> LearnerConfig().quiet(0.0)
+        False
+        >>> try:
+        ...     LearnerConfig.from_env({"PULSEWIRE_LEARN_ALERTS_FROM": "2026-12-01"})
+        ... except ValueError as exc:
+        ...     print(exc)
+        PULSEWIRE_LEARN_ALERTS_FROM: expected an ISO 8601 time with its zone, e.g. 2026-12-01T00:00:00Z (got '2026-12-01')
+        """
+        return bool(self.alerts_from) and t < _epoch(self.alerts_from)
+
+    @property
+    def alerts_from_t(self) -> float | None:
+        """``alerts_from`` in epoch seconds (None: unset)."""
+        return _epoch(self.alerts_from) if self.alerts_from else None
 
     @property
     def churn_alert_threshold(self) -> float:
@@ -223,6 +257,15 @@ class LearnerConfig:
         thr = -self.baseline_sentiment_below
         cd = self.churn_cooldown_days if model == "churn" else self.burnout_cooldown_days
         return AlertPolicy(thr, thr - 0.3, cd)
+
+
+@functools.lru_cache(maxsize=8)
+def _epoch(iso: str) -> float:
+    """An aware ISO 8601 time in epoch seconds; a time without its zone is a ValueError (whose midnight?)."""
+    t = datetime.fromisoformat(iso.strip())
+    if t.tzinfo is None:
+        raise ValueError(f"{iso!r} has no zone")
+    return t.timestamp()
 
 
 _COLD: dict[str, ModelHandle] = {}
@@ -415,7 +458,7 @@ def process_event(state: dict | None, ev: dict, sentiment: dict | None, models: 
         add_pending(state, entry)
     pol = cfg.policy(model_name, activity=x.get("activity_rate_long", 0.0) > 0)
     warm = n_pos >= cfg.min_positives_to_alert
-    fire = pol.decide(state["alert"], p, t, ev.get("event_id", "")) if warm else False
+    fire = pol.decide(state["alert"], p, t, ev.get("event_id", ""), quiet=cfg.quiet(t)) if warm else False
     reasons = reasons_for(handle, x, etype, cfg.reasons) if fire or p >= pol.threshold else []
     out.prediction = {"model": model_name, "entity_type": etype, "entity_id": eid, "team_id": out.team_id,
                       "probability": p, "baseline": baseline, "model_version": version, "n_labels": n_labels, "n_pos": n_pos,
@@ -465,7 +508,7 @@ def sweep_entity(state: dict, now: float, models: dict[str, ModelHandle], cfg: L
     entry = inactivity.silent_prediction(state, eid, now, cfg, handle, x)
     p, pol = entry["p"], cfg.policy("churn")
     warm = handle.n_pos >= cfg.min_positives_to_alert
-    fire = pol.decide(state["alert"], p, now, entry["id"]) if warm else False
+    fire = pol.decide(state["alert"], p, now, entry["id"], quiet=cfg.quiet(now)) if warm else False
     reasons = reasons_for(handle, x, "customer", cfg.reasons) if fire or p >= pol.threshold else []
     out.prediction = {"model": "churn", "entity_type": "customer", "entity_id": eid, "team_id": "",
                       "probability": p, "baseline": 0.0, "model_version": entry["v"], "n_labels": entry["n"],

@@ -116,7 +116,8 @@ class Replay:
                                     spike_margin=self.cfg.spike_margin,
                                     spike_cooldown_days=self.cfg.spike_cooldown_days,
                                     team_burnout_min_flagged=self.cfg.team_burnout_min_flagged,
-                                    burnout_threshold=self.cfg.burnout_threshold, **self.groups)
+                                    burnout_threshold=self.cfg.burnout_threshold,
+                                    alerts_from=self.cfg.alerts_from_t, **self.groups)
             self.metric_rows.extend(rows)
             self.alerts.extend(alerts)
 

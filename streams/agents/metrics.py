@@ -44,7 +44,8 @@ def install(app, ctx) -> None:
                     st, dim, items, min_group_size=s.min_group_size,
                     min_comment_group_size=s.min_comment_group_size, spike_min_texts=cfg.spike_min_texts,
                     spike_margin=cfg.spike_margin, spike_cooldown_days=cfg.spike_cooldown_days,
-                    team_burnout_min_flagged=cfg.team_burnout_min_flagged, burnout_threshold=cfg.burnout_threshold)
+                    team_burnout_min_flagged=cfg.team_burnout_min_flagged, burnout_threshold=cfg.burnout_threshold,
+                    alerts_from=cfg.alerts_from_t)
                 table.data[dim] = st
                 table.send_changelog(recs[-1].partition, dim, st)
                 for r in new_rows:

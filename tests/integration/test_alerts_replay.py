@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,25 @@ def test_replay_adds_no_alert_and_the_documented_consumer_validates_every_record
     new_ids = {json.loads(r.value)["id"] for r in after} - ids
     assert new_ids == set(), f"{len(new_ids)} new alert ids after the replay ({len(first)} -> {len(after)} records)"
     assert len(after) == len(first)
+
+
+def test_a_backfill_before_go_live_sends_no_alert_for_its_history(pipeline):
+    """PULSEWIRE_LEARN_ALERTS_FROM reaches both alerting agents of a real worker: the history before it
+    sends nothing to the alert topics, the events after it do (tests/learners/test_alerts_from.py has
+    the per-episode rules)."""
+    items = generated(5000, seed=11)
+    times = sorted(json.loads(v)["occurred_at"] for _, _, v in items
+                   if v.startswith(b"{") and "occurred_at" in json.loads(v))
+    live = times[len(times) // 2]
+    base_env = pipeline.env
+    pipeline.env = lambda: {**base_env(), "PULSEWIRE_LEARN_MIN_POSITIVES_TO_ALERT": "0",
+                            "PULSEWIRE_LEARN_CHURN_THRESHOLD": "0.3", "PULSEWIRE_LEARN_CHURN_ACTIVITY_THRESHOLD": "0.2",
+                            "PULSEWIRE_LEARN_BURNOUT_THRESHOLD": "0.3", "PULSEWIRE_LEARN_BURNOUT_CONFIRM": "1",
+                            "PULSEWIRE_LEARN_ALERTS_FROM": live}
+    pipeline.start()
+    pipeline.produce(items)
+    pipeline.wait_processed(len(items))
+    alerts = [json.loads(r.value) for r in settled_alerts(pipeline)]
+    early = [a["time"] for a in alerts if datetime.fromisoformat(a["time"]) < datetime.fromisoformat(live)]
+    assert early == [], f"{len(early)} alerts for the history before {live}"
+    assert len(alerts) >= 5, len(alerts)
