@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from .settings import Settings
 
@@ -17,7 +18,7 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
     key = settings.require_pseudonym_key()  # refuse to start without it, before touching anything
     from pulsewire.models.learners.processor import LearnerConfig
 
-    LearnerConfig.from_env()  # a bad PULSEWIRE_LEARN_* value stops here too, before the broker is touched
+    learner_config = LearnerConfig.from_env()  # a bad PULSEWIRE_LEARN_* value stops here too, before the broker is touched
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     topic_map = TopicMap.from_settings(settings)
     ensure_topics(settings.kafka, topic_map)
@@ -34,6 +35,9 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
     logging.getLogger("pulsewire").info("worker starting: broker=%s store=%s model=%s readiness=http://%s:%s%s",
                                         settings.kafka, ctx.store.backend, ctx.scorer.version,
                                         app.conf.web_host, app.conf.web_port, readiness.PATH)
+    quiet_line = learner_config.alerts_from_line(time.time())
+    if quiet_line:
+        logging.getLogger("pulsewire").warning(quiet_line)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     faust_root_logger_setup = worker.on_setup_root_logger
 

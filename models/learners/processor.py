@@ -204,6 +204,25 @@ class LearnerConfig:
         """
         return bool(self.alerts_from) and t < _epoch(self.alerts_from)
 
+    def alerts_from_line(self, now: float) -> str | None:
+        """What the worker says at start when ``alerts_from`` is set (None: unset); a go-live still ahead
+        holds back every alert until then, so that is said too (a mistyped year must not go unseen).
+
+        >>> cfg = LearnerConfig(alerts_from="2026-12-01T00:00:00Z")
+        >>> print(cfg.alerts_from_line(_epoch("2026-12-03T12:00:00Z")))
+        alerts: events before 2026-12-01T00:00:00Z alert nobody (PULSEWIRE_LEARN_ALERTS_FROM: history replayed before go-live)
+        >>> print(cfg.alerts_from_line(_epoch("2026-11-21T00:00:00Z")))
+        alerts: events before 2026-12-01T00:00:00Z alert nobody (PULSEWIRE_LEARN_ALERTS_FROM: history replayed before go-live); that is 10.0 days from now: no alert is sent for events until then
+        """
+        if not self.alerts_from:
+            return None
+        line = (f"alerts: events before {self.alerts_from} alert nobody "
+                f"(PULSEWIRE_LEARN_ALERTS_FROM: history replayed before go-live)")
+        ahead = _epoch(self.alerts_from) - now
+        if ahead > 0:
+            line += f"; that is {ahead / 86400:.1f} days from now: no alert is sent for events until then"
+        return line
+
     @property
     def alerts_from_t(self) -> float | None:
         """``alerts_from`` in epoch seconds (None: unset)."""

@@ -120,3 +120,5 @@ def test_a_backfill_before_go_live_sends_no_alert_for_its_history(pipeline):
     early = [a["time"] for a in alerts if datetime.fromisoformat(a["time"]) < datetime.fromisoformat(live)]
     assert early == [], f"{len(early)} alerts for the history before {live}"
     assert len(alerts) >= 5, len(alerts)
+    start_log = (pipeline.data_dir / "worker.log").read_text(errors="replace")
+    assert f"WARNING pulsewire: alerts: events before {live} alert nobody" in start_log  # the operator is told
