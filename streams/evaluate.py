@@ -40,6 +40,9 @@ from .topics import (ALERT_TOPICS, EVENT_TOPICS, GROUP_TOPICS, LEARN_BURNOUT, LE
 # label releases up to 64 examples at once, so a tight bound here would stall on every renewal wave
 DOWNSTREAM_LAG_FACTOR = 8
 DRAIN_TOPICS = [t.name for t in (*GROUP_TOPICS, *ALERT_TOPICS)]
+#: A worker's go-live (history before it alerts nobody) would hide the alerts evaluate judges: every alert
+#: of the stream is judged, so evaluate leaves it unset (the CLI says so when it was set).
+WORKER_ENV = {"PULSEWIRE_LEARN_ALERTS_FROM": ""}
 
 
 class EvaluateError(RuntimeError):
@@ -87,7 +90,7 @@ class EvalOptions:
         worker reads it, so a setting that does not apply to that definition is refused here too)."""
         from pulsewire.models.learners.processor import LearnerConfig
 
-        return LearnerConfig.from_env({**os.environ, "PULSEWIRE_LEARN_CHURN_DEFINITION": self.definition()})
+        return LearnerConfig.from_env({**os.environ, **WORKER_ENV, "PULSEWIRE_LEARN_CHURN_DEFINITION": self.definition()})
 
     def left_out(self, n: int) -> dict:
         """How many activity events --no-activity left out of those generated, for the run's figures."""
@@ -345,7 +348,7 @@ def run_pipeline(opts: EvalOptions, console=None) -> dict:
         bootstrap = broker.start()
         ensure_topics(bootstrap, topics)
         worker = start_worker(bootstrap, data_dir, key, topics=topics,
-                              extra_env={"PULSEWIRE_LEARN_CHURN_DEFINITION": opts.definition()})
+                              extra_env={**WORKER_ENV, "PULSEWIRE_LEARN_CHURN_DEFINITION": opts.definition()})
         t0 = time.monotonic()
         sent = produce_paced(bootstrap, topics, records, topic_for, key_for, worker, opts.chunk, opts.max_lag, console)
         if console is not None:

@@ -105,8 +105,8 @@ class LearnerConfig:
                 _epoch(self.alerts_from)
             except ValueError:
                 raise inactivity.ChurnDefinitionError(
-                    f"alerts_from: expected an ISO 8601 time with its zone, e.g. 2026-12-01T00:00:00Z "
-                    f"(got {self.alerts_from!r})") from None
+                    f"alerts_from: {self.alerts_from!r} is not an ISO 8601 time with its zone, "
+                    f"e.g. 2026-12-01T00:00:00Z") from None
         inactivity.check_definition(self.churn_definition)
         inactivity.settings_of(self)
         for name in ("churn_calibration_lr", "churn_inactivity_calibration_lr"):
@@ -163,6 +163,8 @@ class LearnerConfig:
                     kw[name] = type(f.default)(v)
                 except ValueError:
                     raise inactivity.ChurnDefinitionError(f"{var}: expected a number, got {v!r}") from None
+        if "alerts_from" in kw:  # blank is unset, as an empty value is
+            kw["alerts_from"] = kw["alerts_from"].strip()
         if kw.get("churn_definition", "subscription") not in inactivity.DEFINITIONS:
             raise inactivity.ChurnDefinitionError(
                 f"PULSEWIRE_LEARN_CHURN_DEFINITION: {kw['churn_definition']!r} is not one of "
@@ -200,7 +202,7 @@ class LearnerConfig:
         ...     LearnerConfig.from_env({"PULSEWIRE_LEARN_ALERTS_FROM": "2026-12-01"})
         ... except ValueError as exc:
         ...     print(exc)
-        PULSEWIRE_LEARN_ALERTS_FROM: expected an ISO 8601 time with its zone, e.g. 2026-12-01T00:00:00Z (got '2026-12-01')
+        PULSEWIRE_LEARN_ALERTS_FROM: '2026-12-01' is not an ISO 8601 time with its zone, e.g. 2026-12-01T00:00:00Z
         """
         return bool(self.alerts_from) and t < _epoch(self.alerts_from)
 
@@ -281,7 +283,8 @@ class LearnerConfig:
 @functools.lru_cache(maxsize=8)
 def _epoch(iso: str) -> float:
     """An aware ISO 8601 time in epoch seconds; a time without its zone is a ValueError (whose midnight?)."""
-    t = datetime.fromisoformat(iso.strip())
+    iso = iso.strip()
+    t = datetime.fromisoformat(iso[:-1] + "Z" if iso.endswith("z") else iso)  # RFC 3339 allows a small z
     if t.tzinfo is None:
         raise ValueError(f"{iso!r} has no zone")
     return t.timestamp()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -91,6 +92,9 @@ def register(app: typer.Typer) -> None:
             opts.learner_config()  # this run's churn definition with the environment's settings
         except ValueError as exc:
             fail(str(exc))
+        if os.environ.get("PULSEWIRE_LEARN_ALERTS_FROM", "").strip():
+            typer.echo("pulsewire evaluate: PULSEWIRE_LEARN_ALERTS_FROM (a worker's go-live) is ignored here: "
+                       "every alert of the stream is judged", err=True)
         try:
             fig = run_fast(opts) if fast else run_pipeline(opts, console=None if as_json else console)
         except EvaluateError as exc:

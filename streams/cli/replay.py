@@ -39,7 +39,8 @@ def register(app: typer.Typer) -> None:
         Events keep their event_id: replaying a file again changes nothing downstream.
 
         A backfill of history before go-live: start the workers with PULSEWIRE_LEARN_ALERTS_FROM set to the
-        go-live time (e.g. 2026-12-01T00:00:00Z), so the history trains the learners but sends no alert."""
+        go-live time (e.g. 2026-12-01T00:00:00Z), so the history trains the learners but sends no alert; a
+        subject still at risk then alerts on their next score after it."""
         from ..replay import ReplayError, read_event_file
         from ..replay import replay as run_replay
         from ..topics import CONNECTOR_TOPICS, BrokerUnreachable, TopicMap, ensure_topics

@@ -1,6 +1,10 @@
 """A backfill before go-live (``PULSEWIRE_LEARN_ALERTS_FROM``): the history trains the learners and
 fills the metrics but alerts nobody; episodes still open at go-live alert once, after it."""
 
+import json
+import os
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -90,8 +94,36 @@ def test_a_sentiment_spike_before_go_live_is_not_sent():
     assert spikes(T0.timestamp() + 30 * 86400) == []
 
 
-@pytest.mark.parametrize("value", ["2026-12-01", "2026-12-01T00:00:00", "tomorrow"])
-def test_a_go_live_without_its_zone_is_refused_with_the_variable_named(value):
-    with pytest.raises(ValueError, match=r"^PULSEWIRE_LEARN_ALERTS_FROM: expected an ISO 8601 time with its zone"):
+@pytest.mark.parametrize("value", ["2026-12-01", "2026-12-01T00:00:00", "tomorrow", "2026-13-01T00:00:00Z",
+                                   "2026-12-01T00:00:00+25:00"])
+def test_a_go_live_that_is_not_an_aware_time_is_refused_with_the_variable_named(value):
+    with pytest.raises(ValueError, match=r"^PULSEWIRE_LEARN_ALERTS_FROM: '.*' is not an ISO 8601 time with its zone"):
         LearnerConfig.from_env({"PULSEWIRE_LEARN_ALERTS_FROM": value})
-    assert LearnerConfig.from_env({"PULSEWIRE_LEARN_ALERTS_FROM": "2026-12-01T00:00:00+01:00"}).quiet(0.0)
+
+
+@pytest.mark.parametrize("value", ["2026-12-01T00:00:00+01:00", " 2026-11-30T23:00:00Z ", "2026-11-30T23:00:00z"])
+def test_a_go_live_is_read_as_written(value):
+    cfg = LearnerConfig.from_env({"PULSEWIRE_LEARN_ALERTS_FROM": value})
+    assert cfg.alerts_from == value.strip() and cfg.alerts_from_t == T0.replace(2026, 11, 30, 23, 0).timestamp()
+
+
+@pytest.mark.parametrize("value", ["", "   "])
+def test_a_blank_go_live_is_unset(value):
+    cfg = LearnerConfig.from_env({"PULSEWIRE_LEARN_ALERTS_FROM": value})
+    assert cfg.alerts_from_t is None and not cfg.quiet(0.0) and cfg.alerts_from_line(0.0) is None
+
+
+def test_evaluate_judges_every_alert_whatever_go_live_the_shell_has(tmp_path):
+    """A go-live left set in the shell would hide the alerts evaluate judges: it is ignored, and said."""
+    def evaluate(**env):
+        run = subprocess.run([sys.executable, "-m", "pulsewire.streams.cli", "evaluate", "--fast", "-n", "3000",
+                              "--seed", "11", "--json"], capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                             env={**os.environ, "PULSEWIRE_DATA_DIR": str(tmp_path / "data"), **env})
+        assert run.returncode == 0, run.stderr
+        return json.loads(run.stdout), run.stderr
+
+    plain, _ = evaluate()
+    after_the_stream, said = evaluate(PULSEWIRE_LEARN_ALERTS_FROM="2999-01-01T00:00:00Z")
+    assert sum(plain["alerts_published"].values()) > 0
+    assert after_the_stream["alerts_published"] == plain["alerts_published"]
+    assert "PULSEWIRE_LEARN_ALERTS_FROM (a worker's go-live) is ignored here" in said
