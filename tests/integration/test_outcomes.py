@@ -82,7 +82,10 @@ def test_outcomes_from_cli_webhook_and_kafka_reach_the_store_and_the_board(pipel
     from kafka import KafkaProducer
 
     base_env = pipeline.env
+    # low churn thresholds, so that 3,000 events give several churn alerts whatever model versions the
+    # timing gives (at the deployed 0.55 and 2-day hold a loaded CI run once had only 2)
     pipeline.env = lambda: {**base_env(), "PULSEWIRE_LEARN_MIN_POSITIVES_TO_ALERT": "0",
+                            "PULSEWIRE_LEARN_CHURN_THRESHOLD": "0.3", "PULSEWIRE_LEARN_CHURN_ACTIVITY_THRESHOLD": "0.2",
                             "PULSEWIRE_OUTCOMES_AS_LABELS": "true"}
     items = generated(3000, seed=11)
     pipeline.start()
