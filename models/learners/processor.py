@@ -95,8 +95,8 @@ class LearnerConfig:
     # activity events that are not purchases predict at most this often per customer (event time)
     activity_predict_hours: float = 6.0
     # go-live of a deployment that replays its history first (a backfill): a score, sentiment spike or team
-    # count with an event time before this ISO 8601 time alerts nobody and counts as no alert, so the
-    # episodes still open at go-live alert then, once ("": every event may alert)
+    # count with an event time before this ISO 8601 time alerts nobody and counts as no alert, so an
+    # episode still open at go-live alerts once, on its next score ("": every event may alert)
     alerts_from: str = ""
 
     def __post_init__(self):
