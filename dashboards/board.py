@@ -91,7 +91,8 @@ _CHECK = """
   var panels=document.querySelectorAll('.panel'), failed=[], drawn=0;
   panels.forEach(function(p){
     var marks=p.querySelectorAll('.mark'), ok=0;
-    marks.forEach(function(m){var r=m.getBoundingClientRect(); if(r.width>0&&r.height>0) ok++;});
+    // a flat line has a box of height 0 and is drawn all the same
+    marks.forEach(function(m){var r=m.getBoundingClientRect(); if(r.width>0||r.height>0) ok++;});
     var bad=p.querySelector('.nodata,.error');
     if(ok>0&&!bad){drawn++;p.setAttribute('data-drawn',ok);} else {failed.push(p.getAttribute('data-title'));}
   });
